@@ -1,0 +1,153 @@
+"""Domain events: immutable facts, named in the past tense, one per fact.
+
+Each event class knows its stored `type` name and `schema_version`. Datetimes
+travel as ISO 8601 strings in stored data; `to_data`/`from_data` convert.
+"""
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+JSON = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: ClassVar[str] = "Event"
+    schema_version: ClassVar[int] = 1
+    _datetimes: ClassVar[tuple[str, ...]] = ()
+
+    def to_data(self) -> dict[str, JSON]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in self._datetimes:
+            if data[name] is not None:
+                data[name] = data[name].isoformat()
+        if "phases" in data:
+            data["phases"] = list(data["phases"])
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, JSON]) -> "Event":
+        values = dict(data)
+        for name in cls._datetimes:
+            if values.get(name) is not None:
+                values[name] = datetime.fromisoformat(values[name])
+        if "phases" in values:
+            values["phases"] = tuple(values["phases"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class JobCreated(Event):
+    type: ClassVar[str] = "JobCreated"
+    _datetimes: ClassVar[tuple[str, ...]] = ("run_at", "expires_at")
+
+    job_type: str
+    tenant: str
+    payload: JSON
+    metadata: dict[str, JSON]
+    phases: tuple[str, ...]
+    priority: int
+    max_attempts: int
+    run_at: datetime | None
+    expires_at: datetime
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobStarted(Event):
+    """An attempt began: by the tracking client, or by a worker holding a lease."""
+
+    type: ClassVar[str] = "JobStarted"
+    _datetimes: ClassVar[tuple[str, ...]] = ("lease_expires_at",)
+
+    attempt: int
+    worker_id: str | None = None
+    lease_token: str | None = None
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseStarted(Event):
+    type: ClassVar[str] = "PhaseStarted"
+
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReported(Event):
+    type: ClassVar[str] = "ProgressReported"
+
+    percent: float | None
+    message: str | None = None
+    details: JSON = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseCompleted(Event):
+    type: ClassVar[str] = "PhaseCompleted"
+
+    phase: str
+    result: JSON = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseFailed(Event):
+    type: ClassVar[str] = "PhaseFailed"
+
+    phase: str
+    error: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class JobCompleted(Event):
+    type: ClassVar[str] = "JobCompleted"
+
+    result: JSON = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed(Event):
+    type: ClassVar[str] = "JobFailed"
+
+    error: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class JobCancelled(Event):
+    type: ClassVar[str] = "JobCancelled"
+
+    reason: str | None = None
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobExpired(Event):
+    type: ClassVar[str] = "JobExpired"
+    _datetimes: ClassVar[tuple[str, ...]] = ("expires_at",)
+
+    expires_at: datetime
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        JobCreated,
+        JobStarted,
+        PhaseStarted,
+        ProgressReported,
+        PhaseCompleted,
+        PhaseFailed,
+        JobCompleted,
+        JobFailed,
+        JobCancelled,
+        JobExpired,
+    )
+}
+
+
+def decode(type_name: str, data: dict[str, JSON]) -> Event:
+    """Turn a stored (type, data) pair back into its event."""
+    return EVENT_TYPES[type_name].from_data(data)

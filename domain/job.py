@@ -1,0 +1,146 @@
+"""The job state, folded from its events by `evolve`."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from domain import events
+from domain.status import PhaseStatus, Status
+
+JSON = events.JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    status: PhaseStatus = PhaseStatus.PENDING
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: JSON = None
+    confidence: float | None = None
+    error: JSON = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    percent: float | None
+    message: str | None
+    details: JSON
+    reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: UUID
+    type: str
+    tenant: str
+    status: Status
+    payload: JSON
+    metadata: dict[str, JSON]
+    phases: tuple[Phase, ...]
+    priority: int
+    max_attempts: int
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    run_at: datetime | None = None
+    attempts: int = 0
+    progress: Progress | None = None
+    result: JSON = None
+    error: JSON = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker_id: str | None = None
+    lease_expires_at: datetime | None = None
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    idempotency_key: str | None = None
+    version: int = 0
+
+    def phase(self, name: str) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+
+def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
+    return tuple(replace(p, **changes) if p.name == name else p for p in job.phases)
+
+
+def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> Job:
+    return Job(
+        id=job_id,
+        type=e.job_type,
+        tenant=e.tenant,
+        status=Status.QUEUED,
+        payload=e.payload,
+        metadata=e.metadata,
+        phases=tuple(Phase(name) for name in e.phases),
+        priority=e.priority,
+        max_attempts=e.max_attempts,
+        created_at=at,
+        updated_at=at,
+        expires_at=e.expires_at,
+        run_at=e.run_at,
+        idempotency_key=e.idempotency_key,
+        version=1,
+    )
+
+
+def _evolve(job: Job, e: events.Event, at: datetime) -> Job:
+    match e:
+        case events.JobStarted():
+            return replace(
+                job,
+                status=Status.RUNNING,
+                attempts=e.attempt,
+                started_at=at,
+                worker_id=e.worker_id,
+                lease_expires_at=e.lease_expires_at,
+            )
+        case events.PhaseStarted():
+            return replace(job, phases=_with_phase(job, e.phase, status=PhaseStatus.RUNNING, started_at=at))
+        case events.ProgressReported():
+            return replace(job, progress=Progress(e.percent, e.message, e.details, at))
+        case events.PhaseCompleted():
+            phases = _with_phase(
+                job, e.phase, status=PhaseStatus.COMPLETED, finished_at=at, result=e.result, confidence=e.confidence
+            )
+            return replace(job, phases=phases)
+        case events.PhaseFailed():
+            return replace(job, phases=_with_phase(job, e.phase, status=PhaseStatus.FAILED, finished_at=at, error=e.error))
+        case events.JobCompleted():
+            return replace(job, status=Status.COMPLETED, result=e.result, finished_at=at, lease_expires_at=None)
+        case events.JobFailed():
+            return replace(job, status=Status.FAILED, error=e.error, finished_at=at, lease_expires_at=None)
+        case events.JobCancelled():
+            return replace(
+                job,
+                status=Status.CANCELLED,
+                finished_at=at,
+                cancel_reason=e.reason,
+                cancelled_by=e.cancelled_by,
+                lease_expires_at=None,
+            )
+        case events.JobExpired():
+            return replace(job, status=Status.EXPIRED, finished_at=at, lease_expires_at=None)
+    raise TypeError(f"no evolve rule for {type(e).__name__}")
+
+
+def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | None = None) -> Job:
+    """Apply one event recorded at `at` to the job state (None before JobCreated)."""
+    if isinstance(event, events.JobCreated):
+        if job is not None:
+            raise ValueError("JobCreated applied to an existing job")
+        if job_id is None:
+            raise ValueError("JobCreated needs the job id")
+        return _created(job_id, event, at)
+    if job is None:
+        raise ValueError(f"{event.type} applied before JobCreated")
+    return replace(_evolve(job, event, at), version=job.version + 1, updated_at=at)
+
+
+def fold(job: Job | None, new_events: list[events.Event], at: datetime, job_id: UUID | None = None) -> Job:
+    """Apply several events recorded together at `at`."""
+    for event in new_events:
+        job = evolve(job, event, at, job_id)
+    assert job is not None
+    return job

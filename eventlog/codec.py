@@ -1,0 +1,27 @@
+"""Event <-> row: JSON through orjson, times as ISO 8601 where a backend has no type."""
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from domain import events
+from eventlog.store import NewEvent, RecordedEvent
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(value: str | bytes) -> Any:
+    return orjson.loads(value)
+
+
+def new_event(event: events.Event, at: datetime, metadata: dict[str, Any]) -> NewEvent:
+    """The row-ready form of a domain event recorded at `at`."""
+    return NewEvent(event.type, event.to_data(), at, metadata, event.schema_version)
+
+
+def domain_event(recorded: RecordedEvent) -> events.Event:
+    """The domain event a stored row holds."""
+    return events.decode(recorded.type, recorded.data)

@@ -1,0 +1,173 @@
+"""PostgreSQL backend (asyncpg).
+
+Appends go through the `jobledger_append` function (see migrations): one round
+trip and one commit per group-committed batch, under a transaction-level advisory
+lock that makes position order equal commit order.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from domain import errors
+from eventlog import codec
+from eventlog.appender import GroupCommitter, Outcome
+from eventlog.store import AppendRequest, JobFilter, NewEvent, RecordedEvent, StatusRow
+
+APPEND_LOCK = 0x6A6F626C  # the advisory lock key jobledger_append takes
+
+_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at"
+_APPEND = "SELECT idx, current_version, positions FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg wants postgresql://; accept SQLAlchemy's postgresql+asyncpg:// too."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        row[0], row[1], row[2], row[3], row[4], codec.loads(row[5]), codec.loads(row[6]), row[7]
+    )
+
+
+class PostgresEventStore:
+    backend = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+        self._appender = GroupCommitter(self._write_batch)
+
+    @classmethod
+    async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
+        try:
+            pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=min_size, max_size=max_size)
+        except _CONNECTION_ERRORS as exc:
+            raise errors.StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        return cls(pool)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    async def close(self) -> None:
+        await self._appender.close()
+        await self._pool.close()
+
+    async def append(
+        self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent], state: dict[str, Any] | None = None
+    ) -> list[RecordedEvent]:
+        """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
+        return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
+
+    async def _write_batch(self, batch: list[AppendRequest]) -> list[Outcome]:
+        flat = [event for request in batch for event in request.events]
+        args = (
+            [r.stream_id for r in batch],
+            [r.expected_version for r in batch],
+            [len(r.events) for r in batch],
+            [None if r.state is None else codec.dumps(r.state) for r in batch],
+            [e.type for e in flat],
+            [e.schema_version for e in flat],
+            [codec.dumps(e.data) for e in flat],
+            [codec.dumps(e.metadata) for e in flat],
+            [e.recorded_at for e in flat],
+        )
+        try:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(_APPEND, *args)
+        except _CONNECTION_ERRORS as exc:
+            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
+
+    @staticmethod
+    def _outcome(request: AppendRequest, row: asyncpg.Record) -> Outcome:
+        positions = row["positions"]
+        if positions is None:
+            return errors.VersionConflict(request.stream_id, request.expected_version, row["current_version"])
+        return [
+            RecordedEvent(
+                position, request.stream_id, request.expected_version + i, e.type, e.schema_version,
+                e.data, e.metadata, e.recorded_at,
+            )
+            for i, (position, e) in enumerate(zip(positions, request.events, strict=True), 1)
+        ]
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        try:
+            async with self._pool.acquire() as conn:
+                return await conn.fetch(sql, *args)
+        except _CONNECTION_ERRORS as exc:
+            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+
+    async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
+        rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
+        return [_recorded(r) for r in rows]
+
+    async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        return [_recorded(r) for r in await self._fetch(sql, after, limit)]
+
+    async def head(self) -> int:
+        rows = await self._fetch("SELECT coalesce(max(position), 0) FROM events")
+        return rows[0][0]
+
+    async def get_status(self, job_id: UUID) -> StatusRow | None:
+        sql = "SELECT job_id, version, last_position, doc::text FROM job_status WHERE job_id = $1"
+        rows = await self._fetch(sql, job_id)
+        return StatusRow(*rows[0]) if rows else None
+
+    async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
+        clauses, args = [], []
+        for column, value in (("status", query.status), ("type", query.type)):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{column} = ${len(args)}")
+        if query.before is not None:
+            args.append(query.before)
+            clauses.append(f"created_position < ${len(args)}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        args.append(query.limit)
+        sql = f"SELECT created_position, last_position, doc::text FROM job_status {where} ORDER BY created_position DESC LIMIT ${len(args)}"
+        return [tuple(r) for r in await self._fetch(sql, *args)]
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._fetch("SELECT status, count(*) FROM job_status GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
+        sql = (
+            "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= $1 "
+            "ORDER BY expires_at LIMIT $2"
+        )
+        return [r[0] for r in await self._fetch(sql, now, limit)]
+
+    async def rebuild_status(self, fold) -> int:
+        """Drop the status table's rows and replay the log into it, in one transaction.
+
+        Holding the append lock for the duration keeps appends from interleaving:
+        they wait and resume once the rebuilt table is committed.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            async for row in conn.cursor(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position", prefetch=5000):
+                recorded = _recorded(row)
+                fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
+            rows = fold.rows()
+            await conn.execute("DELETE FROM job_status")
+            await conn.copy_records_to_table("job_status", records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
+        return len(rows)
+
+
+_STATUS_COLUMNS = [
+    "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
+    "created_at", "updated_at", "version", "created_position", "last_position", "doc",
+]
+
+
+def _status_record(row: dict[str, Any]) -> tuple:
+    return tuple(codec.dumps(row["doc"]) if c == "doc" else row[c] for c in _STATUS_COLUMNS)

@@ -1,0 +1,208 @@
+"""SQLite backend: the embedded default.
+
+SQLite allows one writer at a time: every write runs on one connection in one
+thread, inside BEGIN IMMEDIATE, so positions are assigned and committed in the
+same order (DESIGN invariant 3). Reads use a second connection (WAL mode lets them
+run beside the writer); an in-memory database has only the one connection.
+"""
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from domain import errors
+from eventlog import codec
+from eventlog.appender import GroupCommitter, Outcome
+from eventlog.store import AppendRequest, JobFilter, NewEvent, RecordedEvent, StatusRow
+
+T = TypeVar("T")
+
+_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
+_INSERT_EVENT = (
+    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_STATUS_COLUMNS = (
+    "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
+    "created_at", "updated_at", "version", "created_position", "last_position", "doc",
+)
+_UPSERT_STATUS = (
+    f"INSERT INTO job_status ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))}) "
+    "ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, priority = excluded.priority, "
+    "run_at = excluded.run_at, expires_at = excluded.expires_at, lease_expires_at = excluded.lease_expires_at, "
+    "updated_at = excluded.updated_at, version = excluded.version, last_position = excluded.last_position, "
+    "doc = excluded.doc"
+)
+
+
+def sqlite_path(url: str) -> str:
+    """The file path in sqlite:///path (or ':memory:')."""
+    path = url.split("://", 1)[1] if "://" in url else url
+    return path[1:] if path.startswith("/") else path
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="microseconds")
+
+
+def _recorded(row: tuple) -> RecordedEvent:
+    return RecordedEvent(
+        row[0], UUID(row[1]), row[2], row[3], row[4], codec.loads(row[5]), codec.loads(row[6]),
+        datetime.fromisoformat(row[7]),
+    )
+
+
+def _status_values(state: dict[str, Any], created: int, last: int) -> tuple:
+    values = {**state, "created_position": created, "last_position": last}
+    values["doc"] = codec.dumps(state["doc"])
+    values["job_id"] = state["job_id"].hex
+    for column in ("run_at", "expires_at", "lease_expires_at", "created_at", "updated_at"):
+        values[column] = _time(values[column])
+    return tuple(values[c] for c in _STATUS_COLUMNS)
+
+
+class _Connection:
+    """One sqlite3 connection, used from its own single thread."""
+
+    def __init__(self, path: str):
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobledger-sqlite")
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.conn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.conn.close()
+
+
+def _write_batch(conn: sqlite3.Connection, batch: list[AppendRequest]) -> list[Outcome]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = [_write_one(conn, request) for request in batch]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _write_one(conn: sqlite3.Connection, request: AppendRequest) -> Outcome:
+    sid = request.stream_id.hex
+    (current,) = conn.execute("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (sid,)).fetchone()
+    if current != request.expected_version:
+        return errors.VersionConflict(request.stream_id, request.expected_version, current)
+    recorded = []
+    for version, e in enumerate(request.events, request.expected_version + 1):
+        at = _time(e.recorded_at)
+        row = (sid, version, e.type, e.schema_version, codec.dumps(e.data), codec.dumps(e.metadata), at)
+        position = conn.execute(_INSERT_EVENT, row).lastrowid
+        recorded.append(
+            RecordedEvent(position, request.stream_id, version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at)
+        )
+    if request.state is not None:
+        # created_position is only written by the first insert; the upsert keeps it after that
+        conn.execute(_UPSERT_STATUS, _status_values(request.state, recorded[0].position, recorded[-1].position))
+    return recorded
+
+
+def _rebuild(conn: sqlite3.Connection, fold) -> int:
+    conn.execute("BEGIN IMMEDIATE")  # holds off appends until the rebuilt table is committed
+    try:
+        for row in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position"):
+            recorded = _recorded(row)
+            fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
+        rows = fold.rows()
+        conn.execute("DELETE FROM job_status")
+        conn.executemany(
+            f"INSERT INTO job_status ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))})",
+            [_status_values(r, r["created_position"], r["last_position"]) for r in rows],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+class SQLiteEventStore:
+    backend = "sqlite"
+
+    def __init__(self, path: str):
+        self.path = path
+        self._writer = _Connection(path)
+        self._reader = self._writer if path == ":memory:" else _Connection(path)
+        self._appender = GroupCommitter(self._write_batch)
+
+    @property
+    def raw_connection(self) -> sqlite3.Connection:
+        """The writer connection (migrations run on it, so ':memory:' gets its schema)."""
+        return self._writer.conn
+
+    async def run_on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._writer.run(fn, *args)
+
+    async def close(self) -> None:
+        await self._appender.close()
+        self._writer.close()
+        if self._reader is not self._writer:
+            self._reader.close()
+
+    async def append(
+        self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent], state: dict[str, Any] | None = None
+    ) -> list[RecordedEvent]:
+        """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
+        return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
+
+    async def _write_batch(self, batch: list[AppendRequest]) -> list[Outcome]:
+        return await self._writer.run(_write_batch, batch)
+
+    async def _fetch(self, sql: str, *args: Any) -> list[tuple]:
+        return await self._reader.run(lambda conn: conn.execute(sql, args).fetchall())
+
+    async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
+        rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version", stream_id.hex)
+        return [_recorded(r) for r in rows]
+
+    async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        return [_recorded(r) for r in await self._fetch(sql, after, limit)]
+
+    async def head(self) -> int:
+        return (await self._fetch("SELECT coalesce(max(position), 0) FROM events"))[0][0]
+
+    async def get_status(self, job_id: UUID) -> StatusRow | None:
+        rows = await self._fetch("SELECT job_id, version, last_position, doc FROM job_status WHERE job_id = ?", job_id.hex)
+        return StatusRow(UUID(rows[0][0]), *rows[0][1:]) if rows else None
+
+    async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
+        clauses, args = [], []
+        for column, value in (("status", query.status), ("type", query.type), ("created_position <", query.before)):
+            if value is not None:
+                clauses.append(f"{column} ?" if column.endswith("<") else f"{column} = ?")
+                args.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT created_position, last_position, doc FROM job_status {where} ORDER BY created_position DESC LIMIT ?"
+        return await self._fetch(sql, *args, query.limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return dict(await self._fetch("SELECT status, count(*) FROM job_status GROUP BY status"))
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
+        sql = (
+            "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= ? "
+            "ORDER BY expires_at LIMIT ?"
+        )
+        return [UUID(r[0]) for r in await self._fetch(sql, _time(now), limit)]
+
+    async def rebuild_status(self, fold) -> int:
+        """Drop the status table's rows and replay the log into it, in one transaction."""
+        return await self._writer.run(_rebuild, fold)

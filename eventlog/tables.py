@@ -1,0 +1,49 @@
+"""The schema, one definition for both backends; Alembic migrations are built from it."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+_active = sa.text("status IN ('queued', 'running')")
+
+_position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite aliases INTEGER PRIMARY KEY to rowid
+_json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+_time = sa.DateTime(timezone=True).with_variant(sa.Text(), "sqlite")  # ISO 8601 text on SQLite
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", _position, sa.Identity(always=False), primary_key=True),
+    sa.Column("stream_id", sa.Uuid(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("type", sa.Text(), nullable=False),
+    sa.Column("schema_version", sa.SmallInteger(), nullable=False),
+    sa.Column("data", _json, nullable=False),
+    sa.Column("metadata", _json, nullable=False),
+    sa.Column("recorded_at", _time, nullable=False),
+    sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
+    sqlite_autoincrement=True,  # positions are never reused, even after the newest row is deleted
+)
+
+job_status = sa.Table(
+    "job_status",
+    metadata,
+    sa.Column("job_id", sa.Uuid(), primary_key=True),
+    sa.Column("tenant", sa.Text(), nullable=False),
+    sa.Column("type", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("run_at", _time),
+    sa.Column("expires_at", _time, nullable=False),
+    sa.Column("lease_expires_at", _time),
+    sa.Column("created_at", _time, nullable=False),
+    sa.Column("updated_at", _time, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_position", sa.BigInteger(), nullable=False),
+    sa.Column("last_position", sa.BigInteger(), nullable=False),
+    sa.Column("doc", sa.JSON(), nullable=False),  # json, not jsonb: kept as written, key order too
+    sa.Index("job_status_created", "created_position"),
+    sa.Index("job_status_status_created", "status", "created_position"),
+    sa.Index("job_status_type_created", "type", "created_position"),
+    sa.Index("job_status_expiry", "expires_at", postgresql_where=_active, sqlite_where=_active),
+)

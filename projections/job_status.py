@@ -1,0 +1,158 @@
+"""The job status read model: one row per job, written in the append's transaction.
+
+The row holds the columns that lists and sweeps filter on, plus `doc`: the whole
+job document, which is also the snapshot that commands decide on.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain import events
+from domain.job import Job, Phase, Progress, evolve
+from domain.status import PhaseStatus, Status
+
+NAME = "job_status"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _phase_doc(p: Phase) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "status": p.status.value,
+        "started_at": _iso(p.started_at),
+        "finished_at": _iso(p.finished_at),
+        "result": p.result,
+        "confidence": p.confidence,
+        "error": p.error,
+    }
+
+
+def _progress_doc(p: Progress | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"percent": p.percent, "message": p.message, "details": p.details, "reported_at": _iso(p.reported_at)}
+
+
+def document(job: Job) -> dict[str, Any]:
+    """The job document as the API shows it (without `position`, which the store adds)."""
+    return {
+        "id": str(job.id),
+        "type": job.type,
+        "tenant": job.tenant,
+        "status": job.status.value,
+        "priority": job.priority,
+        "payload": job.payload,
+        "metadata": job.metadata,
+        "phases": [_phase_doc(p) for p in job.phases],
+        "progress": _progress_doc(job.progress),
+        "result": job.result,
+        "error": job.error,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "worker_id": job.worker_id,
+        "lease_expires_at": _iso(job.lease_expires_at),
+        "cancel_reason": job.cancel_reason,
+        "cancelled_by": job.cancelled_by,
+        "idempotency_key": job.idempotency_key,
+        "created_at": _iso(job.created_at),
+        "run_at": _iso(job.run_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "expires_at": _iso(job.expires_at),
+        "updated_at": _iso(job.updated_at),
+        "version": job.version,
+    }
+
+
+def job_from_document(doc: dict[str, Any]) -> Job:
+    """The job state a document was written from (the snapshot commands decide on)."""
+    progress = doc["progress"]
+    return Job(
+        id=UUID(doc["id"]),
+        type=doc["type"],
+        tenant=doc["tenant"],
+        status=Status(doc["status"]),
+        payload=doc["payload"],
+        metadata=doc["metadata"],
+        phases=tuple(_phase(p) for p in doc["phases"]),
+        priority=doc["priority"],
+        max_attempts=doc["max_attempts"],
+        created_at=_time(doc["created_at"]),
+        updated_at=_time(doc["updated_at"]),
+        expires_at=_time(doc["expires_at"]),
+        run_at=_time(doc["run_at"]),
+        attempts=doc["attempts"],
+        progress=None if progress is None else _progress(progress),
+        result=doc["result"],
+        error=doc["error"],
+        started_at=_time(doc["started_at"]),
+        finished_at=_time(doc["finished_at"]),
+        worker_id=doc["worker_id"],
+        lease_expires_at=_time(doc["lease_expires_at"]),
+        cancel_reason=doc["cancel_reason"],
+        cancelled_by=doc["cancelled_by"],
+        idempotency_key=doc["idempotency_key"],
+        version=doc["version"],
+    )
+
+
+def _phase(d: dict[str, Any]) -> Phase:
+    return Phase(
+        name=d["name"],
+        status=PhaseStatus(d["status"]),
+        started_at=_time(d["started_at"]),
+        finished_at=_time(d["finished_at"]),
+        result=d["result"],
+        confidence=d["confidence"],
+        error=d["error"],
+    )
+
+
+def _progress(d: dict[str, Any]) -> Progress:
+    return Progress(d["percent"], d["message"], d["details"], _time(d["reported_at"]))
+
+
+def row(job: Job) -> dict[str, Any]:
+    """The status table row for `job`; the store fills in the positions and `doc`."""
+    return {
+        "job_id": job.id,
+        "tenant": job.tenant,
+        "type": job.type,
+        "status": job.status.value,
+        "priority": job.priority,
+        "run_at": job.run_at,
+        "expires_at": job.expires_at,
+        "lease_expires_at": job.lease_expires_at,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "version": job.version,
+        "doc": document(job),
+    }
+
+
+class Rebuild:
+    """Folds the whole log, in position order, into one row per job."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[UUID, Job] = {}
+        self.positions: dict[UUID, tuple[int, int]] = {}  # job id -> (created, last)
+
+    def apply(self, stream_id: UUID, position: int, event: events.Event, at: datetime) -> None:
+        self.jobs[stream_id] = evolve(self.jobs.get(stream_id), event, at, stream_id)
+        created = self.positions[stream_id][0] if stream_id in self.positions else position
+        self.positions[stream_id] = (created, position)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {**row(job), "created_position": self.positions[job_id][0], "last_position": self.positions[job_id][1]}
+            for job_id, job in self.jobs.items()
+        ]
+

@@ -1,0 +1,18 @@
+"""Configuration: command-line flags override environment variables override defaults."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite:///jobledger.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOBLEDGER_", extra="ignore")
+
+    db: str = Field(DEFAULT_DB, validation_alias=AliasChoices("DATABASE_URL", "JOBLEDGER_DB"))
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 1024 * 1024
+    sweep_interval: float = 1.0  #: seconds between expiry sweeps
+    migrate_on_start: bool = True
+    log_level: str = "INFO"

@@ -1,0 +1,57 @@
+"""Errors -> HTTP: one table and one middleware; routes never `try`."""
+
+import logging
+
+import orjson
+from aiohttp import web
+
+from domain import errors
+from service import keys
+
+log = logging.getLogger("jobledger")
+
+STATUS = {
+    errors.JobNotFound: 404,
+    errors.PhaseNotFound: 404,
+    errors.IllegalTransition: 409,
+    errors.VersionConflict: 409,
+    errors.InvalidCommand: 400,
+    errors.IdempotencyKeyReused: 422,
+    errors.StoreUnavailable: 503,
+}
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None, **headers: str) -> web.Response:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.JobServiceError as exc:
+        status = STATUS.get(type(exc), 400)
+        headers = {"Retry-After": "1"} if status == 503 else {}
+        return error_response(status, exc.code, exc.message, exc.details, **headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        details = {"limit_bytes": request.app[keys.settings_key].max_body_bytes} if exc.status == 413 else {}
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason, details, **_allow_header(exc))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
+
+
+def _allow_header(exc: web.HTTPException) -> dict[str, str]:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else {}

@@ -1,0 +1,12 @@
+"""Typed application keys, shared by the modules that wire the service."""
+
+from aiohttp import web
+
+from eventlog.store import EventStore
+from service.config import Settings
+from service.jobs import Jobs
+
+settings_key = web.AppKey("settings", Settings)
+store_key = web.AppKey("store", EventStore)
+jobs_key = web.AppKey("jobs", Jobs)
+started_key = web.AppKey("started", float)

@@ -1,0 +1,185 @@
+"""HTTP routes: parse, call the application layer, answer JSON. No rules here."""
+
+import time
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+from aiohttp import web
+
+import service
+from domain import commands, errors
+from eventlog.store import JobFilter
+from service import keys, schemas
+from service.jobs import Snapshot, request_hash
+
+routes = web.RouteTableDef()
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def _job_id(request: web.Request) -> UUID:
+    raw = request.match_info["id"]
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise errors.JobNotFound(f"no job with id {raw!r}", id=raw, reason="not a UUID") from None
+
+
+def _meta(request: web.Request) -> dict[str, Any]:
+    request_id = request.headers.get("X-Request-Id") or str(uuid4())
+    return {
+        "actor": request.headers.get("X-Actor", "api"),
+        "request_id": request_id,
+        "correlation_id": request.headers.get("X-Correlation-Id", request_id),
+    }
+
+
+def _if_match(request: web.Request) -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise errors.InvalidCommand(
+            "If-Match: expected a job version", fields=[{"field": "If-Match", "reason": "expected a job version, e.g. 3"}]
+        )
+    return int(value)
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.Response:
+    return json_response(snapshot.document, status, {"ETag": _etag(snapshot.job.version), **headers})
+
+
+async def _execute(request: web.Request, command: commands.Command) -> web.Response:
+    jobs = request.app[keys.jobs_key]
+    snapshot = await jobs.execute(_job_id(request), command, _meta(request), _if_match(request))
+    return _job_response(snapshot)
+
+
+@routes.post("/jobs")
+async def create_job(request: web.Request) -> web.Response:
+    raw = await request.read()
+    body = schemas.parse_body(schemas.CreateJobBody, raw)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise errors.InvalidCommand(
+            "Idempotency-Key: 1 to 255 characters", fields=[{"field": "Idempotency-Key", "reason": "1 to 255 characters"}]
+        )
+    command = body.command("default", key, request_hash(body.model_dump(mode="json")))
+    snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request))
+    return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
+
+
+@routes.get("/jobs/{id}")
+async def get_job(request: web.Request) -> web.Response:
+    job_id = _job_id(request)
+    store = request.app[keys.store_key]
+    row = await store.get_status(job_id)
+    if row is None:  # not in the read model (e.g. past retention): fold it from the log
+        return _job_response(await request.app[keys.jobs_key].load(job_id))
+    etag = _etag(row.version)
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers={"ETag": etag})
+    body = f'{row.doc[:-1]},"position":{row.last_position}}}'  # the stored document, as written
+    return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
+
+
+@routes.get("/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    query = schemas.parse_query(schemas.ListQuery, request.query)
+    status = query.status.value if query.status else None
+    rows = await request.app[keys.store_key].list_status(JobFilter(status, query.type, query.cursor, query.limit + 1))
+    page = rows[: query.limit]
+    next_cursor = str(page[-1][0]) if len(rows) > query.limit else None
+    jobs = ",".join(f'{doc[:-1]},"position":{last}}}' for _, last, doc in page)
+    body = f'{{"jobs":[{jobs}],"next_cursor":{orjson.dumps(next_cursor).decode()}}}'
+    return web.Response(text=body, content_type="application/json")
+
+
+@routes.post("/jobs/{id}/start")
+async def start_job(request: web.Request) -> web.Response:
+    schemas.parse_body(schemas.EmptyBody, await request.read())
+    return await _execute(request, commands.StartJob())
+
+
+@routes.post("/jobs/{id}/progress")
+async def report_progress(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.ProgressBody, await request.read())
+    return await _execute(request, commands.ReportProgress(body.percent, body.message, body.details))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/start")
+async def start_phase(request: web.Request) -> web.Response:
+    schemas.parse_body(schemas.EmptyBody, await request.read())
+    return await _execute(request, commands.StartPhase(request.match_info["phase"]))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/complete")
+async def complete_phase(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.PhaseCompleteBody, await request.read())
+    return await _execute(request, commands.CompletePhase(request.match_info["phase"], body.result, body.confidence))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/fail")
+async def fail_phase(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.ErrorBody, await request.read())
+    return await _execute(request, commands.FailPhase(request.match_info["phase"], body.error))
+
+
+@routes.post("/jobs/{id}/complete")
+async def complete_job(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.CompleteBody, await request.read())
+    return await _execute(request, commands.CompleteJob(body.result))
+
+
+@routes.post("/jobs/{id}/fail")
+async def fail_job(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.ErrorBody, await request.read())
+    return await _execute(request, commands.FailJob(body.error))
+
+
+@routes.post("/jobs/{id}/cancel")
+@routes.delete("/jobs/{id}")
+async def cancel_job(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.CancelBody, await request.read())
+    meta = _meta(request)
+    return await _execute(request, commands.CancelJob(body.reason, meta["actor"]))
+
+
+@routes.get("/jobs/{id}/events")
+async def job_events(request: web.Request) -> web.Response:
+    job_id = _job_id(request)
+    history = await request.app[keys.store_key].read_stream(job_id)
+    if not history:
+        raise errors.JobNotFound(job_id=str(job_id))
+    return json_response({"job_id": str(job_id), "events": [e.as_json() for e in history]})
+
+
+@routes.get("/events")
+async def all_events(request: web.Request) -> web.Response:
+    query = schemas.parse_query(schemas.EventsQuery, request.query)
+    page = await request.app[keys.store_key].read_all(after=query.after, limit=query.limit)
+    next_after = page[-1].position if page else query.after
+    return json_response({"events": [e.as_json() for e in page], "next_after": next_after})
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    store = request.app[keys.store_key]
+    counts = await store.count_by_status()
+    return json_response(
+        {
+            "status": "ok",
+            "version": service.__version__,
+            "backend": store.backend,
+            "jobs": counts,
+            "uptime_seconds": round(time.monotonic() - request.app[keys.started_key], 3),
+        }
+    )

@@ -1,0 +1,88 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL database per test.
+
+PostgreSQL: one template database is migrated per session, and each test gets
+`CREATE DATABASE ... TEMPLATE ...`. If PostgreSQL is unreachable these fixtures
+error: the suite fails, it never skips.
+"""
+
+import asyncio
+import os
+import uuid
+
+import asyncpg
+import pytest
+
+from service import storage
+from service.app import create_app
+from service.config import Settings
+
+PG_ADMIN_URL = os.environ.get("JOBLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    """A migrated template database, made once per test session."""
+    name = f"jobledger_tpl_{os.getpid()}"
+
+    async def make() -> None:
+        await _admin(f"DROP DATABASE IF EXISTS {name}")
+        await _admin(f"CREATE DATABASE {name}")
+        await storage.migrate(_pg_url(name))
+
+    asyncio.run(make())
+    yield name
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+async def pg_url(pg_template: str) -> str:
+    """A fresh, migrated PostgreSQL database for one test."""
+    name = f"jobledger_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _pg_url(name)
+    await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def db_url(backend: str, tmp_path, request) -> str:
+    """A database URL on each backend: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/jobledger.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+async def store(db_url: str):
+    """An open, migrated event store on each backend."""
+    s = await storage.open_store(db_url)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(db=db_url, sweep_interval=0.05)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings):
+    """A real HTTP client against the service on each backend."""
+    return await aiohttp_client(create_app(settings))
