@@ -8,6 +8,7 @@ error: the suite fails, it never skips.
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import pytest
@@ -32,6 +33,12 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+def _run(coro) -> None:
+    """Run a coroutine to completion, even when called from inside a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> str:
     """A migrated template database, made once per test session."""
@@ -42,18 +49,18 @@ def pg_template() -> str:
         await _admin(f"CREATE DATABASE {name}")
         await storage.migrate(_pg_url(name))
 
-    asyncio.run(make())
+    _run(make())
     yield name
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    _run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
-async def pg_url(pg_template: str) -> str:
+def pg_url(pg_template: str) -> str:
     """A fresh, migrated PostgreSQL database for one test."""
     name = f"jobledger_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    _run(_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}"))
     yield _pg_url(name)
-    await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -62,7 +69,7 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-async def db_url(backend: str, tmp_path, request) -> str:
+def db_url(backend: str, tmp_path, request) -> str:
     """A database URL on each backend: a SQLite file, or a fresh PostgreSQL database."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path}/jobledger.db"
