@@ -7,7 +7,7 @@ DEFAULT_DB = "sqlite:///jobledger.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JOBLEDGER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JOBLEDGER_", extra="ignore", populate_by_name=True)
 
     db: str = Field(DEFAULT_DB, validation_alias=AliasChoices("DATABASE_URL", "JOBLEDGER_DB"))
     host: str = "127.0.0.1"

@@ -1,0 +1,136 @@
+"""The EventStore contract, run against every backend."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain import errors
+from eventlog.store import NewEvent
+from service import storage
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def new_events(n: int, start: int = 0) -> list[NewEvent]:
+    return [
+        NewEvent("ProgressReported", {"percent": i, "message": f"step {i}"}, T0 + timedelta(microseconds=i), {"actor": "t"})
+        for i in range(start, start + n)
+    ]
+
+
+async def test_append_then_read_stream(store):
+    job = uuid4()
+    first = await store.append(job, 0, new_events(3))
+    second = await store.append(job, 3, new_events(2, 3))
+    stream = await store.read_stream(job)
+    assert [e.version for e in stream] == [1, 2, 3, 4, 5]
+    assert stream == first + second
+    assert [e.data["percent"] for e in stream] == [0, 1, 2, 3, 4]
+    assert stream[0].recorded_at == T0 and stream[0].metadata == {"actor": "t"}
+    assert [e.position for e in stream] == sorted(e.position for e in stream)
+
+
+@pytest.mark.parametrize("expected", [0, 1, 3])
+async def test_stale_expected_version_appends_nothing(store, expected):
+    job = uuid4()
+    await store.append(job, 0, new_events(2))
+    head = await store.head()
+    with pytest.raises(errors.VersionConflict) as info:
+        await store.append(job, expected, new_events(1))
+    assert info.value.current_version == 2
+    assert len(await store.read_stream(job)) == 2
+    assert await store.head() == head
+
+
+async def test_concurrent_appends_with_same_expected_version_one_wins(store):
+    job = uuid4()
+    await store.append(job, 0, new_events(1))
+    results = await asyncio.gather(*(store.append(job, 1, new_events(1)) for _ in range(2)), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "list"]
+    assert [e.version for e in await store.read_stream(job)] == [1, 2]
+
+
+async def test_two_instances_racing_on_one_job_one_wins(db_url):
+    stores = [await storage.open_store(db_url) for _ in range(2)]
+    try:
+        job = uuid4()
+        await stores[0].append(job, 0, new_events(1))
+        for version in range(1, 30):
+            results = await asyncio.gather(*(s.append(job, version, new_events(1)) for s in stores), return_exceptions=True)
+            assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "list"]
+        assert [e.version for e in await stores[1].read_stream(job)] == list(range(1, 31))
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_a_conflict_does_not_fail_other_appends_in_the_same_batch(store):
+    jobs = [uuid4() for _ in range(20)]
+    results = await asyncio.gather(
+        *(store.append(job, 0 if i % 2 else 5, new_events(1)) for i, job in enumerate(jobs)), return_exceptions=True
+    )
+    for i, result in enumerate(results):
+        assert isinstance(result, errors.VersionConflict) != bool(i % 2)
+    streams = [await store.read_stream(j) for j in jobs]
+    assert sum(map(len, streams)) == 10
+
+
+async def test_read_all_pages_in_position_order(store):
+    for _ in range(5):
+        await store.append(uuid4(), 0, new_events(7))
+    seen, after = [], 0
+    while page := await store.read_all(after=after, limit=4):
+        seen += page
+        after = page[-1].position
+    assert len(seen) == 35
+    assert [e.position for e in seen] == sorted({e.position for e in seen})
+    assert await store.head() == seen[-1].position
+
+
+async def test_acknowledged_events_survive_reopening(db_url):
+    store = await storage.open_store(db_url)
+    job = uuid4()
+    written = await store.append(job, 0, new_events(4))
+    await store.close()
+    store = await storage.open_store(db_url)
+    try:
+        assert await store.read_stream(job) == written
+    finally:
+        await store.close()
+
+
+async def test_follower_sees_every_event_once_in_order_under_concurrent_writers(db_url):
+    """DESIGN invariant 3: 8 writer instances, a follower reading `after` its last position."""
+    writers = [await storage.open_store(db_url) for _ in range(8)]
+    follower = await storage.open_store(db_url)
+    done = asyncio.Event()
+
+    async def write(store, n_jobs=12, per_job=8):
+        jobs = [uuid4() for _ in range(n_jobs)]
+        for version in range(per_job):
+            await asyncio.gather(*(store.append(j, version, new_events(1, version)) for j in jobs))
+
+    async def follow():
+        seen, after = [], 0
+        while True:
+            finished = done.is_set()
+            page = await follower.read_all(after=after, limit=50)
+            seen += page
+            after = page[-1].position if page else after
+            if finished and not page:
+                return seen
+            await asyncio.sleep(0)
+
+    try:
+        reader = asyncio.create_task(follow())
+        await asyncio.gather(*(write(s) for s in writers))
+        done.set()
+        seen = await reader
+        log = await follower.read_all(after=0, limit=100_000)
+        assert len(log) == 8 * 12 * 8
+        assert [e.position for e in seen] == [e.position for e in log]
+    finally:
+        for s in writers + [follower]:
+            await s.close()

@@ -1,0 +1,42 @@
+"""alembic upgrade head produces exactly the schema in eventlog/tables.py, on both backends."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from eventlog.tables import metadata
+from service import storage
+
+
+def _diff(connection) -> list:
+    return compare_metadata(MigrationContext.configure(connection), metadata)
+
+
+def _revision(connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def _inspect(db_url: str, fn):
+    if db_url.startswith("sqlite"):
+        with sa.create_engine(db_url).connect() as conn:
+            return fn(conn)
+    engine = create_async_engine(db_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(fn)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_head_matches_tables_metadata(db_url):
+    await storage.migrate(db_url)
+    assert await _inspect(db_url, _diff) == []
+    assert await _inspect(db_url, _revision) is not None
+
+
+async def test_migrate_twice_is_harmless(db_url):
+    await storage.migrate(db_url)
+    first = await _inspect(db_url, _revision)
+    await storage.migrate(db_url)
+    assert await _inspect(db_url, _revision) == first
