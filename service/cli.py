@@ -18,7 +18,12 @@ _db_option = click.option(
 
 
 def _settings(**overrides) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        storage.backend_of(settings.db)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--db") from None
+    return settings
 
 
 @click.group()
