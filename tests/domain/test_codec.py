@@ -1,0 +1,114 @@
+"""Event codec: to_data/decode round trips, through orjson as the store does."""
+
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from domain import events
+
+AT = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+KOLKATA = timezone(timedelta(hours=5, minutes=30))
+
+SAMPLES = [
+    events.JobCreated(
+        job_type="report",
+        tenant="acme",
+        payload={"pages": [1, 2, {"x": None}], "title": "Q3 ünïcode"},
+        metadata={"source": "crm", "tags": ["a", "b"]},
+        phases=("research", "audit"),
+        priority=-3,
+        max_attempts=4,
+        run_at=datetime(2024, 5, 1, 18, 30, tzinfo=KOLKATA),
+        expires_at=AT + timedelta(hours=24),
+        idempotency_key="idem-1",
+        request_hash="abc123",
+    ),
+    events.JobCreated(
+        job_type="bare",
+        tenant="default",
+        payload=None,
+        metadata={},
+        phases=(),
+        priority=0,
+        max_attempts=1,
+        run_at=None,
+        expires_at=AT,
+    ),
+    events.JobStarted(attempt=2, worker_id="w-7", lease_token="tok", lease_expires_at=AT + timedelta(seconds=30)),
+    events.JobStarted(attempt=1),
+    events.PhaseStarted(phase="research"),
+    events.ProgressReported(percent=33.3, message="a third", details={"done": 1, "of": 3}),
+    events.ProgressReported(percent=None),
+    events.PhaseCompleted(phase="research", result=[{"k": 1.5}], confidence=0.875),
+    events.PhaseFailed(phase="audit", error={"code": "timeout", "after_s": 30}),
+    events.JobCompleted(result={"url": "s3://bucket/out.pdf"}),
+    events.JobCompleted(),
+    events.JobFailed(error="plain string error"),
+    events.JobCancelled(reason="duplicate", cancelled_by="alice"),
+    events.JobCancelled(),
+    events.JobExpired(expires_at=AT),
+]
+
+
+def _ids(event: events.Event) -> str:
+    return event.type
+
+
+def _datetime_fields(event: events.Event) -> list[str]:
+    return [f.name for f in fields(event) if isinstance(getattr(event, f.name), datetime)]
+
+
+def test_every_event_type_has_a_sample():
+    assert {type(e) for e in SAMPLES} == set(events.EVENT_TYPES.values())
+    assert all(events.EVENT_TYPES[cls.type] is cls for cls in events.EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=_ids)
+def test_decode_of_to_data_is_the_event(event: events.Event):
+    assert events.decode(event.type, event.to_data()) == event
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=_ids)
+def test_round_trip_through_orjson(event: events.Event):
+    data = orjson.loads(orjson.dumps(event.to_data()))
+    decoded = events.decode(event.type, data)
+    assert decoded == event
+    assert type(decoded) is type(event)
+    for name in _datetime_fields(event):
+        assert getattr(decoded, name).utcoffset() == getattr(event, name).utcoffset()
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=_ids)
+def test_to_data_is_plain_json(event: events.Event):
+    data = event.to_data()
+    assert set(data) == {f.name for f in fields(event)}
+    assert orjson.loads(orjson.dumps(data)) == data
+    for name in _datetime_fields(event):
+        assert data[name] == getattr(event, name).isoformat()
+
+
+def test_phases_are_stored_as_a_list_and_read_back_as_a_tuple():
+    created = SAMPLES[0]
+    assert created.to_data()["phases"] == ["research", "audit"]
+    assert events.decode("JobCreated", {**created.to_data()}).phases == ("research", "audit")
+
+
+def test_to_data_does_not_change_the_event():
+    created = SAMPLES[0]
+    data = created.to_data()
+    data["phases"].append("extra")
+    data["expires_at"] = "changed"
+    assert created.phases == ("research", "audit")
+    assert created.expires_at == AT + timedelta(hours=24)
+
+
+def test_events_are_immutable():
+    with pytest.raises(AttributeError):
+        SAMPLES[4].phase = "other"
+
+
+def test_decode_rejects_an_unknown_type():
+    with pytest.raises(KeyError):
+        events.decode("JobTeleported", {})

@@ -1,0 +1,186 @@
+"""The job document is a lossless snapshot: random histories survive orjson and back."""
+
+import random
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
+
+import orjson
+import pytest
+
+from domain import commands, errors, events
+from domain.decide import create, decide
+from domain.job import Job, evolve, fold
+from projections import job_status
+
+SEEDS = range(40)
+PHASE_NAMES = ["research", "audit", "draft", "review"]
+ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]
+
+
+def _text(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_letters + "éü✓ ") for _ in range(rng.randint(0, 8)))
+
+
+def _json(rng: random.Random, depth: int = 0):
+    kind = rng.choice(["null", "bool", "int", "float", "str"] + (["list", "dict"] if depth < 3 else []))
+    match kind:
+        case "null":
+            return None
+        case "bool":
+            return rng.random() < 0.5
+        case "int":
+            return rng.randint(-(2**53), 2**53)
+        case "float":
+            return rng.uniform(-1e6, 1e6)
+        case "str":
+            return _text(rng)
+        case "list":
+            return [_json(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {_text(rng): _json(rng, depth + 1) for _ in range(rng.randint(0, 3))}
+
+
+def _percent(rng: random.Random) -> float | None:
+    return rng.choice([None, rng.randint(0, 100), rng.uniform(0, 100)])
+
+
+def _command(rng: random.Random, phases: list[str]) -> commands.Command:
+    phase = rng.choice(phases + ["ghost"])
+    options = [
+        (5, lambda: commands.StartJob()),
+        (5, lambda: commands.ReportProgress(_percent(rng), rng.choice([None, _text(rng)]), _json(rng))),
+        (6, lambda: commands.StartPhase(phase)),
+        (6, lambda: commands.CompletePhase(phase, _json(rng), rng.choice([None, rng.random()]))),
+        (2, lambda: commands.FailPhase(phase, _json(rng))),
+        (1, lambda: commands.CompleteJob(_json(rng))),
+        (1, lambda: commands.FailJob(_json(rng))),
+        (1, lambda: commands.CancelJob(rng.choice([None, _text(rng)]), rng.choice([None, _text(rng)]))),
+        (1, lambda: commands.ExpireJob()),
+    ]
+    make = rng.choices([m for _, m in options], weights=[w for w, _ in options])[0]
+    return make()
+
+
+def _leased(rng: random.Random, recorded: list[events.Event], at: datetime) -> list[events.Event]:
+    """Sometimes start the attempt as a worker holding a lease would."""
+    match recorded:
+        case [events.JobStarted(attempt=attempt)] if rng.random() < 0.5:
+            lease = at + timedelta(seconds=rng.randint(1, 600))
+            return [events.JobStarted(attempt, worker_id=_text(rng), lease_token="t", lease_expires_at=lease)]
+    return recorded
+
+
+def history(seed: int) -> tuple[UUID, list[tuple[events.Event, datetime]]]:
+    """A random legal history of one job: each event with the time it was recorded."""
+    rng = random.Random(seed)
+    job_id = UUID(int=rng.getrandbits(128), version=4)
+    phases = rng.sample(PHASE_NAMES, k=rng.randint(0, 3))
+    at = datetime(2024, 1, 1, tzinfo=rng.choice(ZONES)) + timedelta(microseconds=rng.randint(0, 10**12))
+    created = commands.CreateJob(
+        type=_text(rng) or "t",
+        tenant=_text(rng) or "default",
+        payload=_json(rng),
+        metadata={_text(rng): _json(rng) for _ in range(rng.randint(0, 3))},
+        phases=tuple(phases),
+        priority=rng.randint(-10, 10),
+        max_attempts=rng.randint(1, 5),
+        run_at=rng.choice([None, at + timedelta(minutes=rng.randint(0, 90))]),
+        expires_in=timedelta(seconds=rng.randint(60, 7200)),
+        idempotency_key=rng.choice([None, _text(rng)]),
+    )
+    recorded = [(e, at) for e in create(job_id, created, at)]
+    job = fold(None, [e for e, _ in recorded], at, job_id)
+    for _ in range(rng.randint(0, 30)):
+        at += timedelta(microseconds=rng.randint(1, 10**9))
+        try:
+            new = _leased(rng, decide(job, _command(rng, phases), at), at)
+        except (errors.IllegalTransition, errors.PhaseNotFound):
+            continue
+        job = fold(job, new, at)
+        recorded += [(e, at) for e in new]
+    return job_id, recorded
+
+
+def _final(job_id: UUID, recorded: list[tuple[events.Event, datetime]]) -> Job:
+    job = None
+    for event, at in recorded:
+        job = evolve(job, event, at, job_id)
+    return job
+
+
+def _through_json(doc: dict) -> dict:
+    return orjson.loads(orjson.dumps(doc))
+
+
+def test_histories_are_varied():
+    finals = [_final(*history(seed)) for seed in SEEDS]
+    assert {j.status.value for j in finals} == {"queued", "running", "completed", "failed", "cancelled", "expired"}
+    assert any(j.worker_id for j in finals) and any(j.progress for j in finals)
+    assert any(p.status.value == "completed" and p.confidence is not None for j in finals for p in j.phases)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_state_of_a_history_round_trips_through_its_document(seed: int):
+    job_id, recorded = history(seed)
+    job = None
+    for event, at in recorded:
+        job = evolve(job, event, at, job_id)
+        assert job_status.job_from_document(_through_json(job_status.document(job))) == job
+
+
+@pytest.mark.parametrize("seed", SEEDS[:10])
+def test_deciding_on_the_snapshot_is_deciding_on_the_job(seed: int):
+    job = _final(*history(seed))
+    snapshot = job_status.job_from_document(_through_json(job_status.document(job)))
+    rng = random.Random(seed)
+    for _ in range(20):
+        command = _command(rng, [p.name for p in job.phases])
+        outcomes = []
+        for state in (job, snapshot):
+            try:
+                outcomes.append(decide(state, command, job.expires_at))
+            except errors.JobServiceError as exc:
+                outcomes.append((type(exc), exc.details))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_row_carries_the_filter_columns_and_the_document():
+    job = _final(*history(3))
+    row = job_status.row(job)
+    assert row == {
+        "job_id": job.id,
+        "tenant": job.tenant,
+        "type": job.type,
+        "status": job.status.value,
+        "priority": job.priority,
+        "run_at": job.run_at,
+        "expires_at": job.expires_at,
+        "lease_expires_at": job.lease_expires_at,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "version": job.version,
+        "doc": job_status.document(job),
+    }
+
+
+def test_rebuild_folds_interleaved_streams_into_one_row_each():
+    streams = {job_id: recorded for job_id, recorded in map(history, range(5))}
+    pending = {job_id: list(recorded) for job_id, recorded in streams.items()}
+    rng, rebuild, position, seen = random.Random(99), job_status.Rebuild(), 0, {}
+    while pending:
+        job_id = rng.choice(sorted(pending))
+        event, at = pending[job_id].pop(0)
+        position += rng.randint(1, 3)
+        rebuild.apply(job_id, position, event, at)
+        seen.setdefault(job_id, []).append(position)
+        if not pending[job_id]:
+            del pending[job_id]
+    expected = {job_id: _final(job_id, recorded) for job_id, recorded in streams.items()}
+    assert rebuild.jobs == expected
+    assert sorted(rebuild.rows(), key=lambda r: str(r["job_id"])) == sorted(
+        (
+            {**job_status.row(job), "created_position": seen[job_id][0], "last_position": seen[job_id][-1]}
+            for job_id, job in expected.items()
+        ),
+        key=lambda r: str(r["job_id"]),
+    )
