@@ -5,7 +5,10 @@ trip and one commit per group-committed batch, under a transaction-level advisor
 lock that makes position order equal commit order.
 """
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,6 +21,8 @@ from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import AppendRequest, JobFilter, NewEvent, RecordedEvent, StatusRow
 
 APPEND_LOCK = 0x6A6F626C  # the advisory lock key jobledger_append takes
+CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
+log = logging.getLogger("jobledger.postgres")
 
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at"
 _APPEND = "SELECT idx, current_version, positions FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -38,17 +43,21 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
 class PostgresEventStore:
     backend = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, dsn: str):
         self._pool = pool
+        self._dsn = dsn
         self._appender = GroupCommitter(self._write_batch)
+        self._listeners: list[Callable[[], None]] = []
+        self._listen_task: asyncio.Task | None = None
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
+        dsn = asyncpg_dsn(url)
         try:
-            pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=min_size, max_size=max_size)
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
         except _CONNECTION_ERRORS as exc:
             raise errors.StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-        return cls(pool)
+        return cls(pool, dsn)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -56,7 +65,39 @@ class PostgresEventStore:
 
     async def close(self) -> None:
         await self._appender.close()
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
         await self._pool.close()
+
+    async def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever the log may have moved, whichever instance appended."""
+        self._listeners.append(callback)
+        if self._listen_task is None:
+            self._listen_task = asyncio.create_task(self._listen_forever(), name="jobledger-listen")
+
+    def _moved(self, *_: Any) -> None:
+        for callback in self._listeners:
+            callback()
+
+    async def _listen_forever(self) -> None:
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _: lost.set())
+                await conn.add_listener(CHANNEL, self._moved)
+                self._moved()  # anything appended while we were not listening
+                await lost.wait()
+            except _CONNECTION_ERRORS + (asyncpg.PostgresError,) as exc:
+                log.warning("LISTEN connection lost: %s", exc)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(0.5)
 
     async def append(
         self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent], state: dict[str, Any] | None = None
@@ -82,6 +123,7 @@ class PostgresEventStore:
                 rows = await conn.fetch(_APPEND, *args)
         except _CONNECTION_ERRORS as exc:
             raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        self._moved()  # local followers need not wait for the NOTIFY round trip
         return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
 
     @staticmethod

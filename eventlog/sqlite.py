@@ -141,6 +141,7 @@ class SQLiteEventStore:
         self._writer = _Connection(path)
         self._reader = self._writer if path == ":memory:" else _Connection(path)
         self._appender = GroupCommitter(self._write_batch)
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def raw_connection(self) -> sqlite3.Connection:
@@ -163,7 +164,14 @@ class SQLiteEventStore:
         return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
 
     async def _write_batch(self, batch: list[AppendRequest]) -> list[Outcome]:
-        return await self._writer.run(_write_batch, batch)
+        outcomes = await self._writer.run(_write_batch, batch)
+        for callback in self._listeners:
+            callback()
+        return outcomes
+
+    async def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each local commit (SQLite serves one process)."""
+        self._listeners.append(callback)
 
     async def _fetch(self, sql: str, *args: Any) -> list[tuple]:
         return await self._reader.run(lambda conn: conn.execute(sql, args).fetchall())

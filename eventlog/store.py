@@ -85,6 +85,10 @@ class EventStore(Protocol):
 
     async def head(self) -> int: ...
 
+    async def listen(self, callback) -> None:
+        """Call `callback()` whenever the log may have moved."""
+        ...
+
     async def get_status(self, job_id: UUID) -> StatusRow | None: ...
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
