@@ -1,63 +1,74 @@
 """Group commit: concurrent appends are queued and written in one transaction per batch.
 
-One commit per event caps appends at the disk's flush rate; a single appender per
-store instance drains everything queued while the previous batch was committing,
-so the commit cost is shared. Callers still get their own result or conflict.
+One commit per event caps appends at the disk's flush rate; the appender drains
+everything queued while the previous batch was committing, so the commit cost is
+shared. With `lanes` > 1, the next batch is already on its way while the previous one
+commits (the backend still serialises the commits themselves). Callers still get
+their own result or conflict.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from eventlog.store import AppendRequest, RecordedEvent
 
 Outcome = list[RecordedEvent] | Exception
-WriteBatch = Callable[[list[AppendRequest]], Awaitable[list[Outcome]]]
+WriteBatch = Callable[[list[AppendRequest], int], Awaitable[list[Outcome]]]
 
 
 class GroupCommitter:
-    def __init__(self, write_batch: WriteBatch, max_events: int = 2000):
+    def __init__(self, write_batch: WriteBatch, max_events: int = 2000, lanes: int = 1):
         self._write_batch = write_batch
         self._max_events = max_events
+        self._lanes = lanes
         self._queue: list[tuple[AppendRequest, asyncio.Future]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._busy = False
+        self._wake = asyncio.Condition()
+        self._tasks: list[asyncio.Task] = []
+        self._busy = 0
 
     async def submit(self, request: AppendRequest) -> list[RecordedEvent]:
         """Queue one append and wait until its batch has committed (or failed)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="jobledger-appender")
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if not self._tasks:
+            self._tasks = [loop.create_task(self._run(lane), name=f"jobledger-appender-{lane}") for lane in range(self._lanes)]
+        future = loop.create_future()
         self._queue.append((request, future))
-        self._wake.set()
+        async with self._wake:
+            self._wake.notify()
         return await future
 
     def _take(self) -> list[tuple[AppendRequest, asyncio.Future]]:
-        count = taken = 0
-        for taken, (request, _) in enumerate(self._queue, 1):
+        """The next batch, in arrival order: at most one append per stream (a later one
+        to the same stream waits for the next batch) and about `max_events` events."""
+        batch, rest, streams, count = [], [], set(), 0
+        for item in self._queue:
+            request = item[0]
+            if request.stream_id in streams or (batch and count + len(request.events) > self._max_events):
+                rest.append(item)
+                continue
+            streams.add(request.stream_id)
             count += len(request.events)
-            if count >= self._max_events:
-                break
-        batch, self._queue = self._queue[:taken], self._queue[taken:]
+            batch.append(item)
+        self._queue = rest
         return batch
 
-    async def _run(self) -> None:
+    async def _run(self, lane: int) -> None:
         while True:
-            if not self._queue:
-                self._wake.clear()
-                await self._wake.wait()
+            async with self._wake:
+                await self._wake.wait_for(lambda: bool(self._queue))
             batch = self._take()
-            self._busy = True
+            self._busy += 1
             try:
-                outcomes = await self._write_batch([request for request, _ in batch])
+                outcomes = await self._write_batch([request for request, _ in batch], lane)
             except Exception as exc:  # the whole batch failed: nothing of it committed
                 outcomes = [exc] * len(batch)
             except asyncio.CancelledError:
-                for _, future in batch + self._queue:
+                for _, future in batch:
                     future.cancel()
                 raise
             finally:
-                self._busy = False
+                self._busy -= 1
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the caller stopped waiting; its events may still be committed
                     continue
@@ -70,10 +81,8 @@ class GroupCommitter:
         """Let queued appends finish, then stop."""
         while self._queue or self._busy:
             await asyncio.sleep(0.001)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []

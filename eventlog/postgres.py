@@ -18,14 +18,38 @@ import asyncpg
 from domain import errors
 from eventlog import codec
 from eventlog.appender import GroupCommitter, Outcome
-from eventlog.store import AppendRequest, JobFilter, NewEvent, RecordedEvent, StatusRow
+from eventlog.store import (
+    AppendRequest,
+    ClaimPlan,
+    ClaimQuery,
+    JobFilter,
+    NewEvent,
+    QueueStats,
+    RecordedEvent,
+    StatusRow,
+    claim_allowance,
+    trim_to_allowance,
+)
 
 APPEND_LOCK = 0x6A6F626C  # the advisory lock key jobledger_append takes
+APPEND_LANES = 2  # batches in flight: the next one travels while the previous one commits
 CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
 log = logging.getLogger("jobledger.postgres")
 
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at"
 _APPEND = "SELECT idx, current_version, positions FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_CANDIDATES = (
+    "SELECT type, job_id, version, last_position, doc::text FROM job_status "
+    "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) "
+    "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) "
+    "ORDER BY priority DESC, created_position LIMIT $4"
+)
+_RUNNING = "SELECT type, count(*) FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
+_QUEUE_STATS = (
+    "SELECT type, count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'), "
+    "min(greatest(run_at, updated_at)) FILTER (WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1)) "
+    "FROM job_status WHERE status IN ('queued', 'running') GROUP BY type ORDER BY type"
+)
 _CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
 
 
@@ -46,9 +70,11 @@ class PostgresEventStore:
     def __init__(self, pool: asyncpg.Pool, dsn: str):
         self._pool = pool
         self._dsn = dsn
-        self._appender = GroupCommitter(self._write_batch)
+        self._appender = GroupCommitter(self._write_batch, lanes=APPEND_LANES)
         self._listeners: list[Callable[[], None]] = []
         self._listen_task: asyncio.Task | None = None
+        # the appender's own connections, one per lane: no pool reset query in the commit path
+        self._append_conns: list[asyncpg.Connection | None] = [None] * APPEND_LANES
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
@@ -65,9 +91,12 @@ class PostgresEventStore:
 
     async def close(self) -> None:
         await self._appender.close()
+        for conn in self._append_conns:
+            if conn is not None:
+                await conn.close()
         if self._listen_task is not None:
             self._listen_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listen_task
         await self._pool.close()
 
@@ -91,12 +120,11 @@ class PostgresEventStore:
                 await conn.add_listener(CHANNEL, self._moved)
                 self._moved()  # anything appended while we were not listening
                 await lost.wait()
-            except _CONNECTION_ERRORS + (asyncpg.PostgresError,) as exc:
+            except Exception as exc:  # reconnect whatever went wrong; the follower also polls
                 log.warning("LISTEN connection lost: %s", exc)
             finally:
                 if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
+                    conn.terminate()  # holds nothing but the LISTEN: no need to wait for a clean close
             await asyncio.sleep(0.5)
 
     async def append(
@@ -105,26 +133,41 @@ class PostgresEventStore:
         """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
         return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
 
-    async def _write_batch(self, batch: list[AppendRequest]) -> list[Outcome]:
-        flat = [event for request in batch for event in request.events]
-        args = (
-            [r.stream_id for r in batch],
-            [r.expected_version for r in batch],
-            [len(r.events) for r in batch],
-            [None if r.state is None else codec.dumps(r.state) for r in batch],
-            [e.type for e in flat],
-            [e.schema_version for e in flat],
-            [codec.dumps(e.data) for e in flat],
-            [codec.dumps(e.metadata) for e in flat],
-            [e.recorded_at for e in flat],
-        )
+    async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
+        conn = self._append_conns[lane]
         try:
-            async with self._pool.acquire() as conn:
-                rows = await conn.fetch(_APPEND, *args)
+            if conn is None or conn.is_closed():
+                conn = self._append_conns[lane] = await asyncpg.connect(self._dsn)
+            rows = await conn.fetch(_APPEND, *_append_args(batch))
         except _CONNECTION_ERRORS as exc:
+            if conn is not None:
+                conn.terminate()
+            self._append_conns[lane] = None
             raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
         self._moved()  # local followers need not wait for the NOTIFY round trip
         return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
+
+    async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
+        """Claim due queued jobs under the append lock: claims and appends are serialised,
+        so a candidate's version cannot change before its JobStarted is written, and
+        per-type running counts are exact."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+                running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
+                allowance = claim_allowance(query, running)
+                saturated = [t for t, n in allowance.items() if n == 0]
+                types = list(query.types) if query.types is not None else None
+                rows = await conn.fetch(_CANDIDATES, query.now, types, saturated, query.limit)
+                requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:])) for r in rows], allowance))
+                if not requests:
+                    return []
+                results = await conn.fetch(_APPEND, *_append_args(requests))
+        except _CONNECTION_ERRORS as exc:
+            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        self._moved()
+        outcomes = [self._outcome(request, row) for request, row in zip(requests, results, strict=True)]
+        return [o for o in outcomes if not isinstance(o, Exception)]
 
     @staticmethod
     def _outcome(request: AppendRequest, row: asyncpg.Record) -> Outcome:
@@ -188,6 +231,26 @@ class PostgresEventStore:
         )
         return [r[0] for r in await self._fetch(sql, now, limit)]
 
+    async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]:
+        sql = (
+            "SELECT job_id FROM job_status WHERE status = 'running' AND lease_expires_at <= $1 "
+            "ORDER BY lease_expires_at LIMIT $2"
+        )
+        return [r[0] for r in await self._fetch(sql, now, limit)]
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        return [QueueStats(*r) for r in await self._fetch(_QUEUE_STATS, now)]
+
+    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None:
+        sql = (
+            "INSERT INTO job_types (name, config, updated_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at"
+        )
+        await self._fetch(sql, name, codec.dumps(config), now)
+
+    async def get_types(self) -> dict[str, dict[str, Any]]:
+        return {r[0]: codec.loads(r[1]) for r in await self._fetch("SELECT name, config::text FROM job_types")}
+
     async def rebuild_status(self, fold) -> int:
         """Drop the status table's rows and replay the log into it, in one transaction.
 
@@ -203,6 +266,21 @@ class PostgresEventStore:
             await conn.execute("DELETE FROM job_status")
             await conn.copy_records_to_table("job_status", records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
         return len(rows)
+
+
+def _append_args(batch: list[AppendRequest]) -> tuple:
+    flat = [event for request in batch for event in request.events]
+    return (
+        [r.stream_id for r in batch],
+        [r.expected_version for r in batch],
+        [len(r.events) for r in batch],
+        [None if r.state is None else codec.dumps(r.state) for r in batch],
+        [e.type for e in flat],
+        [e.schema_version for e in flat],
+        [codec.dumps(e.data) for e in flat],
+        [codec.dumps(e.metadata) for e in flat],
+        [e.recorded_at for e in flat],
+    )
 
 
 _STATUS_COLUMNS = [

@@ -30,56 +30,56 @@ CREATE OR REPLACE FUNCTION jobledger_append(
     e_types text[], e_schema smallint[], e_data jsonb[], e_meta jsonb[], e_at timestamptz[]
 ) RETURNS TABLE (idx int, current_version int, positions bigint[])
 LANGUAGE plpgsql AS $$
-DECLARE
-    i int;
-    n int;
-    cur int;
-    off int := 0;
-    pos bigint[];
-    top bigint := 0;
 BEGIN
     PERFORM pg_advisory_xact_lock(1785684588);
-    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
-        n := p_counts[i];
-        SELECT coalesce(max(e.version), 0) INTO cur FROM events e WHERE e.stream_id = p_streams[i];
-        idx := i;
-        IF cur <> p_expected[i] THEN
-            current_version := cur;
-            positions := NULL;
-        ELSE
-            WITH ins AS (
-                INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at)
-                SELECT p_streams[i], cur + g, e_types[off + g], e_schema[off + g], e_data[off + g],
-                       e_meta[off + g], e_at[off + g]
-                FROM generate_series(1, n) AS g ORDER BY g
-                RETURNING events.position
-            )
-            SELECT array_agg(ins.position ORDER BY ins.position) INTO pos FROM ins;
-            IF p_states[i] IS NOT NULL THEN
-                INSERT INTO job_status AS s (
-                    job_id, tenant, type, status, priority, run_at, expires_at, lease_expires_at,
-                    created_at, updated_at, version, created_position, last_position, doc)
-                SELECT r.job_id, r.tenant, r.type, r.status, r.priority, r.run_at, r.expires_at,
-                       r.lease_expires_at, r.created_at, r.updated_at, r.version, pos[1], pos[n],
-                       r.doc
-                FROM json_populate_record(NULL::job_status, p_states[i]) AS r
-                ON CONFLICT (job_id) DO UPDATE SET
-                    status = EXCLUDED.status, priority = EXCLUDED.priority, run_at = EXCLUDED.run_at,
-                    expires_at = EXCLUDED.expires_at, lease_expires_at = EXCLUDED.lease_expires_at,
-                    updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
-                    last_position = EXCLUDED.last_position, doc = EXCLUDED.doc;
-            END IF;
-            top := pos[n];
-            current_version := cur + n;
-            positions := pos;
-        END IF;
-        RETURN NEXT;
-        off := off + n;
-    END LOOP;
-    IF top > 0 THEN
+    -- Set-based: three statements per batch, whatever its size. The caller never puts
+    -- two appends to one stream in the same batch.
+    RETURN QUERY
+    WITH req AS (
+        SELECT r.i::int AS i, r.stream, r.expected, r.n, r.state,
+               (sum(r.n) OVER (ORDER BY r.i) - r.n)::int AS off,
+               coalesce((SELECT max(e.version) FROM events e WHERE e.stream_id = r.stream), 0) AS cur
+        FROM unnest(p_streams, p_expected, p_counts, p_states) WITH ORDINALITY AS r(stream, expected, n, state, i)
+    ),
+    ok AS (SELECT * FROM req WHERE req.cur = req.expected),
+    ins AS (
+        INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at)
+        SELECT ok.stream, ok.expected + (ev.k - ok.off)::int, ev.type, ev.schema, ev.data, ev.meta, ev.at
+        FROM unnest(e_types, e_schema, e_data, e_meta, e_at) WITH ORDINALITY AS ev(type, schema, data, meta, at, k)
+        JOIN ok ON ev.k > ok.off AND ev.k <= ok.off + ok.n
+        ORDER BY ev.k
+        RETURNING events.stream_id, events.position
+    ),
+    pos AS (
+        SELECT ins.stream_id, array_agg(ins.position ORDER BY ins.position) AS positions
+        FROM ins GROUP BY ins.stream_id
+    ),
+    upsert AS (
+        INSERT INTO job_status AS s (
+            job_id, tenant, type, status, priority, run_at, expires_at, lease_expires_at,
+            created_at, updated_at, version, created_position, last_position, doc)
+        SELECT r.job_id, r.tenant, r.type, r.status, r.priority, r.run_at, r.expires_at,
+               r.lease_expires_at, r.created_at, r.updated_at, r.version,
+               pos.positions[1], pos.positions[array_length(pos.positions, 1)], r.doc
+        FROM ok JOIN pos ON pos.stream_id = ok.stream
+        CROSS JOIN LATERAL json_populate_record(NULL::job_status, ok.state) AS r
+        WHERE ok.state IS NOT NULL
+        ON CONFLICT (job_id) DO UPDATE SET
+            status = EXCLUDED.status, priority = EXCLUDED.priority, run_at = EXCLUDED.run_at,
+            expires_at = EXCLUDED.expires_at, lease_expires_at = EXCLUDED.lease_expires_at,
+            updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
+            last_position = EXCLUDED.last_position, doc = EXCLUDED.doc
+        RETURNING 1
+    ),
+    notify AS (
         -- One notification per committed batch: NOTIFY takes a global lock at commit.
-        PERFORM pg_notify('jobledger_events', top::text);
-    END IF;
+        SELECT pg_notify('jobledger_events', max(ins.position)::text) FROM ins HAVING count(*) > 0
+    )
+    SELECT req.i, CASE WHEN pos.positions IS NULL THEN req.cur ELSE req.cur + req.n END, pos.positions
+    FROM req LEFT JOIN pos ON pos.stream_id = req.stream AND req.cur = req.expected
+    CROSS JOIN (SELECT count(*) FROM upsert) AS u
+    CROSS JOIN (SELECT count(*) FROM notify) AS nt
+    ORDER BY req.i;
 END
 $$;
 """
