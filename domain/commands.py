@@ -15,6 +15,13 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerReport(Command):
+    """A report that a worker makes under its lease (or a tracking client without one)."""
+
+    lease_token_hash: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
 class CreateJob(Command):
     type: str
     tenant: str = "default"
@@ -27,6 +34,8 @@ class CreateJob(Command):
     expires_in: timedelta = DEFAULT_EXPIRES_IN
     idempotency_key: str | None = None
     request_hash: str | None = None
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +44,7 @@ class StartJob(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class ReportProgress(Command):
+class ReportProgress(WorkerReport):
     trigger: ClassVar[str] = "report"
     percent: float | None
     message: str | None = None
@@ -43,13 +52,13 @@ class ReportProgress(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class StartPhase(Command):
+class StartPhase(WorkerReport):
     trigger: ClassVar[str] = "report"
     phase: str
 
 
 @dataclass(frozen=True, slots=True)
-class CompletePhase(Command):
+class CompletePhase(WorkerReport):
     trigger: ClassVar[str] = "report"
     phase: str
     result: JSON = None
@@ -57,22 +66,24 @@ class CompletePhase(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class FailPhase(Command):
+class FailPhase(WorkerReport):
     trigger: ClassVar[str] = "report"
     phase: str
     error: JSON = None
 
 
 @dataclass(frozen=True, slots=True)
-class CompleteJob(Command):
+class CompleteJob(WorkerReport):
     trigger: ClassVar[str] = "complete"
     result: JSON = None
 
 
 @dataclass(frozen=True, slots=True)
-class FailJob(Command):
+class FailJob(WorkerReport):
     trigger: ClassVar[str] = "fail"
     error: JSON = None
+    retryable: bool = False
+    jitter: float = 1.0  #: in [0, 1]: where in the backoff window the retry lands
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +96,38 @@ class CancelJob(Command):
 @dataclass(frozen=True, slots=True)
 class ExpireJob(Command):
     trigger: ClassVar[str] = "expire"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimJob(Command):
+    trigger: ClassVar[str] = "start"
+    worker_id: str
+    lease_token_hash: str
+    lease_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(WorkerReport):
+    trigger: ClassVar[str] = "heartbeat"
+    lease_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class AddArtifact(WorkerReport):
+    trigger: ClassVar[str] = "report"
+    name: str
+    content_type: str
+    data: JSON
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireLease(Command):
+    trigger: ClassVar[str] = "lose_lease"
+    jitter: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryJob(Command):
+    trigger: ClassVar[str] = "requeue"
+    requested_by: str | None = None

@@ -1,7 +1,7 @@
 """decide: given the current job and a command, the events to record, or an error."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain import commands, errors, events, machine
@@ -30,12 +30,22 @@ def create(job_id: UUID, command: commands.CreateJob, now: datetime) -> list[eve
             expires_at=now + command.expires_in,
             idempotency_key=command.idempotency_key,
             request_hash=command.request_hash,
+            retry_base_seconds=command.retry_base_seconds,
+            retry_max_seconds=command.retry_max_seconds,
         )
     ]
 
 
 def decide(job: Job, command: commands.Command, now: datetime) -> list[events.Event]:
-    """The events that `command` records on `job`; raises if the transition is illegal."""
+    """The events that `command` records on `job`; raises if the transition is illegal.
+
+    A worker's report is first checked against the lease; once cancellation was
+    requested, the worker's next call ends the job cancelled instead.
+    """
+    if isinstance(command, commands.WorkerReport) and (job.leased or command.lease_token_hash is not None):
+        _check_lease(job, command.lease_token_hash, now)
+        if job.cancel_requested:
+            return [events.JobCancelled(reason=job.cancel_reason, cancelled_by=job.cancelled_by)]
     try:
         machine.job_next(job.status, command.trigger)
     except machine.Refused:
@@ -48,6 +58,18 @@ def decide(job: Job, command: commands.Command, now: datetime) -> list[events.Ev
 def _name(command: commands.Command) -> str:
     trigger = PHASE_TRIGGER.get(type(command))
     return f"{trigger} phase" if trigger else command.trigger
+
+
+def _check_lease(job: Job, token_hash: str | None, now: datetime) -> None:
+    details = {"job_id": str(job.id), "status": job.status.value, "version": job.version}
+    if not job.leased:
+        raise errors.LeaseLost("the job is not held under a lease", **details)
+    if token_hash is None:
+        raise errors.LeaseLost("a worker holds this job: send its lease_token", **details)
+    if token_hash != job.lease_token_hash:
+        raise errors.LeaseLost("this lease_token does not hold the job", **details)
+    if now >= job.lease_expires_at:
+        raise errors.LeaseLost(f"the lease expired at {job.lease_expires_at.isoformat()}", **details)
 
 
 def _check_phase(job: Job, command) -> None:
@@ -73,12 +95,28 @@ def _phase_refused(job: Job, name: str, status: str, trigger: str, why: str | No
     )
 
 
+def backoff(job: Job, jitter: float) -> timedelta:
+    """Exponential backoff for the attempt that just failed; `jitter` in [0, 1] spreads the upper half."""
+    window = min(job.retry_max_seconds, job.retry_base_seconds * 2 ** max(job.attempts - 1, 0))
+    return timedelta(seconds=window / 2 + window / 2 * min(max(jitter, 0.0), 1.0))
+
+
+def _retry_or_fail(job: Job, error, jitter: float, now: datetime, retryable: bool = True) -> events.Event:
+    if retryable and job.attempts < job.max_attempts:
+        return events.RetryScheduled(attempt=job.attempts, run_at=now + backoff(job, jitter), error=error)
+    return events.JobFailed(error=error)
+
+
 def _start(job: Job, command: commands.StartJob, now: datetime) -> list[events.Event]:
     return [events.JobStarted(attempt=job.attempts + 1)]
 
 
-def _progress(job: Job, c: commands.ReportProgress, now: datetime) -> list[events.Event]:
-    return [events.ProgressReported(percent=c.percent, message=c.message, details=c.details)]
+def _claim(job: Job, c: commands.ClaimJob, now: datetime) -> list[events.Event]:
+    if job.run_at is not None and job.run_at > now:
+        reason = f"the job runs at {job.run_at.isoformat()}"
+        raise errors.IllegalTransition(job.id, job.status.value, "start", reason, version=job.version)
+    lease_expires_at = now + timedelta(seconds=c.lease_seconds)
+    return [events.JobStarted(job.attempts + 1, c.worker_id, c.lease_token_hash, lease_expires_at)]
 
 
 def _complete(job: Job, c: commands.CompleteJob, now: datetime) -> list[events.Event]:
@@ -89,6 +127,18 @@ def _complete(job: Job, c: commands.CompleteJob, now: datetime) -> list[events.E
     return [events.JobCompleted(result=c.result)]
 
 
+def _fail(job: Job, c: commands.FailJob, now: datetime) -> list[events.Event]:
+    return [_retry_or_fail(job, c.error, c.jitter, now, c.retryable)]
+
+
+def _cancel(job: Job, c: commands.CancelJob, now: datetime) -> list[events.Event]:
+    if not job.leased:
+        return [events.JobCancelled(reason=c.reason, cancelled_by=c.cancelled_by)]
+    if job.cancel_requested:
+        return []  # already asked; the worker's next call (or its lease running out) ends it
+    return [events.CancellationRequested(reason=c.reason, cancelled_by=c.cancelled_by)]
+
+
 def _expire(job: Job, c: commands.ExpireJob, now: datetime) -> list[events.Event]:
     if now < job.expires_at:
         reason = f"the job expires at {job.expires_at.isoformat()}"
@@ -96,16 +146,36 @@ def _expire(job: Job, c: commands.ExpireJob, now: datetime) -> list[events.Event
     return [events.JobExpired(expires_at=job.expires_at)]
 
 
+def _expire_lease(job: Job, c: commands.ExpireLease, now: datetime) -> list[events.Event]:
+    if not job.leased or now < job.lease_expires_at:
+        reason = "the job holds no lease" if not job.leased else f"the lease runs until {job.lease_expires_at.isoformat()}"
+        raise errors.IllegalTransition(job.id, job.status.value, "lose_lease", reason, version=job.version)
+    lost = events.LeaseExpired(worker_id=job.worker_id, attempt=job.attempts)
+    if job.cancel_requested:
+        return [lost, events.JobCancelled(reason=job.cancel_reason, cancelled_by=job.cancelled_by)]
+    error = {"code": "lease_expired", "message": f"worker {job.worker_id} stopped answering", "attempt": job.attempts}
+    return [lost, _retry_or_fail(job, error, c.jitter, now)]
+
+
+def _requeue(job: Job, c: commands.RetryJob, now: datetime) -> list[events.Event]:
+    return [events.RetryScheduled(attempt=job.attempts, run_at=now, error=job.error, manual=True, requested_by=c.requested_by)]
+
+
 _DECIDERS: dict[type, Callable[..., list[events.Event]]] = {
     commands.StartJob: _start,
-    commands.ReportProgress: _progress,
+    commands.ClaimJob: _claim,
+    commands.ReportProgress: lambda job, c, now: [events.ProgressReported(percent=c.percent, message=c.message, details=c.details)],
     commands.StartPhase: lambda job, c, now: [events.PhaseStarted(phase=c.phase)],
     commands.CompletePhase: lambda job, c, now: [
         events.PhaseCompleted(phase=c.phase, result=c.result, confidence=c.confidence)
     ],
     commands.FailPhase: lambda job, c, now: [events.PhaseFailed(phase=c.phase, error=c.error)],
+    commands.AddArtifact: lambda job, c, now: [events.ArtifactAdded(c.name, c.content_type, c.data, c.size)],
+    commands.Heartbeat: lambda job, c, now: [events.LeaseExtended(now + timedelta(seconds=c.lease_seconds))],
     commands.CompleteJob: _complete,
-    commands.FailJob: lambda job, c, now: [events.JobFailed(error=c.error)],
-    commands.CancelJob: lambda job, c, now: [events.JobCancelled(reason=c.reason, cancelled_by=c.cancelled_by)],
+    commands.FailJob: _fail,
+    commands.CancelJob: _cancel,
     commands.ExpireJob: _expire,
+    commands.ExpireLease: _expire_lease,
+    commands.RetryJob: _requeue,
 }

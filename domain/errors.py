@@ -74,3 +74,21 @@ class StoreUnavailable(JobServiceError):
     """The event store cannot be reached; try again shortly."""
 
     code = "store_unavailable"
+
+
+class LeaseLost(JobServiceError):
+    """This worker no longer holds the job's lease."""
+
+    code = "lease_lost"
+
+
+class ArtifactNotFound(JobServiceError):
+    """The job has no artifact with this name."""
+
+    code = "artifact_not_found"
+
+
+class TypeNotFound(JobServiceError):
+    """No job type with this name is registered."""
+
+    code = "type_not_found"

@@ -53,6 +53,8 @@ class JobCreated(Event):
     expires_at: datetime
     idempotency_key: str | None = None
     request_hash: str | None = None
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +66,62 @@ class JobStarted(Event):
 
     attempt: int
     worker_id: str | None = None
-    lease_token: str | None = None
+    lease_token_hash: str | None = None  # the token itself is shown once, to the worker
     lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseExtended(Event):
+    """The worker holding the lease sent a heartbeat."""
+
+    type: ClassVar[str] = "LeaseExtended"
+    _datetimes: ClassVar[tuple[str, ...]] = ("lease_expires_at",)
+
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseExpired(Event):
+    """The worker's lease ran out: it may no longer change the job."""
+
+    type: ClassVar[str] = "LeaseExpired"
+
+    worker_id: str | None
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled(Event):
+    """The job is queued again, claimable from `run_at`."""
+
+    type: ClassVar[str] = "RetryScheduled"
+    _datetimes: ClassVar[tuple[str, ...]] = ("run_at",)
+
+    attempt: int  # the attempt that failed
+    run_at: datetime
+    error: JSON = None
+    manual: bool = False
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationRequested(Event):
+    """Cancel was asked while a worker holds the job; it ends at the worker's next call."""
+
+    type: ClassVar[str] = "CancellationRequested"
+
+    reason: str | None = None
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactAdded(Event):
+    type: ClassVar[str] = "ArtifactAdded"
+
+    name: str
+    content_type: str
+    data: JSON
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +200,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JobFailed,
         JobCancelled,
         JobExpired,
+        LeaseExtended,
+        LeaseExpired,
+        RetryScheduled,
+        CancellationRequested,
+        ArtifactAdded,
     )
 }
 

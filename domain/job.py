@@ -30,6 +30,15 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class Artifact:
+    name: str
+    content_type: str
+    size: int
+    added_at: datetime
+    version: int  # the job version that added it: its content is that event's data
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: UUID
     type: str
@@ -51,11 +60,21 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     worker_id: str | None = None
+    lease_token_hash: str | None = None
     lease_expires_at: datetime | None = None
+    cancel_requested: bool = False
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     idempotency_key: str | None = None
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
+    artifacts: tuple[Artifact, ...] = ()
     version: int = 0
+
+    @property
+    def leased(self) -> bool:
+        """A worker holds this job under a lease (as opposed to a tracked job)."""
+        return self.lease_token_hash is not None
 
     def phase(self, name: str) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -81,21 +100,45 @@ def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> Job:
         expires_at=e.expires_at,
         run_at=e.run_at,
         idempotency_key=e.idempotency_key,
+        retry_base_seconds=e.retry_base_seconds,
+        retry_max_seconds=e.retry_max_seconds,
         version=1,
     )
 
 
+_NO_LEASE = {"lease_token_hash": None, "lease_expires_at": None}  # worker_id stays: who held it last
+
+
 def _evolve(job: Job, e: events.Event, at: datetime) -> Job:
     match e:
-        case events.JobStarted():
+        case events.JobStarted():  # a new attempt starts its phases and progress afresh
             return replace(
                 job,
                 status=Status.RUNNING,
                 attempts=e.attempt,
                 started_at=at,
+                finished_at=None,
                 worker_id=e.worker_id,
+                lease_token_hash=e.lease_token_hash,
                 lease_expires_at=e.lease_expires_at,
+                phases=tuple(Phase(p.name) for p in job.phases),
+                progress=None,
             )
+        case events.LeaseExtended():
+            return replace(job, lease_expires_at=e.lease_expires_at)
+        case events.LeaseExpired():
+            return replace(job, **_NO_LEASE)
+        case events.RetryScheduled():
+            max_attempts = max(job.max_attempts, job.attempts + 1) if e.manual else job.max_attempts
+            return replace(
+                job, status=Status.QUEUED, run_at=e.run_at, error=e.error, finished_at=None,
+                max_attempts=max_attempts, worker_id=None, **_NO_LEASE,
+            )
+        case events.CancellationRequested():
+            return replace(job, cancel_requested=True, cancel_reason=e.reason, cancelled_by=e.cancelled_by)
+        case events.ArtifactAdded():
+            artifact = Artifact(e.name, e.content_type, e.size, at, job.version + 1)
+            return replace(job, artifacts=tuple(a for a in job.artifacts if a.name != e.name) + (artifact,))
         case events.PhaseStarted():
             return replace(job, phases=_with_phase(job, e.phase, status=PhaseStatus.RUNNING, started_at=at))
         case events.ProgressReported():
@@ -108,9 +151,9 @@ def _evolve(job: Job, e: events.Event, at: datetime) -> Job:
         case events.PhaseFailed():
             return replace(job, phases=_with_phase(job, e.phase, status=PhaseStatus.FAILED, finished_at=at, error=e.error))
         case events.JobCompleted():
-            return replace(job, status=Status.COMPLETED, result=e.result, finished_at=at, lease_expires_at=None)
+            return replace(job, status=Status.COMPLETED, result=e.result, finished_at=at, **_NO_LEASE)
         case events.JobFailed():
-            return replace(job, status=Status.FAILED, error=e.error, finished_at=at, lease_expires_at=None)
+            return replace(job, status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE)
         case events.JobCancelled():
             return replace(
                 job,
@@ -118,10 +161,10 @@ def _evolve(job: Job, e: events.Event, at: datetime) -> Job:
                 finished_at=at,
                 cancel_reason=e.reason,
                 cancelled_by=e.cancelled_by,
-                lease_expires_at=None,
+                **_NO_LEASE,
             )
         case events.JobExpired():
-            return replace(job, status=Status.EXPIRED, finished_at=at, lease_expires_at=None)
+            return replace(job, status=Status.EXPIRED, finished_at=at, **_NO_LEASE)
     raise TypeError(f"no evolve rule for {type(e).__name__}")
 
 

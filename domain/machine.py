@@ -1,9 +1,11 @@
 """The job and phase state machines: declarative tables built once at import.
 
 Building a `transitions.Machine` costs ~190 µs, a trigger on a shared one a few µs,
-so each machine is built once with a single probe model. `decide` is synchronous,
-so the probe is never shared between two decisions at once.
+so each machine is built once with a single probe model, guarded by a lock: `decide`
+is synchronous, but a claim may run it in a database thread beside the event loop.
 """
+
+import threading
 
 from transitions import Machine, MachineError
 
@@ -12,12 +14,15 @@ from domain.status import PhaseStatus, Status
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
 JOB_TRANSITIONS = [
-    {"trigger": "start", "source": Q, "dest": R},
-    {"trigger": "report", "source": R, "dest": R},  # progress and phase reports
+    {"trigger": "start", "source": Q, "dest": R},  # tracked start, or a worker's claim
+    {"trigger": "report", "source": R, "dest": R},  # progress, phases, artifacts
+    {"trigger": "heartbeat", "source": R, "dest": R},
     {"trigger": "complete", "source": R, "dest": C},
-    {"trigger": "fail", "source": R, "dest": F},
-    {"trigger": "cancel", "source": [Q, R], "dest": X},
+    {"trigger": "fail", "source": R, "dest": F},  # or back to queued when a retry is left
+    {"trigger": "lose_lease", "source": R, "dest": Q},  # or failed/cancelled, see decide
+    {"trigger": "cancel", "source": [Q, R], "dest": X},  # a leased job: at the worker's next call
     {"trigger": "expire", "source": [Q, R], "dest": E},
+    {"trigger": "requeue", "source": F, "dest": Q},  # a retry by hand
 ]
 
 PHASE_TRANSITIONS = [
@@ -68,10 +73,14 @@ def phase_next(status: PhaseStatus, trigger: str) -> PhaseStatus:
     return PhaseStatus(_fire(_phase_machine, _phase_probe, status.value, trigger))
 
 
+_lock = threading.Lock()
+
+
 def _fire(machine: Machine, probe: _Probe, state: str, trigger: str) -> str:
-    machine.set_state(state, model=probe)
-    try:
-        probe.trigger(trigger)
-    except (MachineError, AttributeError):
-        raise Refused(state, trigger) from None
-    return probe.state
+    with _lock:
+        machine.set_state(state, model=probe)
+        try:
+            probe.trigger(trigger)
+        except (MachineError, AttributeError):
+            raise Refused(state, trigger) from None
+        return probe.state

@@ -17,7 +17,18 @@ from uuid import UUID
 from domain import errors
 from eventlog import codec
 from eventlog.appender import GroupCommitter, Outcome
-from eventlog.store import AppendRequest, JobFilter, NewEvent, RecordedEvent, StatusRow
+from eventlog.store import (
+    AppendRequest,
+    ClaimPlan,
+    ClaimQuery,
+    JobFilter,
+    NewEvent,
+    QueueStats,
+    RecordedEvent,
+    StatusRow,
+    claim_allowance,
+    trim_to_allowance,
+)
 
 T = TypeVar("T")
 
@@ -114,6 +125,40 @@ def _write_one(conn: sqlite3.Connection, request: AppendRequest) -> Outcome:
     return recorded
 
 
+def _in(column: str, values: Sequence[str], negate: bool = False) -> str:
+    return f"{column} {'NOT ' if negate else ''}IN ({', '.join('?' * len(values))})"
+
+
+def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list[Outcome]:
+    conn.execute("BEGIN IMMEDIATE")  # the single writer: claims and appends are serialised
+    try:
+        limited = list(query.max_running)
+        running = dict(
+            conn.execute(f"SELECT type, count(*) FROM job_status WHERE status = 'running' AND {_in('type', limited)} GROUP BY type", limited)
+        ) if limited else {}
+        allowance = claim_allowance(query, running)
+        saturated = [t for t, n in allowance.items() if n == 0]
+        clauses, args = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)"], [_time(query.now)]
+        if query.types is not None:
+            clauses.append(_in("type", query.types))
+            args += query.types
+        if saturated:
+            clauses.append(_in("type", saturated, negate=True))
+            args += saturated
+        sql = (
+            f"SELECT type, job_id, version, last_position, doc FROM job_status WHERE {' AND '.join(clauses)} "
+            "ORDER BY priority DESC, created_position LIMIT ?"
+        )
+        rows = conn.execute(sql, (*args, query.limit)).fetchall()
+        requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:])) for r in rows], allowance))
+        outcomes = [_write_one(conn, request) for request in requests]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
 def _rebuild(conn: sqlite3.Connection, fold) -> int:
     conn.execute("BEGIN IMMEDIATE")  # holds off appends until the rebuilt table is committed
     try:
@@ -163,7 +208,7 @@ class SQLiteEventStore:
         """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
         return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
 
-    async def _write_batch(self, batch: list[AppendRequest]) -> list[Outcome]:
+    async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         outcomes = await self._writer.run(_write_batch, batch)
         for callback in self._listeners:
             callback()
@@ -210,6 +255,41 @@ class SQLiteEventStore:
             "ORDER BY expires_at LIMIT ?"
         )
         return [UUID(r[0]) for r in await self._fetch(sql, _time(now), limit)]
+
+    async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
+        """Claim due queued jobs inside one writer transaction: no two claims get the same job."""
+        outcomes = await self._writer.run(_claim, query, plan)
+        if outcomes:
+            for callback in self._listeners:
+                callback()
+        return [o for o in outcomes if not isinstance(o, Exception)]
+
+    async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]:
+        sql = (
+            "SELECT job_id FROM job_status WHERE status = 'running' AND lease_expires_at <= ? "
+            "ORDER BY lease_expires_at LIMIT ?"
+        )
+        return [UUID(r[0]) for r in await self._fetch(sql, _time(now), limit)]
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        sql = (
+            "SELECT type, count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'), "
+            "min(max(coalesce(run_at, updated_at), updated_at)) "
+            "FILTER (WHERE status = 'queued' AND (run_at IS NULL OR run_at <= ?)) "
+            "FROM job_status WHERE status IN ('queued', 'running') GROUP BY type ORDER BY type"
+        )
+        rows = await self._fetch(sql, _time(now))
+        return [QueueStats(t, q, r, datetime.fromisoformat(o) if o else None) for t, q, r, o in rows]
+
+    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None:
+        sql = (
+            "INSERT INTO job_types (name, config, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at"
+        )
+        await self._writer.run(lambda conn: conn.execute(sql, (name, codec.dumps(config), _time(now))))
+
+    async def get_types(self) -> dict[str, dict[str, Any]]:
+        return {name: codec.loads(config) for name, config in await self._fetch("SELECT name, config FROM job_types")}
 
     async def rebuild_status(self, fold) -> int:
         """Drop the status table's rows and replay the log into it, in one transaction."""

@@ -1,6 +1,6 @@
 """The EventStore contract shared by both backends, and the rows it moves."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -72,6 +72,28 @@ class JobFilter:
     limit: int = 50
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimQuery:
+    """Which queued jobs a claim may take: due by `now`, of `types` (None: any)."""
+
+    types: tuple[str, ...] | None
+    now: datetime
+    limit: int
+    max_running: dict[str, int] = field(default_factory=dict)  # per-type limits on running jobs
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    type: str
+    queued: int
+    running: int
+    oldest_queued_at: datetime | None
+
+
+# Given the claimable status rows, the appends that claim them (run while claims are serialised).
+ClaimPlan = Callable[[list[StatusRow]], list["AppendRequest"]]
+
+
 class EventStore(Protocol):
     backend: str
 
@@ -101,4 +123,33 @@ class EventStore(Protocol):
 
     async def rebuild_status(self, fold) -> int: ...
 
+    async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
+        """Claim queued jobs atomically: no two claims, on any instance, get the same job."""
+        ...
+
+    async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]: ...
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]: ...
+
+    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None: ...
+
+    async def get_types(self) -> dict[str, dict[str, Any]]: ...
+
     async def close(self) -> None: ...
+
+
+def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int]:
+    """How many more jobs of each limited type may start now."""
+    return {t: max(0, limit - running.get(t, 0)) for t, limit in query.max_running.items()}
+
+
+def trim_to_allowance(rows: list[tuple[str, StatusRow]], allowance: dict[str, int]) -> list[StatusRow]:
+    """Keep rows in order, dropping those past their type's allowance."""
+    taken: dict[str, int] = {}
+    kept = []
+    for type_, row in rows:
+        if type_ in allowance and taken.get(type_, 0) >= allowance[type_]:
+            continue
+        taken[type_] = taken.get(type_, 0) + 1
+        kept.append(row)
+    return kept

@@ -5,6 +5,8 @@ from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData()
 _active = sa.text("status IN ('queued', 'running')")
+_queued = sa.text("status = 'queued'")
+_running = sa.text("status = 'running'")
 
 _position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite aliases INTEGER PRIMARY KEY to rowid
 _json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -46,4 +48,17 @@ job_status = sa.Table(
     sa.Index("job_status_status_created", "status", "created_position"),
     sa.Index("job_status_type_created", "type", "created_position"),
     sa.Index("job_status_expiry", "expires_at", postgresql_where=_active, sqlite_where=_active),
+    sa.Index(
+        "job_status_queue", "type", "priority", "created_position",
+        postgresql_where=_queued, sqlite_where=_queued,
+    ),
+    sa.Index("job_status_leases", "lease_expires_at", postgresql_where=_running, sqlite_where=_running),
+)
+
+job_types = sa.Table(
+    "job_types",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("config", sa.JSON(), nullable=False),
+    sa.Column("updated_at", _time, nullable=False),
 )

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import events
-from domain.job import Job, Phase, Progress, evolve
+from domain.job import Artifact, Job, Phase, Progress, evolve
 from domain.status import PhaseStatus, Status
 
 NAME = "job_status"
@@ -41,6 +41,14 @@ def _progress_doc(p: Progress | None) -> dict[str, Any] | None:
     return {"percent": p.percent, "message": p.message, "details": p.details, "reported_at": _iso(p.reported_at)}
 
 
+def _artifact_doc(a: Artifact) -> dict[str, Any]:
+    return {"name": a.name, "content_type": a.content_type, "size": a.size, "added_at": _iso(a.added_at), "version": a.version}
+
+
+def _artifact(d: dict[str, Any]) -> Artifact:
+    return Artifact(d["name"], d["content_type"], d["size"], _time(d["added_at"]), d["version"])
+
+
 def document(job: Job) -> dict[str, Any]:
     """The job document as the API shows it (without `position`, which the store adds)."""
     return {
@@ -57,10 +65,15 @@ def document(job: Job) -> dict[str, Any]:
         "error": job.error,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
+        "retry_base_seconds": job.retry_base_seconds,
+        "retry_max_seconds": job.retry_max_seconds,
         "worker_id": job.worker_id,
+        "lease_token_hash": job.lease_token_hash,
         "lease_expires_at": _iso(job.lease_expires_at),
+        "cancel_requested": job.cancel_requested,
         "cancel_reason": job.cancel_reason,
         "cancelled_by": job.cancelled_by,
+        "artifacts": [_artifact_doc(a) for a in job.artifacts],
         "idempotency_key": job.idempotency_key,
         "created_at": _iso(job.created_at),
         "run_at": _iso(job.run_at),
@@ -95,10 +108,15 @@ def job_from_document(doc: dict[str, Any]) -> Job:
         error=doc["error"],
         started_at=_time(doc["started_at"]),
         finished_at=_time(doc["finished_at"]),
+        retry_base_seconds=doc["retry_base_seconds"],
+        retry_max_seconds=doc["retry_max_seconds"],
         worker_id=doc["worker_id"],
+        lease_token_hash=doc["lease_token_hash"],
         lease_expires_at=_time(doc["lease_expires_at"]),
+        cancel_requested=doc["cancel_requested"],
         cancel_reason=doc["cancel_reason"],
         cancelled_by=doc["cancelled_by"],
+        artifacts=tuple(_artifact(a) for a in doc["artifacts"]),
         idempotency_key=doc["idempotency_key"],
         version=doc["version"],
     )

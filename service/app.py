@@ -6,11 +6,13 @@ import time
 
 from aiohttp import web
 
-from service import keys, storage, sweeper
+from eventlog.follower import LogFollower
+from service import keys, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
 from service.routes import routes
+from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -18,8 +20,10 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
     app.cleanup_ctx.append(_store_context)
+    app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
     app.add_routes(routes)
+    app.add_routes(worker_routes.routes)
     return app
 
 
@@ -27,9 +31,21 @@ async def _store_context(app: web.Application):
     settings = app[keys.settings_key]
     store = await storage.open_store(settings.db, migrate=settings.migrate_on_start)
     app[keys.store_key] = store
-    app[keys.jobs_key] = Jobs(store)
+    app[keys.jobs_key] = jobs = Jobs(store)
+    app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types)
+    if settings.types_file:
+        await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield
     await store.close()
+
+
+async def _follower_context(app: web.Application):
+    follower = LogFollower(app[keys.store_key])
+    follower.subscribe(app[keys.jobs_key].log_moved)
+    await follower.start()
+    app[keys.follower_key] = follower
+    yield
+    await follower.stop()
 
 
 async def _sweeper_context(app: web.Application):

@@ -16,3 +16,5 @@ class Settings(BaseSettings):
     sweep_interval: float = 1.0  #: seconds between expiry sweeps
     migrate_on_start: bool = True
     log_level: str = "INFO"
+    types_file: str | None = None  #: JSON file of job types to register at start
+    strict_types: bool = False  #: refuse jobs of unregistered types

@@ -13,6 +13,9 @@ log = logging.getLogger("jobledger")
 STATUS = {
     errors.JobNotFound: 404,
     errors.PhaseNotFound: 404,
+    errors.ArtifactNotFound: 404,
+    errors.TypeNotFound: 404,
+    errors.LeaseLost: 409,
     errors.IllegalTransition: 409,
     errors.VersionConflict: 409,
     errors.InvalidCommand: 400,

@@ -3,7 +3,11 @@
 Used by the HTTP routes, the sweeper and the CLI alike; it holds no rule of its own.
 """
 
+import asyncio
+import contextlib
 import hashlib
+import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,15 +19,21 @@ import orjson
 from domain import commands, decide, errors
 from domain.job import Job, fold
 from eventlog import codec
-from eventlog.store import EventStore, RecordedEvent
+from eventlog.store import AppendRequest, ClaimQuery, EventStore, RecordedEvent, StatusRow
 from projections import job_status
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
-_CONFLICT_RETRIES = 5
+_CONFLICT_RETRIES = 20
+_CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def token_hash(token: str) -> str:
+    """Leases are checked against a hash: the token itself is only ever shown to its worker."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def request_hash(body: Any) -> str:
@@ -43,10 +53,44 @@ class Snapshot:
         return {**job_status.document(self.job), "position": self.position}
 
 
+class KeyedLock:
+    """One asyncio lock per key, dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Any):
+        lock, users = self._locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    snapshot: Snapshot
+    lease_token: str
+
+
 class Jobs:
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: EventStore, clock: Callable[[], datetime] = utcnow, jitter: Callable[[], float] = random.random):
         self.store = store
         self.clock = clock
+        self.jitter = jitter
+        self.queue_moved = asyncio.Event()  # set when the log moves: long-polling claims look again
+        self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
+
+    def log_moved(self, _batch: object = None) -> None:
+        self.queue_moved.set()
 
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:
         """Create a job; with an idempotency key, a replay returns the first job and False."""
@@ -77,22 +121,67 @@ class Jobs:
         With `expected_version` (If-Match), a job that moved on is a VersionConflict;
         without it, a concurrent change is retried on the fresh state.
         """
-        for _ in range(_CONFLICT_RETRIES):
-            current = await self.load(job_id)
-            job = current.job
-            if expected_version is not None and expected_version != job.version:
-                raise errors.VersionConflict(job_id, expected_version, job.version, status=job.status.value)
-            now = self.clock()
-            new_events = decide.decide(job, command, now)
-            new_job = fold(job, new_events, now)
+        async with self._job_locks.hold(job_id):
+            for _ in range(_CONFLICT_RETRIES):
+                try:
+                    return await self._execute_once(job_id, command, meta, expected_version)
+                except errors.VersionConflict:  # another instance changed the job first
+                    if expected_version is not None:
+                        raise
+        raise errors.VersionConflict(job_id, expected_version or 0, None, reason="the job kept changing; try again")
+
+    async def _execute_once(self, job_id, command, meta, expected_version) -> Snapshot:
+        current = await self.load(job_id)
+        job = current.job
+        if expected_version is not None and expected_version != job.version:
+            raise errors.VersionConflict(job_id, expected_version, job.version, status=job.status.value)
+        now = self.clock()
+        new_events = decide.decide(job, command, now)
+        if not new_events:
+            return current
+        new_job = fold(job, new_events, now)
+        recorded = await self._append(job_id, job.version, new_events, new_job, now, meta)
+        return Snapshot(new_job, recorded[-1].position)
+
+    async def claim(
+        self, worker_id: str, types: tuple[str, ...] | None, limit: int, lease_seconds: float,
+        meta: dict[str, Any], wait_seconds: float = 0, max_running: dict[str, int] | None = None,
+    ) -> list[Claimed]:
+        """Claim up to `limit` due jobs, highest priority then oldest first; long-poll up to `wait_seconds`."""
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            self.queue_moved.clear()
+            claimed = await self._claim_once(worker_id, types, limit, lease_seconds, meta, max_running or {})
+            remaining = deadline - asyncio.get_running_loop().time()
+            if claimed or remaining <= 0:
+                return claimed
             try:
-                recorded = await self._append(job_id, job.version, new_events, new_job, now, meta)
-            except errors.VersionConflict:
-                if expected_version is not None:
-                    raise
-                continue
-            return Snapshot(new_job, recorded[-1].position)
-        raise errors.VersionConflict(job_id, job.version, None, reason="the job kept changing; try again")
+                await asyncio.wait_for(self.queue_moved.wait(), min(remaining, _CLAIM_RECHECK_SECONDS))
+            except TimeoutError:
+                pass
+
+    async def _claim_once(self, worker_id, types, limit, lease_seconds, meta, max_running) -> list[Claimed]:
+        now = self.clock()
+        tokens: dict[UUID, str] = {}
+        jobs: dict[UUID, Job] = {}
+
+        def plan(rows: list[StatusRow]) -> list[AppendRequest]:
+            requests = []
+            for row in rows:
+                job = job_status.job_from_document(codec.loads(row.doc))
+                tokens[job.id] = secrets.token_urlsafe(24)
+                command = commands.ClaimJob(worker_id, token_hash(tokens[job.id]), lease_seconds)
+                new_events = decide.decide(job, command, now)
+                jobs[job.id] = fold(job, new_events, now)
+                rows_ = [codec.new_event(e, now, meta) for e in new_events]
+                requests.append(AppendRequest(job.id, job.version, rows_, job_status.row(jobs[job.id])))
+            return requests
+
+        recorded = await self.store.claim(ClaimQuery(types, now, limit, max_running), plan)
+        return [
+            Claimed(Snapshot(jobs[events_[0].stream_id], events_[-1].position), tokens[events_[0].stream_id])
+            for events_ in recorded
+        ]
 
     async def _append(self, job_id, version, new_events, new_job, now, meta) -> list[RecordedEvent]:
         rows = [codec.new_event(e, now, meta) for e in new_events]

@@ -2,11 +2,15 @@
 
 from aiohttp import web
 
+from eventlog.follower import LogFollower
 from eventlog.store import EventStore
 from service.config import Settings
 from service.jobs import Jobs
+from service.types import TypeRegistry
 
 settings_key = web.AppKey("settings", Settings)
 store_key = web.AppKey("store", EventStore)
 jobs_key = web.AppKey("jobs", Jobs)
 started_key = web.AppKey("started", float)
+types_key = web.AppKey("types", TypeRegistry)
+follower_key = web.AppKey("follower", LogFollower)

@@ -11,7 +11,7 @@ import service
 from domain import commands, errors
 from eventlog.store import JobFilter
 from service import keys, schemas
-from service.jobs import Snapshot, request_hash
+from service.jobs import Snapshot, request_hash, token_hash
 
 routes = web.RouteTableDef()
 
@@ -49,6 +49,11 @@ def _if_match(request: web.Request) -> int | None:
     return int(value)
 
 
+def lease(body: schemas.LeaseBody) -> dict[str, str | None]:
+    """The keyword that carries a worker's lease into its command."""
+    return {"lease_token_hash": token_hash(body.lease_token) if body.lease_token else None}
+
+
 def _etag(version: int) -> str:
     return f'"{version}"'
 
@@ -57,7 +62,7 @@ def _job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.
     return json_response(snapshot.document, status, {"ETag": _etag(snapshot.job.version), **headers})
 
 
-async def _execute(request: web.Request, command: commands.Command) -> web.Response:
+async def execute(request: web.Request, command: commands.Command) -> web.Response:
     jobs = request.app[keys.jobs_key]
     snapshot = await jobs.execute(_job_id(request), command, _meta(request), _if_match(request))
     return _job_response(snapshot)
@@ -72,7 +77,8 @@ async def create_job(request: web.Request) -> web.Response:
         raise errors.InvalidCommand(
             "Idempotency-Key: 1 to 255 characters", fields=[{"field": "Idempotency-Key", "reason": "1 to 255 characters"}]
         )
-    command = body.command("default", key, request_hash(body.model_dump(mode="json")))
+    job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
+    command = body.command("default", key, request_hash(body.model_dump(mode="json")), job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request))
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
@@ -106,43 +112,45 @@ async def list_jobs(request: web.Request) -> web.Response:
 @routes.post("/jobs/{id}/start")
 async def start_job(request: web.Request) -> web.Response:
     schemas.parse_body(schemas.EmptyBody, await request.read())
-    return await _execute(request, commands.StartJob())
+    return await execute(request, commands.StartJob())
 
 
 @routes.post("/jobs/{id}/progress")
 async def report_progress(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.ProgressBody, await request.read())
-    return await _execute(request, commands.ReportProgress(body.percent, body.message, body.details))
+    return await execute(request, commands.ReportProgress(body.percent, body.message, body.details, **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/start")
 async def start_phase(request: web.Request) -> web.Response:
-    schemas.parse_body(schemas.EmptyBody, await request.read())
-    return await _execute(request, commands.StartPhase(request.match_info["phase"]))
+    body = schemas.parse_body(schemas.LeaseBody, await request.read())
+    return await execute(request, commands.StartPhase(request.match_info["phase"], **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/complete")
 async def complete_phase(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.PhaseCompleteBody, await request.read())
-    return await _execute(request, commands.CompletePhase(request.match_info["phase"], body.result, body.confidence))
+    phase = request.match_info["phase"]
+    return await execute(request, commands.CompletePhase(phase, body.result, body.confidence, **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/fail")
 async def fail_phase(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.ErrorBody, await request.read())
-    return await _execute(request, commands.FailPhase(request.match_info["phase"], body.error))
+    return await execute(request, commands.FailPhase(request.match_info["phase"], body.error, **lease(body)))
 
 
 @routes.post("/jobs/{id}/complete")
 async def complete_job(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.CompleteBody, await request.read())
-    return await _execute(request, commands.CompleteJob(body.result))
+    return await execute(request, commands.CompleteJob(body.result, **lease(body)))
 
 
 @routes.post("/jobs/{id}/fail")
 async def fail_job(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.ErrorBody, await request.read())
-    return await _execute(request, commands.FailJob(body.error))
+    body = schemas.parse_body(schemas.FailBody, await request.read())
+    jitter = request.app[keys.jobs_key].jitter()
+    return await execute(request, commands.FailJob(body.error, body.retryable, jitter, **lease(body)))
 
 
 @routes.post("/jobs/{id}/cancel")
@@ -150,7 +158,7 @@ async def fail_job(request: web.Request) -> web.Response:
 async def cancel_job(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.CancelBody, await request.read())
     meta = _meta(request)
-    return await _execute(request, commands.CancelJob(body.reason, meta["actor"]))
+    return await execute(request, commands.CancelJob(body.reason, meta["actor"]))
 
 
 @routes.get("/jobs/{id}/events")
@@ -174,12 +182,24 @@ async def all_events(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     store = request.app[keys.store_key]
     counts = await store.count_by_status()
+    now = request.app[keys.jobs_key].clock()
+    queues = {
+        q.type: {
+            "queued": q.queued,
+            "running": q.running,
+            "oldest_queued_age_seconds": round(max(0.0, (now - q.oldest_queued_at).total_seconds()), 3)
+            if q.oldest_queued_at else None,
+        }
+        for q in await store.queue_stats(now)
+    }
     return json_response(
         {
             "status": "ok",
             "version": service.__version__,
             "backend": store.backend,
             "jobs": counts,
+            "running": counts.get("running", 0),
+            "queues": queues,
             "uptime_seconds": round(time.monotonic() - request.app[keys.started_key], 3),
         }
     )

@@ -29,6 +29,8 @@ class CreateJobBody(Body):
     max_attempts: int = Field(1, ge=1, le=1000)
     run_at: AwareDatetime | None = None
     expires_in: float = Field(24 * 3600, gt=0, le=MAX_EXPIRES_IN, description="seconds until the job expires")
+    retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
+    retry_max_seconds: float = Field(300.0, ge=0, le=7 * 86400, description="longest retry delay")
 
     @field_validator("phases")
     @classmethod
@@ -37,7 +39,14 @@ class CreateJobBody(Body):
             raise ValueError("phase names must be unique")
         return phases
 
-    def command(self, tenant: str, idempotency_key: str | None, digest: str) -> commands.CreateJob:
+    def command(self, tenant: str, idempotency_key: str | None, digest: str, defaults=None) -> commands.CreateJob:
+        """The CreateJob command; fields the body leaves out come from the job type's `defaults`."""
+        given = self.model_fields_set
+
+        def pick(name: str):
+            default = getattr(defaults, name, None) if defaults is not None else None
+            return default if name not in given and default is not None else getattr(self, name)
+
         return commands.CreateJob(
             type=self.type,
             tenant=tenant,
@@ -45,26 +54,32 @@ class CreateJobBody(Body):
             metadata=self.metadata,
             phases=tuple(self.phases),
             priority=self.priority,
-            max_attempts=self.max_attempts,
+            max_attempts=pick("max_attempts"),
             run_at=self.run_at.astimezone(UTC) if self.run_at else None,
-            expires_in=timedelta(seconds=self.expires_in),
+            expires_in=timedelta(seconds=pick("expires_in")),
             idempotency_key=idempotency_key,
             request_hash=digest,
+            retry_base_seconds=pick("retry_base_seconds"),
+            retry_max_seconds=pick("retry_max_seconds"),
         )
 
 
-class ProgressBody(Body):
+class LeaseBody(Body):
+    lease_token: str | None = Field(None, min_length=1, max_length=200, description="the token a claim returned")
+
+
+class ProgressBody(LeaseBody):
     percent: Percent
     message: str | None = Field(None, max_length=10_000)
     details: Any = None
 
 
-class PhaseCompleteBody(Body):
+class PhaseCompleteBody(LeaseBody):
     result: Any = None
     confidence: Confidence | None = None
 
 
-class ErrorBody(Body):
+class ErrorBody(LeaseBody):
     error: Any = Field(description="what went wrong: a message or an object")
 
     @field_validator("error")
@@ -75,11 +90,45 @@ class ErrorBody(Body):
         return error
 
 
-class CompleteBody(Body):
+class CompleteBody(LeaseBody):
     result: Any = None
 
 
+class FailBody(ErrorBody):
+    retryable: bool = Field(False, description="retry with backoff while attempts are left")
+
+
 class CancelBody(Body):
+    reason: str | None = Field(None, max_length=10_000)
+
+
+class ClaimBody(Body):
+    worker_id: Name
+    types: list[Name] | None = Field(None, min_length=1, max_length=100, description="omit to take any type")
+    limit: int = Field(1, ge=1, le=1000)
+    lease_seconds: float | None = Field(None, gt=0, le=86400, description="default: the type's, else 30")
+    wait_seconds: float = Field(0, ge=0, le=60)
+
+
+class HeartbeatBody(Body):
+    lease_token: str = Field(min_length=1, max_length=200)
+    lease_seconds: float | None = Field(None, gt=0, le=86400)
+
+
+class ArtifactBody(LeaseBody):
+    name: Name
+    content_type: str = Field("application/json", min_length=1, max_length=200)
+    data: Any
+
+    @field_validator("data")
+    @classmethod
+    def _text_unless_json(cls, data: Any, info) -> Any:
+        if info.data.get("content_type", "application/json") != "application/json" and not isinstance(data, str):
+            raise ValueError("must be a string unless content_type is application/json")
+        return data
+
+
+class RetryBody(Body):
     reason: str | None = Field(None, max_length=10_000)
 
 
@@ -109,12 +158,44 @@ def invalid(exc: ValidationError, where: str = "body") -> errors.InvalidCommand:
     return errors.InvalidCommand(f"{first['field']}: {first['reason']}", fields=fields)
 
 
+MAX_DEPTH = 64
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _storable(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """(field, reason) where `value` cannot be stored alike on both backends, or None:
+    PostgreSQL refuses NUL characters, orjson integers beyond 64 bits."""
+    if depth > MAX_DEPTH:
+        return path, f"nested deeper than {MAX_DEPTH} levels"
+    if isinstance(value, str):
+        return (path, "must not contain NUL characters") if "\x00" in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INT_RANGE else (path, "integer out of the signed 64-bit range")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path, "keys must not contain NUL characters"
+        problem = _storable(item, f"{path}.{key}", depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def _check_storable(body: BaseModel) -> None:
+    problems = [p for name in type(body).model_fields if (p := _storable(getattr(body, name), name))]
+    if problems:
+        fields = [{"field": field, "reason": reason} for field, reason in problems]
+        raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
+
+
 def parse_body(model: type[M], raw: bytes) -> M:
     """Validate a JSON body (empty means {}); raises InvalidCommand naming each bad field."""
     try:
-        return model.model_validate_json(raw or b"{}")
+        body = model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
         raise invalid(exc) from None
+    _check_storable(body)
+    return body
 
 
 def parse_query(model: type[M], query: dict[str, str]) -> M:

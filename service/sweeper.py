@@ -1,4 +1,4 @@
-"""The expiry sweeper: a job not finished by its expires_at becomes expired."""
+"""The sweeper: expired leases become LeaseExpired (then a retry), late jobs become expired."""
 
 import asyncio
 import logging
@@ -23,14 +23,32 @@ async def expire_due(jobs: Jobs) -> int:
     return expired
 
 
+async def expire_leases(jobs: Jobs) -> int:
+    """Take back every job whose worker's lease ran out; returns how many."""
+    taken = 0
+    for job_id in await jobs.store.due_for_lease_expiry(jobs.clock(), SWEEP_BATCH):
+        try:
+            await jobs.execute(job_id, commands.ExpireLease(jitter=jobs.jitter()), {"actor": "sweeper"})
+            taken += 1
+        except (errors.IllegalTransition, errors.VersionConflict):
+            pass  # the worker answered, or finished, meanwhile
+    return taken
+
+
+async def sweep(jobs: Jobs) -> None:
+    while await expire_leases(jobs) == SWEEP_BATCH:
+        pass
+    while await expire_due(jobs) == SWEEP_BATCH:
+        pass
+
+
 async def run(jobs: Jobs, interval: float) -> None:
     """Sweep forever, every `interval` seconds; errors are logged, never fatal."""
     while True:
         try:
-            while await expire_due(jobs) == SWEEP_BATCH:
-                pass
+            await sweep(jobs)
         except errors.StoreUnavailable as exc:
-            log.warning("expiry sweep skipped: %s", exc)
+            log.warning("sweep skipped: %s", exc)
         except Exception:
-            log.exception("expiry sweep failed")
+            log.exception("sweep failed")
         await asyncio.sleep(interval)

@@ -36,7 +36,7 @@ SAMPLES = [
         run_at=None,
         expires_at=AT,
     ),
-    events.JobStarted(attempt=2, worker_id="w-7", lease_token="tok", lease_expires_at=AT + timedelta(seconds=30)),
+    events.JobStarted(attempt=2, worker_id="w-7", lease_token_hash="tok", lease_expires_at=AT + timedelta(seconds=30)),
     events.JobStarted(attempt=1),
     events.PhaseStarted(phase="research"),
     events.ProgressReported(percent=33.3, message="a third", details={"done": 1, "of": 3}),

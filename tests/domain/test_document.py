@@ -66,7 +66,7 @@ def _leased(rng: random.Random, recorded: list[events.Event], at: datetime) -> l
     match recorded:
         case [events.JobStarted(attempt=attempt)] if rng.random() < 0.5:
             lease = at + timedelta(seconds=rng.randint(1, 600))
-            return [events.JobStarted(attempt, worker_id=_text(rng), lease_token="t", lease_expires_at=lease)]
+            return [events.JobStarted(attempt, worker_id=_text(rng), lease_token_hash="t", lease_expires_at=lease)]
     return recorded
 
 

@@ -26,7 +26,7 @@ FULL = commands.CreateJob(
     request_hash="hash-1",
 )
 HISTORY = [
-    events.JobStarted(attempt=1, worker_id="w1", lease_token="t", lease_expires_at=T0 + timedelta(minutes=5)),
+    events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=T0 + timedelta(minutes=5)),
     events.PhaseStarted(phase="research"),
     events.ProgressReported(percent=10.0, message="reading"),
     events.PhaseCompleted(phase="research", result=[1], confidence=0.9),

@@ -1,0 +1,86 @@
+"""The job type registry: payload schema and defaults per type, from a file or the API."""
+
+import time
+from typing import Any
+
+import jsonschema
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain import errors
+from eventlog.store import EventStore
+
+_CACHE_SECONDS = 2.0  # other instances' PUT /types reach this one within this time
+
+
+class JobType(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload_schema: dict[str, Any] | None = Field(None, alias="schema", description="JSON Schema for payloads")
+    max_attempts: int | None = Field(None, ge=1, le=1000)
+    lease_seconds: float | None = Field(None, gt=0, le=86400)
+    expires_in: float | None = Field(None, gt=0, le=365 * 86400)
+    max_running: int | None = Field(None, ge=1, description="jobs of this type running at once, enforced at claim")
+    retry_base_seconds: float | None = Field(None, ge=0, le=86400)
+    retry_max_seconds: float | None = Field(None, ge=0, le=7 * 86400)
+
+    @field_validator("payload_schema")
+    @classmethod
+    def _valid_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is not None:
+            try:
+                jsonschema.validators.validator_for(schema).check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        return schema
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class TypeRegistry:
+    def __init__(self, store: EventStore, strict: bool = False):
+        self.store = store
+        self.strict = strict
+        self._types: dict[str, JobType] = {}
+        self._loaded_at = float("-inf")
+
+    async def all(self) -> dict[str, JobType]:
+        if time.monotonic() - self._loaded_at > _CACHE_SECONDS:
+            self._types = {name: JobType.model_validate(c) for name, c in (await self.store.get_types()).items()}
+            self._loaded_at = time.monotonic()
+        return self._types
+
+    async def get(self, name: str) -> JobType | None:
+        return (await self.all()).get(name)
+
+    async def put(self, name: str, job_type: JobType, now) -> None:
+        await self.store.put_type(name, job_type.as_json(), now)
+        self._loaded_at = float("-inf")
+
+    async def load_file(self, path: str, now) -> None:
+        """Register every type in a JSON file: {"name": {"schema": ..., "max_attempts": ...}}."""
+        with open(path, "rb") as f:
+            for name, config in orjson.loads(f.read()).items():
+                await self.put(name, JobType.model_validate(config), now)
+
+    async def check_payload(self, type_name: str, payload: Any) -> JobType | None:
+        """The type's settings; raises InvalidCommand naming the field a payload breaks."""
+        job_type = await self.get(type_name)
+        if job_type is None:
+            if self.strict:
+                raise errors.InvalidCommand(
+                    f"type: {type_name!r} is not registered", fields=[{"field": "type", "reason": "not a registered type"}]
+                )
+            return None
+        if job_type.payload_schema is not None:
+            validator = jsonschema.validators.validator_for(job_type.payload_schema)(job_type.payload_schema)
+            problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
+            if problems:
+                fields = [{"field": _path(p), "reason": p.message} for p in problems]
+                raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
+        return job_type
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    return ".".join(["payload", *(str(part) for part in error.absolute_path)])

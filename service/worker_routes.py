@@ -1,0 +1,97 @@
+"""Worker protocol routes: claim, heartbeat, retry, artifacts, job types."""
+
+from aiohttp import web
+
+from domain import commands, errors
+from service import keys, schemas
+from service.routes import _job_id, _meta, execute, json_response, lease
+from service.types import JobType
+
+routes = web.RouteTableDef()
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+@routes.post("/workers/claim")
+async def claim(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.ClaimBody, await request.read())
+    types = await request.app[keys.types_key].all()
+    wanted = tuple(body.types) if body.types is not None else None
+    max_running = {name: t.max_running for name, t in types.items() if t.max_running and (wanted is None or name in wanted)}
+    lease_seconds = body.lease_seconds
+    if lease_seconds is None and wanted and len(wanted) == 1 and wanted[0] in types:
+        lease_seconds = types[wanted[0]].lease_seconds
+    meta = {**_meta(request), "actor": f"worker:{body.worker_id}"}
+    claimed = await request.app[keys.jobs_key].claim(
+        body.worker_id, wanted, body.limit, lease_seconds or DEFAULT_LEASE_SECONDS, meta, body.wait_seconds, max_running
+    )
+    return json_response({"jobs": [{**c.snapshot.document, "lease_token": c.lease_token} for c in claimed]})
+
+
+@routes.post("/jobs/{id}/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    body = schemas.parse_body(schemas.HeartbeatBody, await request.read())
+    job_id = _job_id(request)
+    lease_seconds = body.lease_seconds
+    if lease_seconds is None:
+        job = (await request.app[keys.jobs_key].load(job_id)).job
+        job_type = await request.app[keys.types_key].get(job.type)
+        lease_seconds = (job_type and job_type.lease_seconds) or DEFAULT_LEASE_SECONDS
+    return await execute(request, commands.Heartbeat(lease_seconds, **lease(body)))
+
+
+@routes.post("/jobs/{id}/retry")
+async def retry(request: web.Request) -> web.Response:
+    schemas.parse_body(schemas.RetryBody, await request.read())
+    return await execute(request, commands.RetryJob(requested_by=_meta(request)["actor"]))
+
+
+@routes.post("/jobs/{id}/artifacts")
+async def add_artifact(request: web.Request) -> web.Response:
+    raw = await request.read()
+    body = schemas.parse_body(schemas.ArtifactBody, raw)
+    size = len(body.data.encode()) if isinstance(body.data, str) else len(raw)
+    return await execute(request, commands.AddArtifact(body.name, body.content_type, body.data, size, **lease(body)))
+
+
+@routes.get("/jobs/{id}/artifacts")
+async def list_artifacts(request: web.Request) -> web.Response:
+    snapshot = await request.app[keys.jobs_key].load(_job_id(request))
+    return json_response({"artifacts": snapshot.document["artifacts"]})
+
+
+@routes.get("/jobs/{id}/artifacts/{name}")
+async def get_artifact(request: web.Request) -> web.Response:
+    job_id, name = _job_id(request), request.match_info["name"]
+    job = (await request.app[keys.jobs_key].load(job_id)).job
+    artifact = next((a for a in job.artifacts if a.name == name), None)
+    if artifact is None:
+        raise errors.ArtifactNotFound(f"job has no artifact {name!r}", artifact=name)
+    history = await request.app[keys.store_key].read_stream(job_id)
+    data = history[artifact.version - 1].data["data"]
+    if artifact.content_type == "application/json":
+        return json_response(data)
+    return web.Response(text=data, content_type=artifact.content_type.split(";")[0])
+
+
+@routes.put("/types/{name}")
+async def put_type(request: web.Request) -> web.Response:
+    job_type = schemas.parse_body(JobType, await request.read())
+    name = request.match_info["name"]
+    await request.app[keys.types_key].put(name, job_type, request.app[keys.jobs_key].clock())
+    return json_response({"name": name, **job_type.as_json()})
+
+
+@routes.get("/types")
+async def list_types(request: web.Request) -> web.Response:
+    types = await request.app[keys.types_key].all()
+    return json_response({"types": [{"name": name, **t.as_json()} for name, t in sorted(types.items())]})
+
+
+@routes.get("/types/{name}")
+async def get_type(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    job_type = await request.app[keys.types_key].get(name)
+    if job_type is None:
+        raise errors.TypeNotFound(f"no job type {name!r}", type=name)
+    return json_response({"name": name, **job_type.as_json()})
