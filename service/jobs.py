@@ -197,6 +197,16 @@ class Jobs:
             raise errors.JobNotFound(job_id=str(job_id))
         return Snapshot(replay(history), history[-1].position)
 
+    async def load_past(self, job_id: UUID, as_of: datetime | None, at_position: int | None) -> Snapshot:
+        """The job as it was at a time and/or log position, folded from its log (never guessed)."""
+        history = [
+            e for e in await self.store.read_stream(job_id)
+            if (as_of is None or e.recorded_at <= as_of) and (at_position is None or e.position <= at_position)
+        ]
+        if not history:
+            raise errors.JobNotFound("the job did not exist then", job_id=str(job_id))
+        return Snapshot(replay(history), history[-1].position)
+
 
 def replay(history: list[RecordedEvent]) -> Job:
     """Fold a job's recorded events into its state."""

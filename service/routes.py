@@ -87,6 +87,9 @@ async def create_job(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     job_id = _job_id(request)
     store = request.app[keys.store_key]
+    past = schemas.parse_query(schemas.AsOfQuery, request.query)
+    if past.as_of is not None or past.at_position is not None:
+        return _job_response(await request.app[keys.jobs_key].load_past(job_id, past.as_of, past.at_position))
     row = await store.get_status(job_id)
     if row is None:  # not in the read model (e.g. past retention): fold it from the log
         return _job_response(await request.app[keys.jobs_key].load(job_id))
@@ -164,10 +167,15 @@ async def cancel_job(request: web.Request) -> web.Response:
 @routes.get("/jobs/{id}/events")
 async def job_events(request: web.Request) -> web.Response:
     job_id = _job_id(request)
+    query = schemas.parse_query(schemas.JobEventsQuery, request.query)
     history = await request.app[keys.store_key].read_stream(job_id)
     if not history:
         raise errors.JobNotFound(job_id=str(job_id))
-    return json_response({"job_id": str(job_id), "events": [e.as_json() for e in history]})
+    wanted = [
+        e for e in history
+        if e.position > query.after and (query.until is None or e.recorded_at <= query.until)
+    ]
+    return json_response({"job_id": str(job_id), "events": [e.as_json() for e in wanted]})
 
 
 @routes.get("/events")

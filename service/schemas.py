@@ -143,6 +143,16 @@ class ListQuery(Body):
     cursor: int | None = Field(None, ge=1, description="next_cursor of the previous page")
 
 
+class AsOfQuery(Body):
+    as_of: AwareDatetime | None = Field(None, description="the job as it was at this time")
+    at_position: int | None = Field(None, ge=0, description="the job as it was at this log position")
+
+
+class JobEventsQuery(Body):
+    after: int = Field(0, ge=0, description="only events past this log position")
+    until: AwareDatetime | None = Field(None, description="only events recorded at or before this time")
+
+
 class EventsQuery(Body):
     after: int = Field(0, ge=0)
     limit: int = Field(500, ge=1, le=5000)
