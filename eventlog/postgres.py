@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from domain import errors
-from eventlog import codec
+from eventlog import chain, codec
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
@@ -36,8 +36,8 @@ APPEND_LANES = 2  # batches in flight: the next one travels while the previous o
 CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
 log = logging.getLogger("jobledger.postgres")
 
-_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at"
-_APPEND = "SELECT idx, current_version, positions FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
+_APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 _CANDIDATES = (
     "SELECT type, job_id, version, last_position, doc::text FROM job_status "
     "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) "
@@ -60,7 +60,7 @@ def asyncpg_dsn(url: str) -> str:
 
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(
-        row[0], row[1], row[2], row[3], row[4], codec.loads(row[5]), codec.loads(row[6]), row[7]
+        row[0], row[1], row[2], row[3], row[4], codec.loads(row[5]), codec.loads(row[6]), row[7], row[8]
     )
 
 
@@ -177,9 +177,9 @@ class PostgresEventStore:
         return [
             RecordedEvent(
                 position, request.stream_id, request.expected_version + i, e.type, e.schema_version,
-                e.data, e.metadata, e.recorded_at,
+                e.data, e.metadata, e.recorded_at, hash_,
             )
-            for i, (position, e) in enumerate(zip(positions, request.events, strict=True), 1)
+            for i, (position, hash_, e) in enumerate(zip(positions, row["hashes"], request.events, strict=True), 1)
         ]
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -200,6 +200,17 @@ class PostgresEventStore:
     async def head(self) -> int:
         rows = await self._fetch("SELECT coalesce(max(position), 0) FROM events")
         return rows[0][0]
+
+    async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY position"
+        return [chain.RawEvent(*r) for r in await self._fetch(sql, stream_id)]
+
+    async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[chain.RawEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        return [chain.RawEvent(*r) for r in await self._fetch(sql, after, limit)]
+
+    async def status_versions(self) -> dict[UUID, int]:
+        return dict(await self._fetch("SELECT job_id, version FROM job_status"))
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
         sql = "SELECT job_id, version, last_position, doc::text FROM job_status WHERE job_id = $1"
@@ -270,6 +281,12 @@ class PostgresEventStore:
 
 def _append_args(batch: list[AppendRequest]) -> tuple:
     flat = [event for request in batch for event in request.events]
+    data = [codec.dumps(e.data) for e in flat]
+    meta = [codec.dumps(e.metadata) for e in flat]
+    digests = [
+        chain.digest(r.stream_id, r.expected_version + v, e.type, e.schema_version, e.recorded_at, data[k], meta[k])
+        for k, (r, v, e) in enumerate((r, v, e) for r in batch for v, e in enumerate(r.events, 1))
+    ]
     return (
         [r.stream_id for r in batch],
         [r.expected_version for r in batch],
@@ -277,9 +294,10 @@ def _append_args(batch: list[AppendRequest]) -> tuple:
         [None if r.state is None else codec.dumps(r.state) for r in batch],
         [e.type for e in flat],
         [e.schema_version for e in flat],
-        [codec.dumps(e.data) for e in flat],
-        [codec.dumps(e.metadata) for e in flat],
+        data,
+        meta,
         [e.recorded_at for e in flat],
+        digests,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import errors
-from eventlog import codec
+from eventlog import chain, codec
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
@@ -32,10 +32,10 @@ from eventlog.store import (
 
 T = TypeVar("T")
 
-_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
+_EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at, hash"
 _INSERT_EVENT = (
-    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _STATUS_COLUMNS = (
     "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
@@ -63,8 +63,12 @@ def _time(value: datetime | None) -> str | None:
 def _recorded(row: tuple) -> RecordedEvent:
     return RecordedEvent(
         row[0], UUID(row[1]), row[2], row[3], row[4], codec.loads(row[5]), codec.loads(row[6]),
-        datetime.fromisoformat(row[7]),
+        datetime.fromisoformat(row[7]), row[8],
     )
+
+
+def _raw(row: tuple) -> chain.RawEvent:
+    return chain.RawEvent(row[0], UUID(row[1]), *row[2:7], datetime.fromisoformat(row[7]), row[8])
 
 
 def _status_values(state: dict[str, Any], created: int, last: int) -> tuple:
@@ -108,16 +112,22 @@ def _write_batch(conn: sqlite3.Connection, batch: list[AppendRequest]) -> list[O
 
 def _write_one(conn: sqlite3.Connection, request: AppendRequest) -> Outcome:
     sid = request.stream_id.hex
-    (current,) = conn.execute("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (sid,)).fetchone()
+    last = conn.execute("SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1", (sid,))
+    current, previous_hash = last.fetchone() or (0, "")
     if current != request.expected_version:
         return errors.VersionConflict(request.stream_id, request.expected_version, current)
     recorded = []
     for version, e in enumerate(request.events, request.expected_version + 1):
-        at = _time(e.recorded_at)
-        row = (sid, version, e.type, e.schema_version, codec.dumps(e.data), codec.dumps(e.metadata), at)
+        data, meta = codec.dumps(e.data), codec.dumps(e.metadata)
+        digest = chain.digest(request.stream_id, version, e.type, e.schema_version, e.recorded_at, data, meta)
+        previous_hash = chain.link(previous_hash, digest)
+        row = (sid, version, e.type, e.schema_version, data, meta, _time(e.recorded_at), previous_hash)
         position = conn.execute(_INSERT_EVENT, row).lastrowid
         recorded.append(
-            RecordedEvent(position, request.stream_id, version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at)
+            RecordedEvent(
+                position, request.stream_id, version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at,
+                previous_hash,
+            )
         )
     if request.state is not None:
         # created_position is only written by the first insert; the upsert keeps it after that
@@ -231,6 +241,17 @@ class SQLiteEventStore:
 
     async def head(self) -> int:
         return (await self._fetch("SELECT coalesce(max(position), 0) FROM events"))[0][0]
+
+    async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY position"
+        return [_raw(r) for r in await self._fetch(sql, stream_id.hex)]
+
+    async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[chain.RawEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        return [_raw(r) for r in await self._fetch(sql, after, limit)]
+
+    async def status_versions(self) -> dict[UUID, int]:
+        return {UUID(job_id): version for job_id, version in await self._fetch("SELECT job_id, version FROM job_status")}
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
         rows = await self._fetch("SELECT job_id, version, last_position, doc FROM job_status WHERE job_id = ?", job_id.hex)

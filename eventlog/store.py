@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventlog.chain import RawEvent
+
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
@@ -28,6 +30,7 @@ class RecordedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    hash: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +42,7 @@ class RecordedEvent:
             "data": self.data,
             "metadata": self.metadata,
             "recorded_at": self.recorded_at.isoformat(),
+            "hash": self.hash,
         }
 
 
@@ -106,6 +110,16 @@ class EventStore(Protocol):
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]: ...
 
     async def head(self) -> int: ...
+
+    async def raw_stream(self, stream_id: UUID) -> list["RawEvent"]:
+        """A job's events as stored, in position order: what verification hashes."""
+        ...
+
+    async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list["RawEvent"]: ...
+
+    async def status_versions(self) -> dict[UUID, int]:
+        """Each job's version as the status read model last saw it."""
+        ...
 
     async def listen(self, callback) -> None:
         """Call `callback()` whenever the log may have moved."""

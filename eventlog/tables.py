@@ -1,7 +1,6 @@
 """The schema, one definition for both backends; Alembic migrations are built from it."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData()
 _active = sa.text("status IN ('queued', 'running')")
@@ -9,7 +8,6 @@ _queued = sa.text("status = 'queued'")
 _running = sa.text("status = 'running'")
 
 _position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite aliases INTEGER PRIMARY KEY to rowid
-_json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _time = sa.DateTime(timezone=True).with_variant(sa.Text(), "sqlite")  # ISO 8601 text on SQLite
 
 events = sa.Table(
@@ -20,9 +18,11 @@ events = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("type", sa.Text(), nullable=False),
     sa.Column("schema_version", sa.SmallInteger(), nullable=False),
-    sa.Column("data", _json, nullable=False),
-    sa.Column("metadata", _json, nullable=False),
+    # json, not jsonb: the stored text is exactly the text the hash chain covers
+    sa.Column("data", sa.JSON(), nullable=False),
+    sa.Column("metadata", sa.JSON(), nullable=False),
     sa.Column("recorded_at", _time, nullable=False),
+    sa.Column("hash", sa.Text(), nullable=False),  # sha256(previous event's hash + this event's digest)
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sqlite_autoincrement=True,  # positions are never reused, even after the newest row is deleted
 )

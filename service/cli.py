@@ -1,12 +1,16 @@
 """The `jobledger` command line."""
 
 import asyncio
+import importlib
 import logging
+import os
+import sys
 
 import click
 from aiohttp import web
 
 from projections import job_status
+from service import audit as audit_checks
 from service import storage
 from service.app import create_app
 from service.config import Settings
@@ -53,6 +57,35 @@ def migrate(db: str | None) -> None:
 
 
 @main.group()
+def audit() -> None:
+    """Check the log's tamper evidence."""
+
+
+@audit.command("verify")
+@_db_option
+@click.option("--job", "job_id", type=click.UUID, default=None, help="check one job only")
+def audit_verify(db: str | None, job_id) -> None:
+    """Check every hash chain and version sequence; exit 1 at the first broken link."""
+    settings = _settings(db=db)
+    verifier = asyncio.run(_verify(settings.db, job_id))
+    broken = verifier.first_break
+    if broken is not None:
+        click.echo(f"BROKEN job {broken.job_id} at version {broken.version}: {broken.reason}", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: {verifier.checked} events verified")
+
+
+async def _verify(url: str, job_id):
+    store = await storage.open_store(url)
+    try:
+        if job_id is not None:
+            return await audit_checks.verify_job(store, job_id)
+        return await audit_checks.verify_log(store)
+    finally:
+        await store.close()
+
+
+@main.group()
 def projections() -> None:
     """Manage read models."""
 
@@ -72,3 +105,39 @@ async def _rebuild(url: str) -> int:
         return await store.rebuild_status(job_status.Rebuild())
     finally:
         await store.close()
+
+
+@main.command()
+@click.argument("target", metavar="MODULE:ATTR")
+@click.option("--url", default=None, help="the service to work for over HTTP, e.g. http://127.0.0.1:8080")
+@click.option("--db", default=None, help="or a database URL, to work in-process")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="jobs in flight at once")
+@click.option("--grace", type=click.FloatRange(min=0), default=None, help="seconds jobs in flight get to finish on SIGTERM")
+def worker(target: str, url: str | None, db: str | None, concurrency: int | None, grace: float | None) -> None:
+    """Run the jobledger.worker.Worker at MODULE:ATTR until SIGTERM or SIGINT."""
+    the_worker = _import_worker(target)
+    if url is not None or db is not None:
+        the_worker.url, the_worker.db = url, db
+    if concurrency is not None:
+        the_worker.concurrency = concurrency
+    if grace is not None:
+        the_worker.shutdown_grace = grace
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        the_worker.run_forever()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _import_worker(target: str):
+    from jobledger.worker import Worker
+
+    module_name, _, attr = target.partition(":")
+    sys.path.insert(0, os.getcwd())  # as `python -m` would: the worker's module is usually beside the caller
+    try:
+        found = getattr(importlib.import_module(module_name), attr or "worker")
+    except (ImportError, AttributeError) as exc:
+        raise click.BadParameter(f"cannot import {target!r}: {exc}", param_hint="MODULE:ATTR") from None
+    if not isinstance(found, Worker):
+        raise click.BadParameter(f"{target!r} is a {type(found).__name__}, not a jobledger.worker.Worker")
+    return found

@@ -10,7 +10,7 @@ from aiohttp import web
 import service
 from domain import commands, errors
 from eventlog.store import JobFilter
-from service import keys, schemas
+from service import audit, keys, schemas
 from service.jobs import Snapshot, request_hash, token_hash
 
 routes = web.RouteTableDef()
@@ -176,6 +176,18 @@ async def job_events(request: web.Request) -> web.Response:
         if e.position > query.after and (query.until is None or e.recorded_at <= query.until)
     ]
     return json_response({"job_id": str(job_id), "events": [e.as_json() for e in wanted]})
+
+
+@routes.get("/jobs/{id}/verify")
+async def verify_job(request: web.Request) -> web.Response:
+    job_id = _job_id(request)
+    verifier = await audit.verify_job(request.app[keys.store_key], job_id)
+    if verifier.checked == 0 and verifier.first_break is None:
+        raise errors.JobNotFound(job_id=str(job_id))
+    broken = verifier.first_break
+    return json_response(
+        {"job_id": str(job_id), "ok": broken is None, "events": verifier.checked, "broken": broken and broken.as_json()}
+    )
 
 
 @routes.get("/events")

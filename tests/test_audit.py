@@ -1,0 +1,89 @@
+"""Tamper evidence: editing, deleting or reordering stored events is detected."""
+
+import sqlite3
+import subprocess
+import sys
+
+import asyncpg
+import pytest
+
+from eventlog.sqlite import sqlite_path
+
+CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+
+
+async def sql(db_url: str, statement: str, *args) -> None:
+    """Change the database behind the service's back, as an attacker (or a bug) would."""
+    if db_url.startswith("sqlite"):
+        with sqlite3.connect(sqlite_path(db_url)) as conn:
+            conn.execute(statement.replace("$1", "?").replace("$2", "?"), args)
+        return
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+
+
+async def a_finished_job(client) -> tuple[str, list[dict]]:
+    job = await (await client.post("/jobs", json={"type": "audit", "payload": {"amount": 10}})).json()
+    await client.post(f"/jobs/{job['id']}/start")
+    await client.post(f"/jobs/{job['id']}/progress", json={"percent": 50})
+    await client.post(f"/jobs/{job['id']}/complete", json={"result": "ok"})
+    events = (await (await client.get(f"/jobs/{job['id']}/events")).json())["events"]
+    return job["id"], events
+
+
+def audit_cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "audit", "verify", "--db", db_url, *args], capture_output=True, text=True, timeout=120)
+
+
+async def test_an_untouched_log_verifies(client, db_url):
+    job_id, events = await a_finished_job(client)
+    assert all(len(e["hash"]) == 64 for e in events)
+    report = await (await client.get(f"/jobs/{job_id}/verify")).json()
+    assert report == {"job_id": job_id, "ok": True, "events": 4, "broken": None}
+    result = audit_cli(db_url)
+    assert result.returncode == 0, result.stderr
+    assert "4 events verified" in result.stdout
+
+
+TAMPERING = {
+    "edit data": ("UPDATE events SET data = $1 WHERE position = $2", lambda e: ['{"percent":99}', e[2]["position"]], 3),
+    "delete middle": ("DELETE FROM events WHERE position = $1", lambda e: [e[1]["position"]], 2),
+    "delete tail": ("DELETE FROM events WHERE position = $1", lambda e: [e[3]["position"]], 4),
+    "reorder": (
+        "UPDATE events SET position = $1 WHERE position = $2",
+        lambda e: [e[3]["position"] + 1000, e[1]["position"]],
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+async def test_tampering_is_detected_by_the_api_and_the_cli(client, db_url, how):
+    job_id, events = await a_finished_job(client)
+    statement, args, broken_version = TAMPERING[how]
+    await sql(db_url, statement, *args(events))
+
+    report = await (await client.get(f"/jobs/{job_id}/verify")).json()
+    assert report["ok"] is False
+    assert report["broken"]["version"] == broken_version
+
+    result = audit_cli(db_url)
+    assert result.returncode == 1
+    assert f"job {job_id} at version {broken_version}" in result.stderr
+    assert audit_cli(db_url, "--job", job_id).returncode == 1
+
+
+async def test_other_jobs_still_verify_alone(client, db_url):
+    broken_id, events = await a_finished_job(client)
+    intact_id, _ = await a_finished_job(client)
+    await sql(db_url, "UPDATE events SET type = $1 WHERE position = $2", "JobFailed", events[3]["position"])
+    assert (await (await client.get(f"/jobs/{intact_id}/verify")).json())["ok"] is True
+    assert audit_cli(db_url, "--job", intact_id).returncode == 0
+    assert audit_cli(db_url, "--job", broken_id).returncode == 1
+
+
+async def test_verify_unknown_job_is_404(client):
+    assert (await client.get("/jobs/00000000-0000-0000-0000-000000000000/verify")).status == 404
