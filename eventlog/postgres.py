@@ -209,6 +209,18 @@ class PostgresEventStore:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
         return [chain.RawEvent(*r) for r in await self._fetch(sql, after, limit)]
 
+    async def import_events(self, events: list[chain.RawEvent]) -> None:
+        """Write exported events as they were (positions and hashes kept) into this log."""
+        columns = ["position", "stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at", "hash"]
+        records = [(e.position, e.stream_id, e.version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at, e.hash)
+                   for e in events]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            await conn.copy_records_to_table("events", records=records, columns=columns)
+            await conn.execute(
+                "SELECT setval(pg_get_serial_sequence('events', 'position'), (SELECT max(position) FROM events))"
+            )
+
     async def status_versions(self) -> dict[UUID, int]:
         return dict(await self._fetch("SELECT job_id, version FROM job_status"))
 

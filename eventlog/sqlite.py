@@ -250,6 +250,19 @@ class SQLiteEventStore:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
         return [_raw(r) for r in await self._fetch(sql, after, limit)]
 
+    async def import_events(self, events: list[chain.RawEvent]) -> None:
+        """Write exported events as they were (positions and hashes kept) into this log."""
+        rows = [(e.position, e.stream_id.hex, e.version, e.type, e.schema_version, e.data, e.metadata,
+                 _time(e.recorded_at), e.hash) for e in events]
+        sql = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(sql, rows)
+
+        await self._writer.run(write)
+
     async def status_versions(self) -> dict[UUID, int]:
         return {UUID(job_id): version for job_id, version in await self._fetch("SELECT job_id, version FROM job_status")}
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from projections import job_status
 from service import audit as audit_checks
-from service import storage
+from service import storage, transfer
 from service.app import create_app
 from service.config import Settings
 
@@ -81,6 +81,49 @@ async def _verify(url: str, job_id):
         if job_id is not None:
             return await audit_checks.verify_job(store, job_id)
         return await audit_checks.verify_log(store)
+    finally:
+        await store.close()
+
+
+@main.command("export")
+@_db_option
+@click.option("--after", type=int, default=0, help="only events past this log position")
+def export(db: str | None, after: int) -> None:
+    """Write the log as JSON lines (hashes included) to standard output."""
+    settings = _settings(db=db)
+    asyncio.run(_export(settings.db, after))
+
+
+async def _export(url: str, after: int) -> None:
+    store = await storage.open_store(url)
+    out = click.get_binary_stream("stdout")
+    try:
+        async for line in transfer.export_lines(store, after):
+            out.write(line)
+    finally:
+        await store.close()
+
+
+@main.command("import")
+@_db_option
+@click.argument("file", type=click.File("rb"))
+def import_(db: str | None, file) -> None:
+    """Load an export into an empty store, rebuild read models and verify every chain."""
+    settings = _settings(db=db)
+    verifier = asyncio.run(_import(settings.db, file))
+    if verifier.first_break is not None:
+        broken = verifier.first_break
+        click.echo(f"imported, but BROKEN job {broken.job_id} at version {broken.version}: {broken.reason}", err=True)
+        raise SystemExit(1)
+    click.echo(f"imported and verified {verifier.checked} events")
+
+
+async def _import(url: str, file):
+    store = await storage.open_store(url)
+    try:
+        return await transfer.import_lines(store, file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         await store.close()
 
