@@ -274,6 +274,21 @@ class PostgresEventStore:
     async def get_types(self) -> dict[str, dict[str, Any]]:
         return {r[0]: codec.loads(r[1]) for r in await self._fetch("SELECT name, config::text FROM job_types")}
 
+    async def _prune(self, sql: str, finished_before: datetime) -> int:
+        try:
+            async with self._pool.acquire() as conn:
+                return int((await conn.execute(sql, finished_before)).split()[-1])
+        except _CONNECTION_ERRORS as exc:
+            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+
+    async def prune_status(self, finished_before: datetime) -> int:
+        """Remove finished jobs last changed before `finished_before` from the status table."""
+        sql = (
+            "DELETE FROM job_status WHERE status IN ('completed', 'failed', 'cancelled', 'expired') "
+            "AND updated_at < $1"
+        )
+        return await self._prune(sql, finished_before)
+
     async def rebuild_status(self, fold) -> int:
         """Drop the status table's rows and replay the log into it, in one transaction.
 

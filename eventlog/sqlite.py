@@ -325,6 +325,17 @@ class SQLiteEventStore:
     async def get_types(self) -> dict[str, dict[str, Any]]:
         return {name: codec.loads(config) for name, config in await self._fetch("SELECT name, config FROM job_types")}
 
+    async def _prune(self, sql: str, finished_before: datetime) -> int:
+        return await self._writer.run(lambda conn: conn.execute(sql, (_time(finished_before),)).rowcount)
+
+    async def prune_status(self, finished_before: datetime) -> int:
+        """Remove finished jobs last changed before `finished_before` from the status table."""
+        sql = (
+            "DELETE FROM job_status WHERE status IN ('completed', 'failed', 'cancelled', 'expired') "
+            "AND updated_at < ?"
+        )
+        return await self._prune(sql, finished_before)
+
     async def rebuild_status(self, fold) -> int:
         """Drop the status table's rows and replay the log into it, in one transaction."""
         return await self._writer.run(_rebuild, fold)

@@ -156,10 +156,16 @@ def row(job: Job) -> dict[str, Any]:
     }
 
 
-class Rebuild:
-    """Folds the whole log, in position order, into one row per job."""
+def retained(job: Job, finished_before: datetime | None) -> bool:
+    """Whether the job keeps its row: finished jobs leave after the retention time (the log keeps them)."""
+    return finished_before is None or not job.status.terminal or job.updated_at >= finished_before
 
-    def __init__(self) -> None:
+
+class Rebuild:
+    """Folds the whole log, in position order, into one row per retained job."""
+
+    def __init__(self, finished_before: datetime | None = None) -> None:
+        self.finished_before = finished_before
         self.jobs: dict[UUID, Job] = {}
         self.positions: dict[UUID, tuple[int, int]] = {}  # job id -> (created, last)
 
@@ -172,5 +178,6 @@ class Rebuild:
         return [
             {**row(job), "created_position": self.positions[job_id][0], "last_position": self.positions[job_id][1]}
             for job_id, job in self.jobs.items()
+            if retained(job, self.finished_before)
         ]
 

@@ -49,7 +49,8 @@ async def _follower_context(app: web.Application):
 
 
 async def _sweeper_context(app: web.Application):
-    task = asyncio.create_task(sweeper.run(app[keys.jobs_key], app[keys.settings_key].sweep_interval))
+    settings = app[keys.settings_key]
+    task = asyncio.create_task(sweeper.run(app[keys.jobs_key], settings.sweep_interval, settings.retention_seconds))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from projections import job_status
 from service import audit as audit_checks
-from service import storage, transfer
+from service import storage, sweeper, transfer
+from service.jobs import utcnow
 from service.app import create_app
 from service.config import Settings
 
@@ -138,14 +139,14 @@ def projections() -> None:
 def rebuild(db: str | None) -> None:
     """Drop the job status read model and replay it from the event log."""
     settings = _settings(db=db)
-    count = asyncio.run(_rebuild(settings.db))
+    count = asyncio.run(_rebuild(settings.db, settings.retention_seconds))
     click.echo(f"rebuilt {job_status.NAME}: {count} jobs")
 
 
-async def _rebuild(url: str) -> int:
+async def _rebuild(url: str, retention_seconds: float) -> int:
     store = await storage.open_store(url)
     try:
-        return await store.rebuild_status(job_status.Rebuild())
+        return await store.rebuild_status(job_status.Rebuild(sweeper.retention_cutoff(utcnow(), retention_seconds)))
     finally:
         await store.close()
 

@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     port: int = 8080
     max_body_bytes: int = 1024 * 1024
     sweep_interval: float = 1.0  #: seconds between expiry sweeps
+    retention_seconds: float = 7 * 86400  #: finished jobs leave the status table after this; 0 keeps them
     migrate_on_start: bool = True
     log_level: str = "INFO"
     types_file: str | None = None  #: JSON file of job types to register at start

@@ -1,7 +1,9 @@
-"""The sweeper: expired leases become LeaseExpired (then a retry), late jobs become expired."""
+"""The sweeper: expired leases become LeaseExpired (then a retry), late jobs become expired,
+and finished jobs past the retention time leave the status table (never the log)."""
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 from domain import commands, errors
 from service.jobs import Jobs
@@ -35,18 +37,25 @@ async def expire_leases(jobs: Jobs) -> int:
     return taken
 
 
-async def sweep(jobs: Jobs) -> None:
+def retention_cutoff(now: datetime, retention_seconds: float) -> datetime | None:
+    return now - timedelta(seconds=retention_seconds) if retention_seconds > 0 else None
+
+
+async def sweep(jobs: Jobs, retention_seconds: float = 0) -> None:
     while await expire_leases(jobs) == SWEEP_BATCH:
         pass
     while await expire_due(jobs) == SWEEP_BATCH:
         pass
+    cutoff = retention_cutoff(jobs.clock(), retention_seconds)
+    if cutoff is not None:
+        await jobs.store.prune_status(cutoff)
 
 
-async def run(jobs: Jobs, interval: float) -> None:
+async def run(jobs: Jobs, interval: float, retention_seconds: float = 0) -> None:
     """Sweep forever, every `interval` seconds; errors are logged, never fatal."""
     while True:
         try:
-            await sweep(jobs)
+            await sweep(jobs, retention_seconds)
         except errors.StoreUnavailable as exc:
             log.warning("sweep skipped: %s", exc)
         except Exception:

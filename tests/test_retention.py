@@ -1,0 +1,35 @@
+"""Retention: finished jobs leave the status table after a while; the log still answers for them."""
+
+import asyncio
+
+import pytest
+
+from service.app import create_app
+from service.config import Settings
+
+
+@pytest.fixture
+async def client(aiohttp_client, db_url):
+    return await aiohttp_client(create_app(Settings(db=db_url, sweep_interval=0.05, retention_seconds=0.3)))
+
+
+async def test_finished_jobs_leave_the_status_table_but_not_the_log(client):
+    done = await (await client.post("/jobs", json={"type": "r"})).json()
+    await client.post(f"/jobs/{done['id']}/start")
+    done = await (await client.post(f"/jobs/{done['id']}/complete", json={"result": 7})).json()
+    running = await (await client.post("/jobs", json={"type": "r"})).json()
+    await client.post(f"/jobs/{running['id']}/start")
+
+    for _ in range(100):
+        listed = [j["id"] for j in (await (await client.get("/jobs")).json())["jobs"]]
+        if done["id"] not in listed:
+            break
+        await asyncio.sleep(0.05)
+    assert listed == [running["id"]]
+    health = await (await client.get("/health")).json()
+    assert health["jobs"] == {"running": 1}
+
+    assert await (await client.get(f"/jobs/{done['id']}")).json() == done
+    assert len((await (await client.get(f"/jobs/{done['id']}/events")).json())["events"]) == 3
+    assert (await client.post(f"/jobs/{done['id']}/progress", json={"percent": 1})).status == 409
+    assert (await (await client.get(f"/jobs/{done['id']}/verify")).json())["ok"] is True
