@@ -42,7 +42,9 @@ def decide(job: Job, command: commands.Command, now: datetime) -> list[events.Ev
     A worker's report is first checked against the lease; once cancellation was
     requested, the worker's next call ends the job cancelled instead.
     """
-    if isinstance(command, commands.WorkerReport) and (job.leased or command.lease_token_hash is not None):
+    if isinstance(command, commands.WorkerReport) and (
+        job.leased or command.lease_token_hash is not None or isinstance(command, commands.Heartbeat)
+    ):
         _check_lease(job, command.lease_token_hash, now)
         if job.cancel_requested:
             return [events.JobCancelled(reason=job.cancel_reason, cancelled_by=job.cancelled_by)]
@@ -97,7 +99,8 @@ def _phase_refused(job: Job, name: str, status: str, trigger: str, why: str | No
 
 def backoff(job: Job, jitter: float) -> timedelta:
     """Exponential backoff for the attempt that just failed; `jitter` in [0, 1] spreads the upper half."""
-    window = min(job.retry_max_seconds, job.retry_base_seconds * 2 ** max(job.attempts - 1, 0))
+    doublings = min(max(job.attempts - 1, 0), 60)  # past 2**60 any base is over any sane maximum
+    window = min(job.retry_max_seconds, job.retry_base_seconds * 2.0**doublings)
     return timedelta(seconds=window / 2 + window / 2 * min(max(jitter, 0.0), 1.0))
 
 

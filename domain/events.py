@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
+from domain import upcasters
+
 JSON = Any
 
 
@@ -40,6 +42,7 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
     type: ClassVar[str] = "JobCreated"
+    schema_version: ClassVar[int] = 2  # v2: retry_base_seconds, retry_max_seconds
     _datetimes: ClassVar[tuple[str, ...]] = ("run_at", "expires_at")
 
     job_type: str
@@ -62,6 +65,7 @@ class JobStarted(Event):
     """An attempt began: by the tracking client, or by a worker holding a lease."""
 
     type: ClassVar[str] = "JobStarted"
+    schema_version: ClassVar[int] = 2  # v2: lease_token_hash instead of the token
     _datetimes: ClassVar[tuple[str, ...]] = ("lease_expires_at",)
 
     attempt: int
@@ -209,6 +213,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def decode(type_name: str, data: dict[str, JSON]) -> Event:
-    """Turn a stored (type, data) pair back into its event."""
-    return EVENT_TYPES[type_name].from_data(data)
+def decode(type_name: str, data: dict[str, JSON], schema_version: int | None = None) -> Event:
+    """Turn stored (type, data) back into its event, upcasting an older schema version."""
+    cls = EVENT_TYPES[type_name]
+    if schema_version is not None and schema_version < cls.schema_version:
+        data = upcasters.upcast(type_name, schema_version, data)
+    return cls.from_data(data)

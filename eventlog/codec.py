@@ -24,4 +24,4 @@ def new_event(event: events.Event, at: datetime, metadata: dict[str, Any]) -> Ne
 
 def domain_event(recorded: RecordedEvent) -> events.Event:
     """The domain event a stored row holds."""
-    return events.decode(recorded.type, recorded.data)
+    return events.decode(recorded.type, recorded.data, recorded.schema_version)
