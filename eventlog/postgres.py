@@ -17,6 +17,7 @@ import asyncpg
 
 from domain import errors
 from eventlog import chain, codec
+from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
@@ -64,7 +65,7 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
-class PostgresEventStore:
+class PostgresEventStore(PostgresProjectionStore):
     backend = "postgresql"
 
     def __init__(self, pool: asyncpg.Pool, dsn: str):

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from domain import errors
 from eventlog import chain, codec
+from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
@@ -188,7 +189,7 @@ def _rebuild(conn: sqlite3.Connection, fold) -> int:
     return len(rows)
 
 
-class SQLiteEventStore:
+class SQLiteEventStore(SQLiteProjectionStore):
     backend = "sqlite"
 
     def __init__(self, path: str):

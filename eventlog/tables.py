@@ -62,3 +62,25 @@ job_types = sa.Table(
     sa.Column("config", sa.JSON(), nullable=False),
     sa.Column("updated_at", _time, nullable=False),
 )
+
+# Asynchronous projections: documents per (projection, generation, key), and where each
+# generation has read the log up to. A rebuild fills a new generation beside the live
+# one, then makes it the active one in one transaction.
+projection_rows = sa.Table(
+    "projection_rows",
+    metadata,
+    sa.Column("projection", sa.Text(), primary_key=True),
+    sa.Column("generation", sa.Integer(), primary_key=True),
+    sa.Column("key", sa.Text(), primary_key=True),
+    sa.Column("doc", sa.JSON(), nullable=False),
+)
+
+projection_checkpoints = sa.Table(
+    "projection_checkpoints",
+    metadata,
+    sa.Column("projection", sa.Text(), primary_key=True),
+    sa.Column("generation", sa.Integer(), primary_key=True),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("updated_at", _time, nullable=False),
+)

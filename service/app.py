@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import keys, storage, sweeper, worker_routes
+from service import keys, projection_runner, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_store_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
+    app.cleanup_ctx.append(_projections_context)
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     return app
@@ -51,6 +52,16 @@ async def _follower_context(app: web.Application):
 async def _sweeper_context(app: web.Application):
     settings = app[keys.settings_key]
     task = asyncio.create_task(sweeper.run(app[keys.jobs_key], settings.sweep_interval, settings.retention_seconds))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _projections_context(app: web.Application):
+    moved = asyncio.Event()
+    app[keys.follower_key].subscribe(lambda _batch: moved.set())
+    task = asyncio.create_task(projection_runner.run(app[keys.store_key], moved))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -5,13 +5,14 @@ import importlib
 import logging
 import os
 import sys
+import time
 
 import click
 from aiohttp import web
 
 from projections import job_status
 from service import audit as audit_checks
-from service import storage, sweeper, transfer
+from service import projection_runner, storage, sweeper, transfer
 from service.jobs import utcnow
 from service.app import create_app
 from service.config import Settings
@@ -136,11 +137,55 @@ def projections() -> None:
 
 @projections.command("rebuild")
 @_db_option
-def rebuild(db: str | None) -> None:
-    """Drop the job status read model and replay it from the event log."""
+@click.argument("name", default=job_status.NAME, type=click.Choice([job_status.NAME, *projection_runner.PROJECTIONS]))
+def rebuild(db: str | None, name: str) -> None:
+    """Rebuild a read model from the log (default: job_status).
+
+    job_status is replaced in one transaction (reads go on; appends wait). An
+    asynchronous projection is built beside the live one, then swapped in.
+    """
     settings = _settings(db=db)
-    count = asyncio.run(_rebuild(settings.db, settings.retention_seconds))
-    click.echo(f"rebuilt {job_status.NAME}: {count} jobs")
+    if name == job_status.NAME:
+        count = asyncio.run(_rebuild(settings.db, settings.retention_seconds))
+        click.echo(f"rebuilt {job_status.NAME}: {count} jobs")
+        return
+    position = asyncio.run(_rebuild_async(settings.db, name))
+    click.echo(f"rebuilt {name} up to position {position} and swapped it in")
+
+
+async def _rebuild_async(url: str, name: str) -> int:
+    store = await storage.open_store(url)
+    try:
+        head, started = await store.head(), time.monotonic()
+        with click.progressbar(
+            length=head, label=f"rebuilding {name}", show_pos=True, show_eta=True,
+            item_show_func=lambda rate: rate, file=click.get_text_stream("stderr"),
+        ) as bar:
+
+            def advance(events: int) -> None:
+                rate = (bar.pos + events) / max(time.monotonic() - started, 1e-6)
+                bar.update(events, f"{rate:,.0f} events/s")
+
+            return await projection_runner.rebuild(store, name, advance)
+    finally:
+        await store.close()
+
+
+@projections.command("status")
+@_db_option
+def projections_status(db: str | None) -> None:
+    """Show each read model's checkpoint and how far it lags the log."""
+    settings = _settings(db=db)
+    for name, state in asyncio.run(_lags(settings.db)).items():
+        click.echo(f"{name:<12} position {state['position']:>10}  lag {state['lag']:>8}")
+
+
+async def _lags(url: str) -> dict:
+    store = await storage.open_store(url)
+    try:
+        return await projection_runner.lags(store)
+    finally:
+        await store.close()
 
 
 async def _rebuild(url: str, retention_seconds: float) -> int:
@@ -167,6 +212,7 @@ def worker(target: str, url: str | None, db: str | None, concurrency: int | None
     if grace is not None:
         the_worker.shutdown_grace = grace
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
     try:
         the_worker.run_forever()
     except ValueError as exc:

@@ -10,7 +10,8 @@ from aiohttp import web
 import service
 from domain import commands, errors
 from eventlog.store import JobFilter
-from service import audit, keys, schemas
+from projections import stats
+from service import audit, keys, projection_runner, schemas
 from service.jobs import Snapshot, request_hash, token_hash
 
 routes = web.RouteTableDef()
@@ -220,6 +221,15 @@ async def health(request: web.Request) -> web.Response:
             "jobs": counts,
             "running": counts.get("running", 0),
             "queues": queues,
+            "projections": await projection_runner.lags(store),
             "uptime_seconds": round(time.monotonic() - request.app[keys.started_key], 3),
         }
     )
+
+
+@routes.get("/stats")
+async def job_stats(request: web.Request) -> web.Response:
+    store = request.app[keys.store_key]
+    now = request.app[keys.jobs_key].clock()
+    lag = (await projection_runner.lags(store))[stats.NAME]
+    return json_response({"types": stats.summarize(await store.projection_docs(stats.NAME), now), "projection": lag})

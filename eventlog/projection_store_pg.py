@@ -1,0 +1,78 @@
+"""Storage of asynchronous projections on PostgreSQL (mixed into PostgresEventStore).
+
+A projection's rows and its checkpoint are written in one transaction, and the write
+only happens if the checkpoint is still where the batch started: a crash never applies
+an event twice or skips one, and two runners never both apply a batch.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from eventlog import codec
+
+
+class PostgresProjectionStore:
+    async def ensure_projection(self, name: str, now: datetime) -> None:
+        """Give `name` its first, active generation unless it has one."""
+        sql = (
+            "INSERT INTO projection_checkpoints (projection, generation, position, active, updated_at) "
+            "SELECT $1, 1, 0, true, $2 WHERE NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE projection = $1) "
+            "ON CONFLICT DO NOTHING"
+        )
+        await self._fetch(sql, name, now)
+
+    async def start_generation(self, name: str, active: bool, now: datetime) -> int:
+        """A new, empty generation of `name` at position 0 (the active one if `active`)."""
+        sql = (
+            "INSERT INTO projection_checkpoints (projection, generation, position, active, updated_at) "
+            "SELECT $1, coalesce(max(generation), 0) + 1, 0, $2, $3 FROM projection_checkpoints WHERE projection = $1 "
+            "RETURNING generation"
+        )
+        return (await self._fetch(sql, name, active, now))[0][0]
+
+    async def projection_checkpoints(self) -> list[tuple[str, int, int, bool]]:
+        """(projection, generation, position, active) of every generation."""
+        sql = "SELECT projection, generation, position, active FROM projection_checkpoints ORDER BY projection, generation"
+        return [tuple(r) for r in await self._fetch(sql)]
+
+    async def load_projection_rows(self, name: str, generation: int, keys: list[str]) -> dict[str, Any]:
+        sql = "SELECT key, doc::text FROM projection_rows WHERE projection = $1 AND generation = $2 AND key = ANY($3)"
+        return {k: codec.loads(d) for k, d in await self._fetch(sql, name, generation, keys)}
+
+    async def save_projection(
+        self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime
+    ) -> bool:
+        """Write rows and move the checkpoint from `after` to `position`, atomically; False if it had moved."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            moved = await conn.execute(
+                "UPDATE projection_checkpoints SET position = $4, updated_at = $5 "
+                "WHERE projection = $1 AND generation = $2 AND position = $3",
+                name, generation, after, position, now,
+            )
+            if moved.split()[-1] != "1":
+                return False
+            await conn.executemany(
+                "INSERT INTO projection_rows (projection, generation, key, doc) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (projection, generation, key) DO UPDATE SET doc = EXCLUDED.doc",
+                [(name, generation, key, codec.dumps(doc)) for key, doc in rows.items()],
+            )
+        return True
+
+    async def projection_docs(self, name: str) -> list[Any]:
+        """Every row of the active generation of `name`."""
+        sql = (
+            "SELECT r.doc::text FROM projection_rows r JOIN projection_checkpoints c "
+            "ON c.projection = r.projection AND c.generation = r.generation AND c.active WHERE r.projection = $1"
+        )
+        return [codec.loads(r[0]) for r in await self._fetch(sql, name)]
+
+    async def activate_generation(self, name: str, generation: int) -> None:
+        """Make `generation` the one reads see, and drop the others, in one transaction."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE projection_checkpoints SET active = (generation = $2) WHERE projection = $1", name, generation
+            )
+            await conn.execute("DELETE FROM projection_rows WHERE projection = $1 AND generation <> $2", name, generation)
+            await conn.execute(
+                "DELETE FROM projection_checkpoints WHERE projection = $1 AND generation <> $2", name, generation
+            )

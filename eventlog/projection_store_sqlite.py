@@ -1,0 +1,94 @@
+"""Storage of asynchronous projections on SQLite (mixed into SQLiteEventStore).
+
+Rows and checkpoint are written in one transaction on the single writer, and only if
+the checkpoint is still where the batch started (see projection_store_pg).
+"""
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from eventlog import codec
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+class SQLiteProjectionStore:
+    async def ensure_projection(self, name: str, now: datetime) -> None:
+        """Give `name` its first, active generation unless it has one."""
+        sql = (
+            "INSERT OR IGNORE INTO projection_checkpoints (projection, generation, position, active, updated_at) "
+            "SELECT ?, 1, 0, 1, ? WHERE NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE projection = ?)"
+        )
+        await self._writer.run(lambda conn: conn.execute(sql, (name, _time(now), name)))
+
+    async def start_generation(self, name: str, active: bool, now: datetime) -> int:
+        def start(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                (generation,) = conn.execute(
+                    "SELECT coalesce(max(generation), 0) + 1 FROM projection_checkpoints WHERE projection = ?", (name,)
+                ).fetchone()
+                conn.execute(
+                    "INSERT INTO projection_checkpoints (projection, generation, position, active, updated_at) "
+                    "VALUES (?, ?, 0, ?, ?)", (name, generation, active, _time(now)),
+                )
+            return generation
+
+        return await self._writer.run(start)
+
+    async def projection_checkpoints(self) -> list[tuple[str, int, int, bool]]:
+        sql = "SELECT projection, generation, position, active FROM projection_checkpoints ORDER BY projection, generation"
+        return [(p, g, pos, bool(a)) for p, g, pos, a in await self._fetch(sql)]
+
+    async def load_projection_rows(self, name: str, generation: int, keys: list[str]) -> dict[str, Any]:
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            sql = (
+                "SELECT key, doc FROM projection_rows WHERE projection = ? AND generation = ? "
+                f"AND key IN ({', '.join('?' * len(chunk))})"
+            )
+            found.update({k: codec.loads(d) for k, d in await self._fetch(sql, name, generation, *chunk)})
+        return found
+
+    async def save_projection(
+        self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime
+    ) -> bool:
+        def save(conn: sqlite3.Connection) -> bool:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                moved = conn.execute(
+                    "UPDATE projection_checkpoints SET position = ?, updated_at = ? "
+                    "WHERE projection = ? AND generation = ? AND position = ?",
+                    (position, _time(now), name, generation, after),
+                ).rowcount
+                if moved != 1:
+                    return False
+                conn.executemany(
+                    "INSERT INTO projection_rows (projection, generation, key, doc) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc",
+                    [(name, generation, key, codec.dumps(doc)) for key, doc in rows.items()],
+                )
+            return True
+
+        return await self._writer.run(save)
+
+    async def projection_docs(self, name: str) -> list[Any]:
+        sql = (
+            "SELECT r.doc FROM projection_rows r JOIN projection_checkpoints c "
+            "ON c.projection = r.projection AND c.generation = r.generation AND c.active WHERE r.projection = ?"
+        )
+        return [codec.loads(r[0]) for r in await self._fetch(sql, name)]
+
+    async def activate_generation(self, name: str, generation: int) -> None:
+        def activate(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("UPDATE projection_checkpoints SET active = (generation = ?) WHERE projection = ?", (generation, name))
+                conn.execute("DELETE FROM projection_rows WHERE projection = ? AND generation <> ?", (name, generation))
+                conn.execute("DELETE FROM projection_checkpoints WHERE projection = ? AND generation <> ?", (name, generation))
+
+        await self._writer.run(activate)

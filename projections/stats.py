@@ -1,0 +1,112 @@
+"""The stats read model: one document per job with its waits and durations, and the
+aggregation `GET /stats` answers from (counts by status, p50/p95/max per type)."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import events
+from projections.framework import Docs, Fact, Projection
+
+NAME = "stats"
+
+
+def _seconds(later: datetime, earlier: str | None) -> float | None:
+    return None if earlier is None else round((later - datetime.fromisoformat(earlier)).total_seconds(), 6)
+
+
+def _created(docs: Docs, f: Fact) -> None:
+    e: events.JobCreated = f.event
+    queued_at = max(e.run_at, f.recorded_at) if e.run_at else f.recorded_at
+    docs[str(f.job_id)] = {
+        "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(), "started_at": None,
+        "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
+    }
+
+
+def _started(docs: Docs, f: Fact) -> None:
+    doc = docs[str(f.job_id)]
+    doc["waits"].append([f.recorded_at.isoformat(), max(_seconds(f.recorded_at, doc["queued_at"]), 0.0)])
+    doc.update(status="running", started_at=f.recorded_at.isoformat())
+
+
+def _retried(docs: Docs, f: Fact) -> None:
+    doc = docs[str(f.job_id)]
+    doc.update(status="queued", queued_at=max(f.event.run_at, f.recorded_at).isoformat(), finished_at=None)
+
+
+def _phase_started(docs: Docs, f: Fact) -> None:
+    docs[str(f.job_id)]["phase_started"][f.event.phase] = f.recorded_at.isoformat()
+
+
+def _phase_ended(docs: Docs, f: Fact) -> None:
+    doc = docs[str(f.job_id)]
+    seconds = _seconds(f.recorded_at, doc["phase_started"].get(f.event.phase))
+    if seconds is not None:
+        doc["phases"][f.event.phase] = [f.recorded_at.isoformat(), seconds]
+
+
+def _ended(status: str):
+    def handle(docs: Docs, f: Fact) -> None:
+        doc = docs[str(f.job_id)]
+        doc.update(status=status, finished_at=f.recorded_at.isoformat(), run_seconds=_seconds(f.recorded_at, doc["started_at"]))
+
+    return handle
+
+
+projection = Projection(
+    NAME,
+    {
+        events.JobCreated: _created,
+        events.JobStarted: _started,
+        events.RetryScheduled: _retried,
+        events.PhaseStarted: _phase_started,
+        events.PhaseCompleted: _phase_ended,
+        events.PhaseFailed: _phase_ended,
+        events.JobCompleted: _ended("completed"),
+        events.JobFailed: _ended("failed"),
+        events.JobCancelled: _ended("cancelled"),
+        events.JobExpired: _ended("expired"),
+    },
+)
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"count": 0, "p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731 (nearest rank)
+    return {"count": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "max": ordered[-1]}
+
+
+def _durations(docs: list[dict], since: datetime | None) -> dict[str, Any]:
+    def recent(at: str | None) -> bool:
+        return since is None or (at is not None and datetime.fromisoformat(at) >= since)
+
+    waits = [s for d in docs for at, s in d["waits"] if recent(at)]
+    runs = [d["run_seconds"] for d in docs if d["run_seconds"] is not None and recent(d["finished_at"])]
+    phases: dict[str, list[float]] = {}
+    for d in docs:
+        for name, (at, seconds) in d["phases"].items():
+            if recent(at):
+                phases.setdefault(name, []).append(seconds)
+    return {
+        "queue_wait_seconds": _summary(waits),
+        "run_seconds": _summary(runs),
+        "phase_seconds": {name: _summary(v) for name, v in sorted(phases.items())},
+    }
+
+
+def summarize(docs: list[dict], now: datetime) -> dict[str, Any]:
+    """Per job type: counts by status, and durations over all time and over the last hour."""
+    by_type: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_type.setdefault(doc["type"], []).append(doc)
+    hour_ago = now - timedelta(hours=1)
+    return {
+        t: {
+            "counts": {s: sum(1 for d in ds if d["status"] == s) for s in sorted({d["status"] for d in ds})},
+            "all_time": _durations(ds, None),
+            "last_hour": _durations(ds, hour_ago),
+        }
+        for t, ds in sorted(by_type.items())
+    }

@@ -1,0 +1,92 @@
+"""Keeps asynchronous projections caught up with the log, and rebuilds them beside the live one."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from domain import errors
+from eventlog import codec
+from eventlog.store import EventStore
+from projections import stats
+from projections.framework import Fact, Projection
+from service.jobs import utcnow
+
+log = logging.getLogger("jobledger.projections")
+
+PROJECTIONS: dict[str, Projection] = {stats.NAME: stats.projection}
+PAGE = 2000
+
+
+async def generations(store: EventStore, name: str) -> dict[int, tuple[int, bool]]:
+    """generation -> (position, active) for one projection."""
+    return {g: (pos, active) for p, g, pos, active in await store.projection_checkpoints() if p == name}
+
+
+async def active(store: EventStore, name: str) -> tuple[int, int] | None:
+    """(generation, position) that reads use, or None."""
+    return next(((g, pos) for g, (pos, on) in (await generations(store, name)).items() if on), None)
+
+
+async def catch_up(
+    store: EventStore, projection: Projection, generation: int, progress: Callable[[int], None] | None = None
+) -> int | None:
+    """Apply the log to `generation` from its checkpoint up to the head; the position reached,
+    or None if the generation was replaced meanwhile."""
+    while True:
+        current = (await generations(store, projection.name)).get(generation)
+        if current is None:
+            return None
+        position = current[0]
+        batch = await store.read_all(after=position, limit=PAGE)
+        if not batch:
+            return position
+        facts = [Fact(r.stream_id, r.position, r.recorded_at, codec.domain_event(r)) for r in batch]
+        keys = projection.keys(facts)
+        docs = await store.load_projection_rows(projection.name, generation, keys) if keys else {}
+        changed = projection.apply(docs, facts)
+        if not await store.save_projection(projection.name, generation, changed, position, batch[-1].position, utcnow()):
+            continue  # another runner moved the checkpoint first: read it again
+        if progress is not None:
+            progress(len(batch))
+
+
+async def rebuild(store: EventStore, name: str, progress: Callable[[int], None] | None = None) -> int:
+    """Build a new generation from position 0 beside the live one, catch up, then swap it in."""
+    projection = PROJECTIONS[name]
+    await store.ensure_projection(name, utcnow())
+    generation = await store.start_generation(name, active=False, now=utcnow())
+    await catch_up(store, projection, generation, progress)
+    position = await catch_up(store, projection, generation)  # what arrived during the long pass
+    await store.activate_generation(name, generation)
+    return position
+
+
+async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) -> None:
+    """Follow the log forever, keeping each projection's active generation caught up."""
+    for name in PROJECTIONS:
+        await store.ensure_projection(name, utcnow())
+    while True:
+        try:
+            for name, projection in PROJECTIONS.items():
+                current = await active(store, name)
+                if current is not None:
+                    await catch_up(store, projection, current[0])
+        except errors.StoreUnavailable as exc:
+            log.warning("projections paused: %s", exc)
+        except Exception:
+            log.exception("projection runner failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(moved.wait(), interval)
+        moved.clear()
+
+
+async def lags(store: EventStore) -> dict[str, dict[str, int]]:
+    """Each projection's checkpoint and how far behind the log's head it is."""
+    head = await store.head()
+    report = {"job_status": {"position": head, "lag": 0}}  # written in the append's transaction
+    for name in PROJECTIONS:
+        current = await active(store, name)
+        position = current[1] if current else 0
+        report[name] = {"position": position, "lag": head - position}
+    return report

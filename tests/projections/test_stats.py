@@ -1,0 +1,89 @@
+"""The stats projection: followed from the log by the service, rebuilt beside the live one."""
+
+import asyncio
+import subprocess
+import sys
+
+from projections import stats
+from service import projection_runner
+from service.jobs import utcnow
+
+CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+
+
+async def caught_up(client) -> dict:
+    for _ in range(200):
+        health = await (await client.get("/health")).json()
+        if health["projections"]["stats"]["lag"] == 0:
+            return (await (await client.get("/stats")).json())
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"stats never caught up: {health['projections']}")
+
+
+async def run_jobs(client, n: int, type_: str = "report") -> None:
+    for i in range(n):
+        job = await (await client.post("/jobs", json={"type": type_, "phases": ["research"]})).json()
+        await client.post(f"/jobs/{job['id']}/start")
+        await client.post(f"/jobs/{job['id']}/phases/research/start")
+        await client.post(f"/jobs/{job['id']}/phases/research/complete")
+        await client.post(f"/jobs/{job['id']}/{'complete' if i % 3 else 'fail'}", json={} if i % 3 else {"error": "x"})
+    await client.post("/jobs", json={"type": "other"})
+
+
+async def test_stats_count_and_time_jobs_per_type(client):
+    await run_jobs(client, 6)
+    report = await caught_up(client)
+    assert report["projection"]["lag"] == 0
+    report_type = report["types"]["report"]
+    assert report_type["counts"] == {"completed": 4, "failed": 2}
+    assert report["types"]["other"]["counts"] == {"queued": 1}
+    for window in ("all_time", "last_hour"):
+        durations = report_type[window]
+        assert durations["queue_wait_seconds"]["count"] == 6
+        assert durations["run_seconds"]["count"] == 6
+        assert durations["phase_seconds"]["research"]["count"] == 6
+        run = durations["run_seconds"]
+        assert 0 <= run["p50"] <= run["p95"] <= run["max"] < 30
+
+
+async def test_rebuild_beside_the_live_one_gives_the_same_stats_and_reads_never_fail(client, db_url):
+    await run_jobs(client, 20)
+    before = await caught_up(client)
+    failures, reads = [], 0
+
+    async def keep_reading():
+        nonlocal reads
+        while True:
+            resp = await client.get("/stats")
+            reads += 1
+            if resp.status != 200 or (await resp.json())["types"] != before["types"]:
+                failures.append(resp.status)
+            await asyncio.sleep(0.005)
+
+    reader = asyncio.create_task(keep_reading())
+    rebuild = await asyncio.create_subprocess_exec(
+        *CLI, "projections", "rebuild", "stats", "--db", db_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await rebuild.communicate()
+    reader.cancel()
+    assert rebuild.returncode == 0, err
+    assert b"swapped it in" in out
+    assert reads > 0 and failures == []
+    assert (await caught_up(client))["types"] == before["types"]
+
+
+async def test_two_runners_never_apply_a_batch_twice(store, client):
+    await run_jobs(client, 10)
+    await caught_up(client)
+    live = sorted(map(str, await store.projection_docs(stats.NAME)))
+    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    await asyncio.gather(*(projection_runner.catch_up(store, stats.projection, generation) for _ in range(4)))
+    await store.activate_generation(stats.NAME, generation)
+    assert sorted(map(str, await store.projection_docs(stats.NAME))) == live
+
+
+def test_projections_status_shows_checkpoints_and_lag(db_url):
+    result = subprocess.run([*CLI, "projections", "status", "--db", db_url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "job_status" in result.stdout and "stats" in result.stdout and "lag" in result.stdout
