@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from domain import errors
-from eventlog import chain, codec
+from eventlog import chain, codec, shadow
 from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
@@ -290,21 +290,50 @@ class PostgresEventStore(PostgresProjectionStore):
         )
         return await self._prune(sql, finished_before)
 
-    async def rebuild_status(self, fold) -> int:
-        """Drop the status table's rows and replay the log into it, in one transaction.
+    async def rebuild_status(self, fold, progress=None) -> int:
+        """Replay the log into a shadow table while appends go on, then catch up under the
+        append lock and swap it in, in one transaction. Reads never stop; appends wait only
+        for the catch-up and the swap."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
+            await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
+            position = await self._fold_log(conn, fold, 0, progress)
+            await self._write_shadow(conn, fold.rows())
+            for statement in shadow.create_indexes("postgresql"):
+                await conn.execute(statement)
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+                touched = set()
+                await self._fold_log(conn, fold, position, progress, touched)
+                await conn.execute(f"DELETE FROM {shadow.SHADOW} WHERE job_id = ANY($1)", list(touched))
+                await self._write_shadow(conn, fold.rows(touched))
+                await conn.execute("ALTER TABLE job_status RENAME TO job_status_replaced")
+                await conn.execute(f"ALTER TABLE {shadow.SHADOW} RENAME TO job_status")
+                await conn.execute("DROP TABLE job_status_replaced")
+                await conn.execute(f"ALTER TABLE job_status RENAME CONSTRAINT {shadow.SHADOW}_pkey TO job_status_pkey")
+                for name in shadow.index_names():
+                    await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
+        return len(fold.jobs)
 
-        Holding the append lock for the duration keeps appends from interleaving:
-        they wait and resume once the rebuilt table is committed.
-        """
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-            async for row in conn.cursor(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position", prefetch=5000):
+    @staticmethod
+    async def _fold_log(conn, fold, after: int, progress=None, touched: set | None = None) -> int:
+        async with conn.transaction():  # a cursor lives in a transaction
+            sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position"
+            count = 0
+            async for row in conn.cursor(sql, after, prefetch=5000):
                 recorded = _recorded(row)
                 fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
-            rows = fold.rows()
-            await conn.execute("DELETE FROM job_status")
-            await conn.copy_records_to_table("job_status", records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
-        return len(rows)
+                after = recorded.position
+                if touched is not None:
+                    touched.add(recorded.stream_id)
+                count += 1
+                if progress is not None and count % 5000 == 0:
+                    progress(5000)
+        return after
+
+    @staticmethod
+    async def _write_shadow(conn, rows: list[dict[str, Any]]) -> None:
+        await conn.copy_records_to_table(shadow.SHADOW, records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
 
 
 def _append_args(batch: list[AppendRequest]) -> tuple:

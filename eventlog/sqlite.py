@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import errors
-from eventlog import chain, codec
+from eventlog import chain, codec, shadow
 from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
@@ -170,23 +170,51 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
     return outcomes
 
 
-def _rebuild(conn: sqlite3.Connection, fold) -> int:
-    conn.execute("BEGIN IMMEDIATE")  # holds off appends until the rebuilt table is committed
+_INSERT_STATUS = f"INSERT INTO %s ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))})"
+
+
+def _fold_log(conn: sqlite3.Connection, fold, after: int, touched: set | None = None) -> int:
+    for row in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position", (after,)):
+        recorded = _recorded(row)
+        fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
+        after = recorded.position
+        if touched is not None:
+            touched.add(recorded.stream_id)
+    return after
+
+
+def _write_shadow(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    values = [_status_values(r, r["created_position"], r["last_position"]) for r in rows]
+    conn.executemany(_INSERT_STATUS % shadow.SHADOW, values)
+
+
+def _swap(conn: sqlite3.Connection, fold, position: int) -> None:
+    """Under the single writer: the rest of the log into the shadow, then swap it in."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        for row in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position"):
-            recorded = _recorded(row)
-            fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
-        rows = fold.rows()
-        conn.execute("DELETE FROM job_status")
-        conn.executemany(
-            f"INSERT INTO job_status ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))})",
-            [_status_values(r, r["created_position"], r["last_position"]) for r in rows],
-        )
+        touched: set = set()
+        _fold_log(conn, fold, position, touched)
+        conn.executemany(f"DELETE FROM {shadow.SHADOW} WHERE job_id = ?", [(t.hex,) for t in touched])
+        _write_shadow(conn, fold.rows(touched))
+        conn.execute("DROP TABLE job_status")
+        conn.execute(f"ALTER TABLE {shadow.SHADOW} RENAME TO job_status")
+        for statement in shadow.create_indexes("sqlite", final_names=True, table_name="job_status"):
+            conn.execute(statement)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return len(rows)
+
+
+def _create_shadow(conn: sqlite3.Connection) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
+    conn.execute(shadow.create_table("sqlite"))
+
+
+def _load_shadow(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        _write_shadow(conn, rows)
 
 
 class SQLiteEventStore(SQLiteProjectionStore):
@@ -337,6 +365,15 @@ class SQLiteEventStore(SQLiteProjectionStore):
         )
         return await self._prune(sql, finished_before)
 
-    async def rebuild_status(self, fold) -> int:
-        """Drop the status table's rows and replay the log into it, in one transaction."""
-        return await self._writer.run(_rebuild, fold)
+    async def rebuild_status(self, fold, progress=None) -> int:
+        """Replay the log into a shadow table (read on the reader, written in small
+        transactions between appends), then catch up and swap it in under the writer."""
+        await self._writer.run(_create_shadow)
+        position = await self._reader.run(_fold_log, fold, 0)
+        rows = fold.rows()
+        for start in range(0, len(rows), 2000):
+            await self._writer.run(_load_shadow, rows[start : start + 2000])
+            if progress is not None:
+                progress(min(2000, len(rows) - start))
+        await self._writer.run(_swap, fold, position)
+        return len(fold.jobs)

@@ -174,10 +174,11 @@ class Rebuild:
         created = self.positions[stream_id][0] if stream_id in self.positions else position
         self.positions[stream_id] = (created, position)
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, only: set[UUID] | None = None) -> list[dict[str, Any]]:
+        """The rows of every retained job (or of the jobs in `only`)."""
         return [
             {**row(job), "created_position": self.positions[job_id][0], "last_position": self.positions[job_id][1]}
             for job_id, job in self.jobs.items()
-            if retained(job, self.finished_before)
+            if (only is None or job_id in only) and retained(job, self.finished_before)
         ]
 

@@ -40,3 +40,14 @@ async def test_migrate_twice_is_harmless(db_url):
     first = await _inspect(db_url, _revision)
     await storage.migrate(db_url)
     assert await _inspect(db_url, _revision) == first
+
+
+async def test_a_rebuilt_job_status_still_matches_tables_metadata(db_url):
+    from projections import job_status
+
+    store = await storage.open_store(db_url)
+    try:
+        await store.rebuild_status(job_status.Rebuild())
+    finally:
+        await store.close()
+    assert await _inspect(db_url, _diff) == []

@@ -1,5 +1,6 @@
 """The status read model: rebuilt from the log, it equals the live table."""
 
+import asyncio
 import random
 import sqlite3
 import subprocess
@@ -104,3 +105,44 @@ async def _damage(db_url: str) -> None:
             await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def test_rebuild_while_appends_and_reads_go_on(store, db_url):
+    jobs = Jobs(store)
+    rng = random.Random(99)
+    ids = await random_history(jobs, rng, n_jobs=60, n_commands=1500)
+    stop = asyncio.Event()
+    read_failures, reads, writes = [], 0, 0
+
+    async def keep_writing():
+        nonlocal writes
+        while not stop.is_set():
+            try:
+                await jobs.execute(rng.choice(ids), random_command(rng), {"actor": "during-rebuild"})
+                writes += 1
+            except (errors.IllegalTransition, errors.PhaseNotFound):
+                pass
+            await asyncio.sleep(0)
+
+    async def keep_reading():
+        nonlocal reads
+        while not stop.is_set():
+            try:
+                assert await store.get_status(rng.choice(ids)) is not None
+                reads += 1
+            except Exception as exc:  # noqa: BLE001 (any failed read fails the test)
+                read_failures.append(repr(exc))
+            await asyncio.sleep(0)
+
+    background = [asyncio.create_task(keep_writing()), asyncio.create_task(keep_reading())]
+    assert await store.rebuild_status(job_status.Rebuild()) == len(ids)
+    stop.set()
+    await asyncio.gather(*background)
+    assert read_failures == [] and reads > 0 and writes > 0
+
+    live = await dump_status(db_url)
+    for job_id in ids:
+        row = await store.get_status(job_id)
+        assert codec.loads(row.doc) == job_status.document(replay(await store.read_stream(job_id)))
+    await store.rebuild_status(job_status.Rebuild())
+    assert await dump_status(db_url) == live
