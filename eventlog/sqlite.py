@@ -369,11 +369,12 @@ class SQLiteEventStore(SQLiteProjectionStore):
         """Replay the log into a shadow table (read on the reader, written in small
         transactions between appends), then catch up and swap it in under the writer."""
         await self._writer.run(_create_shadow)
-        position = await self._reader.run(_fold_log, fold, 0)
+        touched: set = set()
+        position = await self._reader.run(_fold_log, fold, 0, touched)
+        if progress is not None:
+            progress(position)
         rows = fold.rows()
         for start in range(0, len(rows), 2000):
             await self._writer.run(_load_shadow, rows[start : start + 2000])
-            if progress is not None:
-                progress(min(2000, len(rows) - start))
         await self._writer.run(_swap, fold, position)
         return len(fold.jobs)

@@ -1,6 +1,7 @@
 """The `jobledger` command line."""
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -156,19 +157,26 @@ def rebuild(db: str | None, name: str) -> None:
 async def _rebuild_async(url: str, name: str) -> int:
     store = await storage.open_store(url)
     try:
-        head, started = await store.head(), time.monotonic()
-        with click.progressbar(
-            length=head, label=f"rebuilding {name}", show_pos=True, show_eta=True,
-            item_show_func=lambda rate: rate, file=click.get_text_stream("stderr"),
-        ) as bar:
-
-            def advance(events: int) -> None:
-                rate = (bar.pos + events) / max(time.monotonic() - started, 1e-6)
-                bar.update(events, f"{rate:,.0f} events/s")
-
+        with _progress(f"rebuilding {name}", await store.head()) as advance:
             return await projection_runner.rebuild(store, name, advance)
     finally:
         await store.close()
+
+
+@contextlib.contextmanager
+def _progress(label: str, length: int):
+    """A progress bar on stderr with the rate and ETA; yields `advance(n)`."""
+    started = time.monotonic()
+    with click.progressbar(
+        length=length, label=label, show_pos=True, show_eta=True,
+        item_show_func=lambda rate: rate, file=click.get_text_stream("stderr"),
+    ) as bar:
+
+        def advance(count: int) -> None:
+            rate = (bar.pos + count) / max(time.monotonic() - started, 1e-6)
+            bar.update(count, f"{rate:,.0f}/s")
+
+        yield advance
 
 
 @projections.command("status")
@@ -191,7 +199,9 @@ async def _lags(url: str) -> dict:
 async def _rebuild(url: str, retention_seconds: float) -> int:
     store = await storage.open_store(url)
     try:
-        return await store.rebuild_status(job_status.Rebuild(sweeper.retention_cutoff(utcnow(), retention_seconds)))
+        fold = job_status.Rebuild(sweeper.retention_cutoff(utcnow(), retention_seconds))
+        with _progress(f"rebuilding {job_status.NAME}", await store.head()) as advance:
+            return await store.rebuild_status(fold, advance)
     finally:
         await store.close()
 
