@@ -1,5 +1,6 @@
 """Jobs built the way the service builds them: decide on a command, then fold its events."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -12,6 +13,28 @@ JOB_ID = UUID("00000000-0000-4000-8000-000000000001")
 PHASES = ("research", "audit")
 EXPIRES_IN = timedelta(hours=24)
 AFTER_EXPIRY = T0 + EXPIRES_IN + timedelta(minutes=1)
+
+WORKER = "worker-1"
+TOKEN = "sha256:token-of-worker-1"  # what decide sees: the hash of the lease token
+OTHER_TOKEN = "sha256:token-of-worker-2"
+LEASE_SECONDS = 600.0  # long enough for `run`'s one-minute steps
+
+
+# Every command a worker sends under its lease; the phase reports need their phase started first.
+REPORTS = {
+    "ReportProgress": commands.ReportProgress(percent=60, message="most", details={"rows": 6}),
+    "StartPhase": commands.StartPhase(phase="research"),
+    "CompletePhase": commands.CompletePhase(phase="research", result={"n": 1}, confidence=0.5),
+    "FailPhase": commands.FailPhase(phase="research", error={"code": "bad"}),
+    "CompleteJob": commands.CompleteJob(result={"url": "s3://out"}),
+    "FailJob": commands.FailJob(error={"code": "crash"}),
+    "Heartbeat": commands.Heartbeat(lease_seconds=90),
+    "AddArtifact": commands.AddArtifact(name="log", content_type="text/plain", data="ok", size=2),
+}
+REPORT_SETUP = {
+    "CompletePhase": (commands.StartPhase(phase="research"),),
+    "FailPhase": (commands.StartPhase(phase="research"),),
+}
 
 
 def created(phases: tuple[str, ...] = PHASES, at: datetime = T0, **fields) -> job.Job:
@@ -55,4 +78,37 @@ def in_status(status: Status, *steps: commands.Command) -> job.Job:
             return run(created(), commands.CancelJob(reason="no longer needed", cancelled_by="alice"))
         case Status.EXPIRED:
             return apply(created(), commands.ExpireJob(), AFTER_EXPIRY)
+    raise AssertionError(f"no history for {status}")
+
+
+def claim(worker: str = WORKER, token: str = TOKEN, lease_seconds: float = LEASE_SECONDS) -> commands.ClaimJob:
+    return commands.ClaimJob(worker_id=worker, lease_token_hash=token, lease_seconds=lease_seconds)
+
+
+def as_worker(command: commands.WorkerReport, token: str | None = TOKEN) -> commands.WorkerReport:
+    """The same report, sent under the lease `token`."""
+    return dataclasses.replace(command, lease_token_hash=token)
+
+
+def claimed(*steps: commands.Command, phases: tuple[str, ...] = PHASES, **fields) -> job.Job:
+    """A job claimed by WORKER under TOKEN; worker reports among `steps` are sent under TOKEN."""
+    signed = [as_worker(s) if isinstance(s, commands.WorkerReport) else s for s in steps]
+    return run(created(phases, **fields), claim(), *signed)
+
+
+def leased_in_status(status: Status) -> job.Job:
+    """A job in `status` whose (last) attempt was claimed by a worker under a lease."""
+    match status:
+        case Status.QUEUED:
+            return claimed(commands.FailJob(error={"code": "flaky"}, retryable=True), max_attempts=2)
+        case Status.RUNNING:
+            return claimed()
+        case Status.COMPLETED:
+            return claimed(commands.CompleteJob(result={"ok": True}))
+        case Status.FAILED:
+            return claimed(commands.FailJob(error={"code": "boom"}))
+        case Status.CANCELLED:
+            return claimed(commands.CancelJob(reason="stop", cancelled_by="alice"), commands.Heartbeat(LEASE_SECONDS))
+        case Status.EXPIRED:
+            return apply(claimed(), commands.ExpireJob(), AFTER_EXPIRY)
     raise AssertionError(f"no history for {status}")

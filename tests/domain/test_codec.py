@@ -24,6 +24,8 @@ SAMPLES = [
         expires_at=AT + timedelta(hours=24),
         idempotency_key="idem-1",
         request_hash="abc123",
+        retry_base_seconds=2.5,
+        retry_max_seconds=600.0,
     ),
     events.JobCreated(
         job_type="bare",
@@ -49,6 +51,15 @@ SAMPLES = [
     events.JobCancelled(reason="duplicate", cancelled_by="alice"),
     events.JobCancelled(),
     events.JobExpired(expires_at=AT),
+    events.LeaseExtended(lease_expires_at=datetime(2024, 5, 1, 18, 31, 7, 5, tzinfo=KOLKATA)),
+    events.LeaseExpired(worker_id="w-7", attempt=2),
+    events.LeaseExpired(worker_id=None, attempt=1),
+    events.RetryScheduled(attempt=1, run_at=AT + timedelta(seconds=1.5), error={"code": "lease_expired", "attempt": 1}),
+    events.RetryScheduled(attempt=3, run_at=AT, error="boom", manual=True, requested_by="ops"),
+    events.CancellationRequested(reason="customer asked", cancelled_by="bob"),
+    events.CancellationRequested(),
+    events.ArtifactAdded(name="summary", content_type="application/json", data={"rows": [1, 2.5, None]}, size=24),
+    events.ArtifactAdded(name="out.txt", content_type="text/plain; charset=utf-8", data="héllo ✓", size=10),
 ]
 
 
@@ -61,6 +72,8 @@ def _datetime_fields(event: events.Event) -> list[str]:
 
 
 def test_every_event_type_has_a_sample():
+    declared = {cls for cls in vars(events).values() if isinstance(cls, type) and issubclass(cls, events.Event)}
+    assert set(events.EVENT_TYPES.values()) == declared - {events.Event}
     assert {type(e) for e in SAMPLES} == set(events.EVENT_TYPES.values())
     assert all(events.EVENT_TYPES[cls.type] is cls for cls in events.EVENT_TYPES.values())
 
@@ -87,6 +100,16 @@ def test_to_data_is_plain_json(event: events.Event):
     assert orjson.loads(orjson.dumps(data)) == data
     for name in _datetime_fields(event):
         assert data[name] == getattr(event, name).isoformat()
+
+
+def test_job_created_keeps_its_retry_settings():
+    decoded = events.decode("JobCreated", orjson.loads(orjson.dumps(SAMPLES[0].to_data())))
+    assert (decoded.retry_base_seconds, decoded.retry_max_seconds) == (2.5, 600.0)
+
+
+def test_job_started_stores_the_hash_of_the_lease_token():
+    assert SAMPLES[2].to_data()["lease_token_hash"] == "tok"
+    assert "lease_token" not in SAMPLES[2].to_data()
 
 
 def test_phases_are_stored_as_a_list_and_read_back_as_a_tuple():

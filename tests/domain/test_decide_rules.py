@@ -67,44 +67,71 @@ MUTABLE_COMMANDS = [
     commands.FailJob(error={"code": "E", "context": {"k": [1]}}),
     commands.CancelJob(reason="r", cancelled_by="u"),
     commands.ExpireJob(),
+    builders.claim(),
+    commands.Heartbeat(lease_seconds=30),
+    builders.as_worker(commands.Heartbeat(lease_seconds=30)),
+    builders.as_worker(commands.ReportProgress(percent=20, details={"pages": [3]})),
+    builders.as_worker(commands.ReportProgress(percent=20), token=builders.OTHER_TOKEN),
+    builders.as_worker(commands.AddArtifact("out", "application/json", {"rows": [[1]]}, 12)),
+    builders.as_worker(commands.FailJob(error={"code": "E", "context": {"k": [1]}}, retryable=True, jitter=0.3)),
+    commands.ExpireLease(jitter=0.25),
+    commands.RetryJob(requested_by="ops"),
 ]
 
-HISTORIES = [
-    (Status.QUEUED, ()),
-    (Status.RUNNING, ()),
-    (Status.RUNNING, (commands.StartPhase(phase="research"),)),
-    (Status.COMPLETED, ()),
-    (Status.FAILED, ()),
-    (Status.CANCELLED, ()),
-    (Status.EXPIRED, ()),
-]
+RETRIES_LEFT = {"max_attempts": 3}
+
+HISTORIES = {
+    "queued": lambda: builders.in_status(Status.QUEUED),
+    "running": lambda: builders.in_status(Status.RUNNING),
+    "running phase": lambda: builders.in_status(Status.RUNNING, commands.StartPhase(phase="research")),
+    "completed": lambda: builders.in_status(Status.COMPLETED),
+    "failed": lambda: builders.in_status(Status.FAILED),
+    "cancelled": lambda: builders.in_status(Status.CANCELLED),
+    "expired": lambda: builders.in_status(Status.EXPIRED),
+    "leased": lambda: builders.claimed(**RETRIES_LEFT),
+    "leased phase": lambda: builders.claimed(commands.StartPhase(phase="research"), **RETRIES_LEFT),
+    "leased cancel requested": lambda: builders.claimed(commands.CancelJob(reason="r"), **RETRIES_LEFT),
+    "retry scheduled": lambda: builders.leased_in_status(Status.QUEUED),
+    "leased failed": lambda: builders.leased_in_status(Status.FAILED),
+    "leased cancelled": lambda: builders.leased_in_status(Status.CANCELLED),
+}
+
+
+def _is_repeated_cancel(job, command) -> bool:
+    return isinstance(command, commands.CancelJob) and job.cancel_requested
 
 
 @pytest.mark.parametrize(("history", "command"), list(itertools.product(HISTORIES, MUTABLE_COMMANDS)))
-@pytest.mark.parametrize("now", [builders.T0, builders.AFTER_EXPIRY], ids=["early", "late"])
+@pytest.mark.parametrize(
+    "now",
+    [builders.T0, builders.T0 + timedelta(minutes=3), builders.AFTER_EXPIRY],
+    ids=["early", "under the lease", "late"],
+)
 def test_decide_leaves_its_inputs_alone(history, command, now):
-    status, steps = history
-    job = builders.in_status(status, *steps)
+    job = HISTORIES[history]()
     job_before, command_before = copy.deepcopy(job), copy.deepcopy(command)
     try:
         recorded = decide(job, command, now)
-    except (errors.IllegalTransition, errors.PhaseNotFound):
+    except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost):
         pass
     else:
-        assert recorded and all(isinstance(e, events.Event) for e in recorded)
+        assert recorded or _is_repeated_cancel(job, command)
+        assert all(isinstance(e, events.Event) for e in recorded)
     assert job == job_before
     assert job.payload == {"pages": [1, 2]} and job.metadata == {"source": {"app": "crm"}}
     assert command == command_before
 
 
-@pytest.mark.parametrize("status", list(Status), ids=lambda s: s.value)
-def test_deciding_twice_gives_the_same_events(status: Status):
-    job = builders.in_status(status)
+@pytest.mark.parametrize("history", list(HISTORIES))
+@pytest.mark.parametrize("now", [builders.T0 + timedelta(minutes=3), builders.AFTER_EXPIRY], ids=["under", "late"])
+def test_deciding_twice_gives_the_same_events(history: str, now):
+    job = HISTORIES[history]()
     for command in MUTABLE_COMMANDS:
         try:
-            first = decide(job, command, builders.AFTER_EXPIRY)
+            first = decide(job, command, now)
         except errors.JobServiceError as exc:
-            with pytest.raises(type(exc)):
-                decide(job, command, builders.AFTER_EXPIRY)
+            with pytest.raises(type(exc)) as again:
+                decide(job, command, now)
+            assert (again.value.message, again.value.details) == (exc.message, exc.details)
         else:
-            assert decide(job, command, builders.AFTER_EXPIRY) == first
+            assert decide(job, command, now) == first

@@ -1,5 +1,6 @@
 """The job document is a lossless snapshot: random histories survive orjson and back."""
 
+import dataclasses
 import random
 import string
 from datetime import UTC, datetime, timedelta, timezone
@@ -44,30 +45,47 @@ def _percent(rng: random.Random) -> float | None:
     return rng.choice([None, rng.randint(0, 100), rng.uniform(0, 100)])
 
 
-def _command(rng: random.Random, phases: list[str]) -> commands.Command:
-    phase = rng.choice(phases + ["ghost"])
+def _report(rng: random.Random, token: str | None, report: commands.WorkerReport) -> commands.WorkerReport:
+    """Mostly under the current lease; sometimes without a token or with a stale one."""
+    sent = rng.choices([token, None, "stale"], weights=[8, 1, 1])[0]
+    return dataclasses.replace(report, lease_token_hash=sent)
+
+
+def _phase(rng: random.Random, job: Job) -> str:
+    """Mostly the phase the job is at; sometimes any phase, or one it does not have."""
+    names = [p.name for p in job.phases]
+    current = next((p.name for p in job.phases if p.status.value != "completed"), None)
+    return current if current and rng.random() < 0.7 else rng.choice(names + ["ghost"])
+
+
+QUEUED, RUNNING, NONE = {"queued"}, {"running"}, set()  # NONE: only ever picked at random
+
+
+def _command(rng: random.Random, job: Job) -> commands.Command:
+    """Any command, but more often one that fits the job's status, so histories get somewhere."""
+    phase = _phase(rng, job)
     options = [
-        (5, lambda: commands.StartJob()),
-        (5, lambda: commands.ReportProgress(_percent(rng), rng.choice([None, _text(rng)]), _json(rng))),
-        (6, lambda: commands.StartPhase(phase)),
-        (6, lambda: commands.CompletePhase(phase, _json(rng), rng.choice([None, rng.random()]))),
-        (2, lambda: commands.FailPhase(phase, _json(rng))),
-        (1, lambda: commands.CompleteJob(_json(rng))),
-        (1, lambda: commands.FailJob(_json(rng))),
-        (1, lambda: commands.CancelJob(rng.choice([None, _text(rng)]), rng.choice([None, _text(rng)]))),
-        (1, lambda: commands.ExpireJob()),
+        (2, QUEUED, lambda: commands.StartJob()),
+        (4, QUEUED, lambda: commands.ClaimJob(_text(rng) or "w", f"hash-{rng.getrandbits(32)}", rng.uniform(1, 900))),
+        (5, RUNNING, lambda: commands.ReportProgress(_percent(rng), rng.choice([None, _text(rng)]), _json(rng))),
+        (6, RUNNING, lambda: commands.StartPhase(phase)),
+        (6, RUNNING, lambda: commands.CompletePhase(phase, _json(rng), rng.choice([None, rng.random()]))),
+        (2, RUNNING, lambda: commands.FailPhase(phase, _json(rng))),
+        (3, RUNNING, lambda: commands.Heartbeat(rng.uniform(1, 900))),
+        (3, RUNNING, lambda: commands.AddArtifact(rng.choice(["a", "b", _text(rng)]), "text/plain", _text(rng), 8)),
+        (1, RUNNING, lambda: commands.CompleteJob(_json(rng))),
+        (2, RUNNING, lambda: commands.FailJob(_json(rng), retryable=rng.random() < 0.7, jitter=rng.random())),
+        (0.4, QUEUED | RUNNING, lambda: commands.CancelJob(rng.choice([None, _text(rng)]), _text(rng) or None)),
+        (1, QUEUED | RUNNING, lambda: commands.ExpireJob()),
+        (2, RUNNING, lambda: commands.ExpireLease(jitter=rng.random())),
+        (2, NONE, lambda: commands.RetryJob(rng.choice([None, _text(rng)]))),
     ]
-    make = rng.choices([m for _, m in options], weights=[w for w, _ in options])[0]
-    return make()
-
-
-def _leased(rng: random.Random, recorded: list[events.Event], at: datetime) -> list[events.Event]:
-    """Sometimes start the attempt as a worker holding a lease would."""
-    match recorded:
-        case [events.JobStarted(attempt=attempt)] if rng.random() < 0.5:
-            lease = at + timedelta(seconds=rng.randint(1, 600))
-            return [events.JobStarted(attempt, worker_id=_text(rng), lease_token_hash="t", lease_expires_at=lease)]
-    return recorded
+    if rng.random() < 0.6:
+        options = [o for o in options if job.status.value in o[1]] or options
+    command = rng.choices([m for _, _, m in options], weights=[w for w, _, _ in options])[0]()
+    if isinstance(command, commands.WorkerReport):
+        return _report(rng, job.lease_token_hash, command)
+    return command
 
 
 def history(seed: int) -> tuple[UUID, list[tuple[events.Event, datetime]]]:
@@ -85,16 +103,18 @@ def history(seed: int) -> tuple[UUID, list[tuple[events.Event, datetime]]]:
         priority=rng.randint(-10, 10),
         max_attempts=rng.randint(1, 5),
         run_at=rng.choice([None, at + timedelta(minutes=rng.randint(0, 90))]),
-        expires_in=timedelta(seconds=rng.randint(60, 7200)),
+        expires_in=timedelta(seconds=rng.randint(600, 4 * 3600)),
         idempotency_key=rng.choice([None, _text(rng)]),
+        retry_base_seconds=rng.choice([0.0, 0.5, rng.uniform(0, 100)]),
+        retry_max_seconds=rng.choice([300.0, rng.uniform(0, 1000)]),
     )
     recorded = [(e, at) for e in create(job_id, created, at)]
     job = fold(None, [e for e, _ in recorded], at, job_id)
-    for _ in range(rng.randint(0, 30)):
-        at += timedelta(microseconds=rng.randint(1, 10**9))
+    for _ in range(rng.randint(0, rng.choice([3, 80]))):
+        at += timedelta(microseconds=rng.randint(1, rng.choice([10**6, 10**7, 10**8, 10**9])))
         try:
-            new = _leased(rng, decide(job, _command(rng, phases), at), at)
-        except (errors.IllegalTransition, errors.PhaseNotFound):
+            new = decide(job, _command(rng, job), at)
+        except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost):
             continue
         job = fold(job, new, at)
         recorded += [(e, at) for e in new]
@@ -113,9 +133,17 @@ def _through_json(doc: dict) -> dict:
 
 
 def test_histories_are_varied():
-    finals = [_final(*history(seed)) for seed in SEEDS]
+    histories = [history(seed) for seed in SEEDS]
+    finals = [_final(*h) for h in histories]
+    recorded = [e for _, h in histories for e, _ in h]
     assert {j.status.value for j in finals} == {"queued", "running", "completed", "failed", "cancelled", "expired"}
-    assert any(j.worker_id for j in finals) and any(j.progress for j in finals)
+    assert {type(e) for e in recorded} == set(events.EVENT_TYPES.values())
+    assert any(e.manual for e in recorded if isinstance(e, events.RetryScheduled))
+    assert any(not e.manual for e in recorded if isinstance(e, events.RetryScheduled))
+    assert any(j.leased for j in finals) and any(j.status.value == "running" and not j.leased for j in finals)
+    assert any(j.cancel_requested and j.status.value == "running" for j in finals)
+    assert any(j.attempts > 1 for j in finals) and any(j.progress for j in finals)
+    assert any(len(j.artifacts) > 1 for j in finals)
     assert any(p.status.value == "completed" and p.confidence is not None for j in finals for p in j.phases)
 
 
@@ -134,7 +162,7 @@ def test_deciding_on_the_snapshot_is_deciding_on_the_job(seed: int):
     snapshot = job_status.job_from_document(_through_json(job_status.document(job)))
     rng = random.Random(seed)
     for _ in range(20):
-        command = _command(rng, [p.name for p in job.phases])
+        command = _command(rng, job)
         outcomes = []
         for state in (job, snapshot):
             try:

@@ -6,7 +6,7 @@ import pytest
 
 from domain import commands, events
 from domain.decide import create
-from domain.job import Job, Phase, Progress, evolve, fold
+from domain.job import Artifact, Job, Phase, Progress, evolve, fold
 from domain.status import PhaseStatus, Status
 from tests.domain import builders
 
@@ -24,14 +24,23 @@ FULL = commands.CreateJob(
     expires_in=timedelta(hours=2),
     idempotency_key="key-1",
     request_hash="hash-1",
+    retry_base_seconds=2.0,
+    retry_max_seconds=120.0,
 )
+LEASE = T0 + timedelta(minutes=5)
 HISTORY = [
-    events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=T0 + timedelta(minutes=5)),
+    events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=LEASE),
+    events.LeaseExtended(lease_expires_at=LEASE + timedelta(minutes=5)),
+    events.LeaseExpired(worker_id="w1", attempt=1),
+    events.RetryScheduled(attempt=1, run_at=T0 + timedelta(minutes=20), error={"code": "lease_expired"}),
+    events.JobStarted(attempt=2, worker_id="w2", lease_token_hash="u", lease_expires_at=LEASE + timedelta(hours=1)),
     events.PhaseStarted(phase="research"),
     events.ProgressReported(percent=10.0, message="reading"),
+    events.ArtifactAdded(name="notes", content_type="text/plain", data="n", size=1),
     events.PhaseCompleted(phase="research", result=[1], confidence=0.9),
     events.PhaseStarted(phase="audit"),
     events.PhaseFailed(phase="audit", error="bad"),
+    events.CancellationRequested(reason="enough", cancelled_by="ops"),
     events.JobFailed(error={"code": "audit"}),
 ]
 
@@ -50,6 +59,8 @@ def test_create_records_the_command_and_the_deadline():
             expires_at=T0 + timedelta(hours=2),
             idempotency_key="key-1",
             request_hash="hash-1",
+            retry_base_seconds=2.0,
+            retry_max_seconds=120.0,
         )
     ]
 
@@ -71,6 +82,8 @@ def test_job_created_folds_into_a_queued_job_at_version_one():
         expires_at=T0 + timedelta(hours=2),
         run_at=T0 + timedelta(minutes=10),
         idempotency_key="key-1",
+        retry_base_seconds=2.0,
+        retry_max_seconds=120.0,
         version=1,
     )
 
@@ -89,6 +102,16 @@ def test_fold_applies_a_batch_with_one_time():
     assert job.version == 1 + len(HISTORY)
     assert job.updated_at == job.started_at == job.finished_at == at
     assert job.status is Status.FAILED
+    assert (job.attempts, job.worker_id, job.lease_token_hash, job.lease_expires_at) == (2, "w2", None, None)
+    assert job.artifacts == (Artifact("notes", "text/plain", 1, at, 9),)
+
+
+def test_the_history_covers_every_event_type_after_job_created():
+    assert {type(e) for e in HISTORY} | {events.JobCreated} >= set(events.EVENT_TYPES.values()) - {
+        events.JobCompleted,
+        events.JobCancelled,
+        events.JobExpired,
+    }
 
 
 def test_started_at_and_finished_at_come_from_at():
@@ -107,10 +130,21 @@ def test_progress_records_when_it_was_reported():
     assert job.progress == Progress(55, "m", {"d": 1}, at)
 
 
+def _leased() -> Job:
+    started = events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=LEASE)
+    return evolve(builders.created(), started, T0)
+
+
 def test_job_started_records_the_worker_and_lease():
-    lease = T0 + timedelta(minutes=5)
-    job = evolve(builders.created(), events.JobStarted(attempt=1, worker_id="w1", lease_expires_at=lease), T0)
-    assert (job.worker_id, job.lease_expires_at) == ("w1", lease)
+    job = _leased()
+    assert (job.worker_id, job.lease_token_hash, job.lease_expires_at) == ("w1", "t", LEASE)
+    assert job.leased
+
+
+def test_a_tracked_start_holds_no_lease():
+    job = evolve(builders.created(), events.JobStarted(attempt=1), T0)
+    assert (job.worker_id, job.lease_token_hash, job.lease_expires_at) == (None, None, None)
+    assert not job.leased
 
 
 @pytest.mark.parametrize(
@@ -118,10 +152,56 @@ def test_job_started_records_the_worker_and_lease():
     [events.JobCompleted(), events.JobFailed(error="e"), events.JobCancelled(), events.JobExpired(expires_at=T0)],
     ids=lambda e: e.type,
 )
-def test_finishing_clears_the_lease(ending):
-    lease = T0 + timedelta(minutes=5)
-    job = evolve(builders.created(), events.JobStarted(attempt=1, worker_id="w1", lease_expires_at=lease), T0)
-    assert evolve(job, ending, T0 + timedelta(minutes=1)).lease_expires_at is None
+def test_finishing_clears_the_lease_and_keeps_the_last_worker(ending):
+    job = evolve(_leased(), ending, T0 + timedelta(minutes=1))
+    assert (job.lease_token_hash, job.lease_expires_at, job.worker_id) == (None, None, "w1")
+    assert not job.leased
+
+
+def test_lease_extended_moves_only_the_lease_deadline():
+    job = _leased()
+    later = LEASE + timedelta(seconds=30)
+    after = evolve(job, events.LeaseExtended(lease_expires_at=later), T0 + timedelta(seconds=10))
+    assert after.lease_expires_at == later
+    assert (after.status, after.worker_id, after.lease_token_hash, after.attempts) == (Status.RUNNING, "w1", "t", 1)
+
+
+def test_lease_expired_takes_the_lease_and_keeps_who_held_it():
+    job = evolve(_leased(), events.LeaseExpired(worker_id="w1", attempt=1), LEASE)
+    assert (job.lease_token_hash, job.lease_expires_at, job.worker_id) == (None, None, "w1")
+    assert (job.status, job.attempts, job.finished_at) == (Status.RUNNING, 1, None)
+
+
+def test_retry_scheduled_queues_the_job_again_from_run_at():
+    run_at = LEASE + timedelta(seconds=4)
+    job = fold(_leased(), [events.LeaseExpired("w1", 1), events.RetryScheduled(1, run_at, {"code": "x"})], LEASE)
+    assert (job.status, job.run_at, job.error, job.finished_at) == (Status.QUEUED, run_at, {"code": "x"}, None)
+    assert (job.worker_id, job.lease_token_hash, job.lease_expires_at) == (None, None, None)
+    assert (job.attempts, job.max_attempts) == (1, 1)
+
+
+@pytest.mark.parametrize(("attempts", "max_attempts", "raised_to"), [(1, 1, 2), (3, 3, 4), (1, 5, 5)])
+def test_a_manual_retry_allows_at_least_one_more_attempt(attempts, max_attempts, raised_to):
+    failed = fold(
+        builders.created(max_attempts=max_attempts),
+        [events.JobStarted(attempt=attempts), events.JobFailed(error="e")],
+        T0 + timedelta(minutes=1),
+    )
+    retried = events.RetryScheduled(attempts, T0 + timedelta(minutes=2), "e", manual=True, requested_by="ops")
+    job = evolve(failed, retried, T0 + timedelta(minutes=2))
+    assert (job.status, job.attempts, job.max_attempts, job.finished_at) == (Status.QUEUED, attempts, raised_to, None)
+
+
+def test_an_automatic_retry_leaves_max_attempts_alone():
+    job = fold(builders.created(max_attempts=3), [events.JobStarted(attempt=3)], T0)
+    job = evolve(job, events.RetryScheduled(3, T0, "e"), T0)
+    assert job.max_attempts == 3
+
+
+def test_cancellation_requested_keeps_the_job_running_under_its_lease():
+    job = evolve(_leased(), events.CancellationRequested(reason="dup", cancelled_by="ops"), T0 + timedelta(seconds=5))
+    assert (job.cancel_requested, job.cancel_reason, job.cancelled_by) == (True, "dup", "ops")
+    assert (job.status, job.lease_token_hash, job.finished_at) == (Status.RUNNING, "t", None)
 
 
 def test_cancel_records_reason_and_who():

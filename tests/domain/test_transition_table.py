@@ -1,6 +1,7 @@
-"""Every job status against every command: the exact events, or IllegalTransition."""
+"""Every job status against every command: the exact events, IllegalTransition, or LeaseLost."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
@@ -21,6 +22,11 @@ COMMANDS = {
     "FailJob": commands.FailJob(error={"code": "crash"}),
     "CancelJob": commands.CancelJob(reason="stop", cancelled_by="bob"),
     "ExpireJob": commands.ExpireJob(),
+    "ClaimJob": commands.ClaimJob(worker_id="w-9", lease_token_hash="hash-9", lease_seconds=30),
+    "Heartbeat": commands.Heartbeat(lease_seconds=45),
+    "AddArtifact": commands.AddArtifact(name="report.pdf", content_type="application/pdf", data="JVBERi0=", size=5),
+    "ExpireLease": commands.ExpireLease(jitter=0.5),
+    "RetryJob": commands.RetryJob(requested_by="ops"),
 }
 
 TRANSITION_NAMES = {
@@ -33,6 +39,11 @@ TRANSITION_NAMES = {
     "FailJob": "fail",
     "CancelJob": "cancel",
     "ExpireJob": "expire",
+    "ClaimJob": "start",
+    "Heartbeat": "heartbeat",
+    "AddArtifact": "report",
+    "ExpireLease": "lose_lease",
+    "RetryJob": "requeue",
 }
 
 # A running job needs its phase started before the phase can complete or fail.
@@ -41,8 +52,15 @@ RUNNING_SETUP = {
     "FailPhase": (commands.StartPhase(phase="research"),),
 }
 
+NOW = builders.AFTER_EXPIRY
+
 LEGAL = {
     (Q, "StartJob"): [events.JobStarted(attempt=1)],
+    (Q, "ClaimJob"): [
+        events.JobStarted(
+            attempt=1, worker_id="w-9", lease_token_hash="hash-9", lease_expires_at=NOW + timedelta(seconds=30)
+        )
+    ],
     (Q, "CancelJob"): [events.JobCancelled(reason="stop", cancelled_by="bob")],
     (Q, "ExpireJob"): "expired",
     (R, "ReportProgress"): [events.ProgressReported(percent=42.5, message="halfway", details={"rows": 10})],
@@ -53,17 +71,34 @@ LEGAL = {
     (R, "FailJob"): [events.JobFailed(error={"code": "crash"})],
     (R, "CancelJob"): [events.JobCancelled(reason="stop", cancelled_by="bob")],
     (R, "ExpireJob"): "expired",
+    (R, "AddArtifact"): [
+        events.ArtifactAdded(name="report.pdf", content_type="application/pdf", data="JVBERi0=", size=5)
+    ],
+    (F, "RetryJob"): [
+        events.RetryScheduled(attempt=1, run_at=NOW, error={"code": "boom"}, manual=True, requested_by="ops")
+    ],
 }
+
+# Refused with a reason of its own rather than "cannot <transition> a job that is <status>".
+REASONS = {
+    (R, "ExpireLease"): "the job holds no lease",
+}
+
+# These jobs were never leased: a heartbeat has no lease to extend, whatever the status.
+NO_LEASE = {(status, "Heartbeat") for status in Status}
 
 JOB_MACHINE = {
     (Q, "start"): R,
     (Q, "cancel"): X,
     (Q, "expire"): E,
     (R, "report"): R,
+    (R, "heartbeat"): R,
+    (R, "lose_lease"): Q,
     (R, "complete"): C,
     (R, "fail"): F,
     (R, "cancel"): X,
     (R, "expire"): E,
+    (F, "requeue"): Q,
 }
 
 PHASE_MACHINE = {
@@ -72,7 +107,7 @@ PHASE_MACHINE = {
     (PhaseStatus.RUNNING, "fail"): PhaseStatus.FAILED,
 }
 
-JOB_TRIGGERS = ("start", "report", "complete", "fail", "cancel", "expire")
+JOB_TRIGGERS = ("start", "report", "heartbeat", "complete", "fail", "lose_lease", "cancel", "expire", "requeue")
 PHASE_TRIGGERS = ("start", "complete", "fail")
 
 
@@ -83,10 +118,16 @@ def _expected(status: Status, name: str, job) -> list[events.Event] | None:
     return expected
 
 
+def _is_command(cls) -> bool:
+    return isinstance(cls, type) and issubclass(cls, commands.Command) and bool(cls.trigger)
+
+
 def test_the_tables_cover_every_status_and_command():
     assert set(Status) == {Q, R, C, F, X, E}
     assert {type(c).__name__ for c in COMMANDS.values()} == set(COMMANDS)
     assert set(machine.JOB_TRIGGERS) == set(JOB_TRIGGERS)
+    assert {name for name, cls in vars(commands).items() if _is_command(cls)} == set(COMMANDS)
+    assert {c.trigger for c in COMMANDS.values()} == set(JOB_TRIGGERS)
     assert set(machine.PHASE_TRIGGERS) == set(PHASE_TRIGGERS)
 
 
@@ -97,17 +138,24 @@ def test_decide_on_every_status_and_command(status: Status, name: str):
     assert job.status is status
     expected = _expected(status, name, job)
     if expected is not None:
-        assert decide(job, COMMANDS[name], builders.AFTER_EXPIRY) == expected
+        assert decide(job, COMMANDS[name], NOW) == expected
+        return
+    if (status, name) in NO_LEASE:
+        with pytest.raises(errors.LeaseLost) as lost:
+            decide(job, COMMANDS[name], NOW)
+        assert lost.value.details == {"job_id": str(job.id), "status": status.value, "version": job.version}
+        assert lost.value.message == "the job is not held under a lease"
         return
     with pytest.raises(errors.IllegalTransition) as refused:
-        decide(job, COMMANDS[name], builders.AFTER_EXPIRY)
+        decide(job, COMMANDS[name], NOW)
     assert refused.value.details == {
         "job_id": str(job.id),
         "status": status.value,
         "transition": TRANSITION_NAMES[name],
         "version": job.version,
     }
-    assert refused.value.message == f"cannot {TRANSITION_NAMES[name]} a job that is {status.value}"
+    reason = REASONS.get((status, name), f"cannot {TRANSITION_NAMES[name]} a job that is {status.value}")
+    assert refused.value.message == reason
 
 
 @pytest.mark.parametrize(("status", "trigger"), list(itertools.product(Status, JOB_TRIGGERS)))
