@@ -369,8 +369,7 @@ class SQLiteEventStore(SQLiteProjectionStore):
         """Replay the log into a shadow table (read on the reader, written in small
         transactions between appends), then catch up and swap it in under the writer."""
         await self._writer.run(_create_shadow)
-        touched: set = set()
-        position = await self._reader.run(_fold_log, fold, 0, touched)
+        position = await self._reader.run(_fold_log, fold, 0)
         if progress is not None:
             progress(position)
         rows = fold.rows()
