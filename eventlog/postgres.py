@@ -41,7 +41,7 @@ _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text
 _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 _CANDIDATES = (
     "SELECT type, job_id, version, last_position, doc::text FROM job_status "
-    "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) "
+    "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 "
     "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) "
     "ORDER BY priority DESC, created_position LIMIT $4"
 )

@@ -149,7 +149,8 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
         ) if limited else {}
         allowance = claim_allowance(query, running)
         saturated = [t for t, n in allowance.items() if n == 0]
-        clauses, args = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)"], [_time(query.now)]
+        clauses = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)", "expires_at > ?"]
+        args = [_time(query.now), _time(query.now)]
         if query.types is not None:
             clauses.append(_in("type", query.types))
             args += query.types
