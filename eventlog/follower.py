@@ -54,7 +54,8 @@ class LogFollower:
         """Wait until the follower has handed on `position`; False on timeout."""
         async with self._caught_up:
             try:
-                await asyncio.wait_for(self._caught_up.wait_for(lambda: self.position >= position), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._caught_up.wait_for(lambda: self.position >= position)
             except TimeoutError:
                 return False
         return True
@@ -62,7 +63,8 @@ class LogFollower:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):  # not wait_for: it can swallow a cancel on 3.11
+                    await self._moved.wait()
             self._moved.clear()
             try:
                 await self._drain()

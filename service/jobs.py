@@ -155,10 +155,9 @@ class Jobs:
             remaining = deadline - asyncio.get_running_loop().time()
             if claimed or remaining <= 0:
                 return claimed
-            try:
-                await asyncio.wait_for(self.queue_moved.wait(), min(remaining, _CLAIM_RECHECK_SECONDS))
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, _CLAIM_RECHECK_SECONDS)):  # not wait_for (3.11 cancel race)
+                    await self.queue_moved.wait()
 
     async def _claim_once(self, worker_id, types, limit, lease_seconds, meta, max_running) -> list[Claimed]:
         now = self.clock()

@@ -77,7 +77,8 @@ async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) ->
         except Exception:
             log.exception("projection runner failed; retrying")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(moved.wait(), interval)
+            async with asyncio.timeout(interval):  # not wait_for: on 3.11 it can swallow a cancellation
+                await moved.wait()
         moved.clear()
 
 

@@ -7,6 +7,7 @@ error: the suite fails, it never skips.
 
 import asyncio
 import os
+import signal
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,19 @@ import pytest
 from service import storage
 from service.app import create_app
 from service.config import Settings
+
+def _dump_tasks(*_) -> None:
+    """SIGUSR1: write every asyncio task's stack to a file (to see what a hung test awaits)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    with open(os.environ.get("JOBLEDGER_TASK_DUMP", "jobledger-tasks.txt"), "a") as out:
+        for task in asyncio.all_tasks(loop):
+            task.print_stack(file=out)
+
+
+signal.signal(signal.SIGUSR1, _dump_tasks)
 
 PG_ADMIN_URL = os.environ.get("JOBLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgres"]
