@@ -43,7 +43,7 @@ def _if_match(request: web.Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise errors.InvalidCommand(
             "If-Match: expected a job version", fields=[{"field": "If-Match", "reason": "expected a job version, e.g. 3"}]
         )

@@ -104,6 +104,6 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings: Settings):
+async def client(settings: Settings, aiohttp_client):  # settings first: its database outlives the app
     """A real HTTP client against the service on each backend."""
     return await aiohttp_client(create_app(settings))
