@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain import errors
+from domain import errors, events
 from eventlog import chain, codec, shadow
 from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
@@ -298,7 +298,9 @@ class PostgresEventStore(PostgresProjectionStore):
             await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
             await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
             position = await self._fold_log(conn, fold, 0, progress)
-            await self._write_shadow(conn, fold.rows())
+            with codec.no_gc():
+                rows = fold.rows()
+            await self._write_shadow(conn, rows)
             for statement in shadow.create_indexes("postgresql"):
                 await conn.execute(statement)
             async with conn.transaction():
@@ -317,18 +319,22 @@ class PostgresEventStore(PostgresProjectionStore):
 
     @staticmethod
     async def _fold_log(conn, fold, after: int, progress=None, touched: set | None = None) -> int:
-        async with conn.transaction():  # a cursor lives in a transaction
-            sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position"
-            count = 0
-            async for row in conn.cursor(sql, after, prefetch=5000):
-                recorded = _recorded(row)
-                fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
-                after = recorded.position
-                if touched is not None:
-                    touched.add(recorded.stream_id)
-                count += 1
-                if progress is not None and count % 5000 == 0:
-                    progress(5000)
+        # only what the fold needs: metadata and hashes are not parsed
+        sql = (
+            "SELECT position, stream_id, type, schema_version, data::text, recorded_at FROM events "
+            "WHERE position > $1 ORDER BY position"
+        )
+        count = 0
+        with codec.no_gc():
+            async with conn.transaction():  # a cursor lives in a transaction
+                async for position, stream_id, type_, schema_version, data, at in conn.cursor(sql, after, prefetch=5000):
+                    fold.apply(stream_id, position, events.decode(type_, codec.loads(data), schema_version), at)
+                    after = position
+                    if touched is not None:
+                        touched.add(stream_id)
+                    count += 1
+                    if progress is not None and count % 5000 == 0:
+                        progress(5000)
         return after
 
     @staticmethod

@@ -36,7 +36,11 @@ class PostgresProjectionStore:
         return [tuple(r) for r in await self._fetch(sql)]
 
     async def load_projection_rows(self, name: str, generation: int, keys: list[str]) -> dict[str, Any]:
-        sql = "SELECT key, doc::text FROM projection_rows WHERE projection = $1 AND generation = $2 AND key = ANY($3)"
+        # one primary-key lookup per key, whatever the (possibly stale) statistics of a growing generation say
+        sql = (
+            "SELECT r.key, r.doc::text FROM unnest($3::text[]) AS k(key) JOIN projection_rows r "
+            "ON r.projection = $1 AND r.generation = $2 AND r.key = k.key"
+        )
         return {k: codec.loads(d) for k, d in await self._fetch(sql, name, generation, keys)}
 
     async def save_projection(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain import errors
+from domain import errors, events
 from eventlog import chain, codec, shadow
 from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
@@ -175,12 +175,14 @@ _INSERT_STATUS = f"INSERT INTO %s ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.j
 
 
 def _fold_log(conn: sqlite3.Connection, fold, after: int, touched: set | None = None) -> int:
-    for row in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position", (after,)):
-        recorded = _recorded(row)
-        fold.apply(recorded.stream_id, recorded.position, codec.domain_event(recorded), recorded.recorded_at)
-        after = recorded.position
-        if touched is not None:
-            touched.add(recorded.stream_id)
+    sql = "SELECT position, stream_id, type, schema_version, data, recorded_at FROM events WHERE position > ? ORDER BY position"
+    with codec.no_gc():
+        for position, stream_id, type_, schema_version, data, at in conn.execute(sql, (after,)):
+            job_id = UUID(stream_id)
+            fold.apply(job_id, position, events.decode(type_, codec.loads(data), schema_version), datetime.fromisoformat(at))
+            after = position
+            if touched is not None:
+                touched.add(job_id)
     return after
 
 

@@ -6,6 +6,7 @@ metadata = sa.MetaData()
 _active = sa.text("status IN ('queued', 'running')")
 _queued = sa.text("status = 'queued'")
 _running = sa.text("status = 'running'")
+_finished = sa.text("status IN ('completed', 'failed', 'cancelled', 'expired')")
 
 _position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite aliases INTEGER PRIMARY KEY to rowid
 _time = sa.DateTime(timezone=True).with_variant(sa.Text(), "sqlite")  # ISO 8601 text on SQLite
@@ -53,6 +54,7 @@ job_status = sa.Table(
         postgresql_where=_queued, sqlite_where=_queued,
     ),
     sa.Index("job_status_leases", "lease_expires_at", postgresql_where=_running, sqlite_where=_running),
+    sa.Index("job_status_finished", "updated_at", postgresql_where=_finished, sqlite_where=_finished),
 )
 
 job_types = sa.Table(
