@@ -1,0 +1,186 @@
+"""The worker protocol in-process: the store opened here, and the same application layer,
+request bodies and commands as the HTTP routes (service.jobs, service.schemas,
+service.routes.lease), so no rule exists twice."""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+
+from domain import commands, errors
+from jobledger._transport import Claimed, ServiceError, service_error
+from service import schemas, storage, sweeper
+from service.jobs import Jobs, Snapshot
+from service.routes import lease
+from service.types import TypeRegistry
+from service.worker_routes import DEFAULT_LEASE_SECONDS
+
+_RECHECK_SECONDS = 1.0  # a waiting claim looks again this often: another process's SQLite commits go unheard
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotAnswer:
+    snapshot: Snapshot
+
+    @property
+    def status(self) -> str:
+        return self.snapshot.job.status.value
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.snapshot.document
+
+
+def _body(model, body: dict[str, Any]):
+    try:
+        return schemas.parse_body(model, orjson.dumps(body))
+    except TypeError as exc:
+        raise ServiceError("invalid_request", f"not JSON: {exc}") from None
+    except errors.JobServiceError as exc:
+        raise service_error(exc.code, exc.message, exc.details) from None
+
+
+class InProcessTransport:
+    claim_heeds_stop = True  # a waiting claim ends when the worker stops; one that is writing is never cut short
+
+    def __init__(self, db: str, *, worker_id: str, sweep_interval: float | None = 1.0):
+        self.db = db
+        self._actor = f"worker:{worker_id}"
+        self._sweep_interval = sweep_interval
+        self._sweeper: asyncio.Task | None = None
+        self.store = None
+        self.jobs: Jobs | None = None
+
+    async def open(self) -> None:
+        try:
+            self.store = await storage.open_store(self.db)
+        except errors.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None
+        self.jobs = Jobs(self.store)
+        self.types = TypeRegistry(self.store)
+        await self.store.listen(self.jobs.log_moved)
+        if self._sweep_interval:  # leases of crashed workers expire even with no service running
+            self._sweeper = asyncio.create_task(sweeper.run(self.jobs, self._sweep_interval))
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self.store is not None:
+            await self.store.close()
+
+    def _meta(self) -> dict[str, Any]:
+        request_id = str(uuid4())
+        return {"actor": self._actor, "request_id": request_id, "correlation_id": request_id}
+
+    async def _execute(self, job_id: str, command: commands.Command) -> SnapshotAnswer:
+        try:
+            return SnapshotAnswer(await self.jobs.execute(UUID(job_id), command, self._meta()))
+        except errors.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None
+
+    async def claim(self, worker_id, types, limit, lease_seconds, wait_seconds, stop) -> list[Claimed]:
+        body = _body(
+            schemas.ClaimBody, {"worker_id": worker_id, "types": types, "limit": limit, "lease_seconds": lease_seconds}
+        )
+        max_running, lease_seconds = await self._type_limits(body)
+        meta = {**self._meta(), "actor": f"worker:{worker_id}"}
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            self.jobs.queue_moved.clear()
+            try:  # never cancelled midway: a claim that committed must reach its worker
+                claimed = await self.jobs.claim(
+                    worker_id, tuple(body.types), body.limit, lease_seconds, meta, 0, max_running
+                )
+            except errors.JobServiceError as exc:
+                raise service_error(exc.code, exc.message, exc.details) from None
+            remaining = deadline - asyncio.get_running_loop().time()
+            if claimed or remaining <= 0 or stop.is_set():
+                return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
+            await _first(self.jobs.queue_moved, stop, min(remaining, _RECHECK_SECONDS))
+
+    async def _type_limits(self, body: schemas.ClaimBody) -> tuple[dict[str, int], float]:
+        """As POST /workers/claim does: per-type running limits, and the type's lease if one type is asked for."""
+        registered = await self.types.all()
+        max_running = {name: t.max_running for name, t in registered.items() if t.max_running and name in body.types}
+        lease_seconds = body.lease_seconds
+        if lease_seconds is None and len(body.types) == 1 and body.types[0] in registered:
+            lease_seconds = registered[body.types[0]].lease_seconds
+        return max_running, lease_seconds or DEFAULT_LEASE_SECONDS
+
+    async def _report(self, job_id: str, token: str, model, body: dict[str, Any], make) -> SnapshotAnswer:
+        parsed = _body(model, {**body, "lease_token": token})
+        return await self._execute(job_id, make(parsed, lease(parsed)))
+
+    async def heartbeat(self, job_id, token, lease_seconds):
+        body = {"lease_seconds": lease_seconds}
+        return await self._report(
+            job_id, token, schemas.HeartbeatBody, body, lambda b, k: commands.Heartbeat(b.lease_seconds, **k)
+        )
+
+    async def progress(self, job_id, token, percent, message, details):
+        body = {"percent": percent, "message": message, "details": details}
+        return await self._report(
+            job_id,
+            token,
+            schemas.ProgressBody,
+            body,
+            lambda b, k: commands.ReportProgress(b.percent, b.message, b.details, **k),
+        )
+
+    async def start_phase(self, job_id, token, phase):
+        return await self._report(job_id, token, schemas.LeaseBody, {}, lambda b, k: commands.StartPhase(phase, **k))
+
+    async def complete_phase(self, job_id, token, phase, result, confidence):
+        body = {"result": result, "confidence": confidence}
+        return await self._report(
+            job_id,
+            token,
+            schemas.PhaseCompleteBody,
+            body,
+            lambda b, k: commands.CompletePhase(phase, b.result, b.confidence, **k),
+        )
+
+    async def fail_phase(self, job_id, token, phase, error):
+        body = {"error": error}
+        return await self._report(
+            job_id, token, schemas.ErrorBody, body, lambda b, k: commands.FailPhase(phase, b.error, **k)
+        )
+
+    async def add_artifact(self, job_id, token, name, data, content_type):
+        raw = orjson.dumps({"name": name, "content_type": content_type, "data": data, "lease_token": token})
+        body = _body(schemas.ArtifactBody, orjson.loads(raw))
+        size = len(body.data.encode()) if isinstance(body.data, str) else len(raw)  # as the route measures it
+        return await self._execute(
+            job_id, commands.AddArtifact(body.name, body.content_type, body.data, size, **lease(body))
+        )
+
+    async def complete(self, job_id, token, result):
+        body = {"result": result}
+        return await self._report(
+            job_id, token, schemas.CompleteBody, body, lambda b, k: commands.CompleteJob(b.result, **k)
+        )
+
+    async def fail(self, job_id, token, error, retryable):
+        body = {"error": error, "retryable": retryable}
+        return await self._report(
+            job_id,
+            token,
+            schemas.FailBody,
+            body,
+            lambda b, k: commands.FailJob(b.error, b.retryable, self.jobs.jitter(), **k),
+        )
+
+
+async def _first(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    """Wait until either event is set, or `timeout` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
