@@ -54,6 +54,14 @@ _QUEUE_STATS = (
 _CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
 
 
+class _PooledConnection(asyncpg.Connection):
+    """Pool connections hold no session state (only transaction-level locks, no LISTEN, no SET),
+    so the reset query asyncpg sends on every release would be a wasted round trip."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 def asyncpg_dsn(url: str) -> str:
     """asyncpg wants postgresql://; accept SQLAlchemy's postgresql+asyncpg:// too."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -81,7 +89,7 @@ class PostgresEventStore(PostgresProjectionStore):
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
         dsn = asyncpg_dsn(url)
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, connection_class=_PooledConnection)
         except _CONNECTION_ERRORS as exc:
             raise errors.StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         return cls(pool, dsn)

@@ -46,6 +46,7 @@ def serve(db: str | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service (migrates the database first)."""
     settings = _settings(db=db, host=host, port=port)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
     click.echo(f"jobledger on http://{settings.host}:{settings.port} storing to {settings.db}")
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
 
