@@ -1,0 +1,71 @@
+"""Helpers for the worker-protocol tests: response checks, histories, polling, clock arithmetic."""
+
+import asyncio
+import time
+from datetime import datetime
+
+
+async def ok(resp, status: int = 200) -> dict:
+    body = await resp.json()
+    assert resp.status == status, body
+    return body
+
+
+async def error_of(resp, status: int, code: str) -> dict:
+    """Assert a JSON error of this status and code; return its details."""
+    body = await resp.json()
+    assert resp.status == status, body
+    assert body["error"]["code"] == code, body
+    return body["error"]["details"]
+
+
+async def history(client, job: dict | str) -> list[dict]:
+    job_id = job if isinstance(job, str) else job["id"]
+    return (await ok(await client.get(f"/jobs/{job_id}/events")))["events"]
+
+
+async def types_of(client, job: dict | str) -> list[str]:
+    """The event types of a job's history, in order."""
+    return [e["type"] for e in await history(client, job)]
+
+
+async def get_job(client, job: dict | str) -> dict:
+    job_id = job if isinstance(job, str) else job["id"]
+    return await ok(await client.get(f"/jobs/{job_id}"))
+
+
+async def log_length(client) -> int:
+    """How many events the global log holds."""
+    count, after = 0, 0
+    while page := (await ok(await client.get("/events", params={"after": after, "limit": 5000})))["events"]:
+        count += len(page)
+        after = page[-1]["position"]
+    return count
+
+
+async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll an async predicate until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := await predicate():
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def wait_for_events(client, job: dict | str, *wanted: str, timeout: float = 5.0) -> list[dict]:
+    """Wait until the job's history holds each of `wanted` (in order, at its end); return the history."""
+
+    async def check():
+        events = await history(client, job)
+        return events if [e["type"] for e in events[-len(wanted):]] == list(wanted) else None
+
+    return await wait_until(check, timeout)
+
+
+def at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    return (at(later) - at(earlier)).total_seconds()

@@ -1,0 +1,202 @@
+"""POST /workers/claim: what a claim takes, in which order, what it records, and bad claims."""
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tests.workers.helpers import error_of, get_job, history, ok, seconds_between
+
+
+async def test_a_claim_records_job_started_with_attempt_worker_and_lease(client, create_job, claim):
+    job = await create_job(max_attempts=3)
+
+    [doc] = await claim("worker-7", lease_seconds=45)
+
+    events = await history(client, job)
+    started = events[-1]
+    assert [e["type"] for e in events] == ["JobCreated", "JobStarted"]
+    assert started["data"]["attempt"] == 1
+    assert started["data"]["worker_id"] == "worker-7"
+    assert started["data"]["lease_expires_at"] == doc["lease_expires_at"]
+    assert seconds_between(started["recorded_at"], doc["lease_expires_at"]) == pytest.approx(45, abs=0.01)
+    assert started["metadata"]["actor"] == "worker:worker-7"
+    assert (doc["id"], doc["status"], doc["attempts"], doc["worker_id"]) == (job["id"], "running", 1, "worker-7")
+    assert doc["version"] == 2 and doc["position"] == started["position"]
+
+
+async def test_each_claimed_job_gets_its_own_lease_token_which_is_never_shown_again(client, create_job, claim):
+    for _ in range(3):
+        await create_job()
+
+    docs = await claim(limit=3)
+
+    tokens = [d["lease_token"] for d in docs]
+    assert len(docs) == 3 and len(set(tokens)) == 3 and all(len(t) >= 16 for t in tokens)
+    paths = ["/events", "/jobs", *(f"/jobs/{d['id']}{tail}" for d in docs for tail in ("", "/events"))]
+    shown = [await (await client.get(path)).text() for path in paths]
+    assert not [token for token in tokens for text in shown if token in text]
+
+
+async def test_a_claim_takes_at_most_limit_jobs_and_leaves_the_rest_queued(client, create_job, claim):
+    jobs = [await create_job() for _ in range(5)]
+
+    docs = await claim(limit=3)
+
+    assert [d["id"] for d in docs] == [j["id"] for j in jobs[:3]]
+    statuses = [(await get_job(client, j))["status"] for j in jobs]
+    assert statuses == ["running"] * 3 + ["queued"] * 2
+
+
+async def test_an_empty_queue_answers_an_empty_list_at_once(claim):
+    started = time.monotonic()
+
+    assert await claim(limit=10) == []
+    assert time.monotonic() - started < 1
+
+
+async def test_higher_priority_first_then_oldest(create_job, claim):
+    for n, priority in enumerate([1, 5, -2, 5, 3, 1]):
+        await create_job(priority=priority, metadata={"n": n})
+
+    one_by_one = [(await claim())[0]["metadata"]["n"] for _ in range(3)]
+    rest = [d["metadata"]["n"] for d in await claim(limit=10)]
+
+    assert one_by_one == [1, 3, 4]
+    assert rest == [0, 5, 2]
+
+
+async def test_a_claim_takes_only_the_types_it_names(create_job, claim):
+    await create_job(type="pdf")
+    wanted = [await create_job(type=t) for t in ("email", "sms", "email")]
+
+    docs = await claim(types=["email", "sms"], limit=10)
+
+    assert [d["id"] for d in docs] == [j["id"] for j in wanted]
+    assert [d["type"] for d in await claim(limit=10)] == ["pdf"]
+
+
+async def test_a_delayed_job_is_not_claimable_before_run_at(client, create_job, claim):
+    run_at = datetime.now(UTC) + timedelta(seconds=0.6)
+    job = await create_job(run_at=run_at.isoformat())
+    now_job = await create_job(priority=-5)
+
+    early = await claim(limit=10)
+    assert [d["id"] for d in early] == [now_job["id"]]
+    assert (await get_job(client, job))["status"] == "queued"
+
+    await asyncio.sleep(max(0.0, (run_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    [late] = await claim(limit=10)
+
+    assert late["id"] == job["id"]
+    assert (await history(client, job))[-1]["recorded_at"] >= run_at.isoformat()
+
+
+@pytest.mark.parametrize(("offset_hours", "due"), [(-5, False), (5, True)])
+async def test_run_at_in_another_time_zone_is_compared_as_an_instant(create_job, claim, offset_hours, due):
+    zone = timezone(timedelta(hours=offset_hours))
+    run_at = datetime.now(UTC) + timedelta(hours=-1 if due else 1)
+    job = await create_job(run_at=run_at.astimezone(zone).isoformat())
+
+    docs = await claim()
+
+    assert [d["id"] for d in docs] == ([job["id"]] if due else [])
+
+
+async def test_a_job_past_its_deadline_is_not_handed_to_a_worker_even_before_the_sweep(service_with):
+    client = await service_with(sweep_interval=3600)
+    job = await ok(await client.post("/jobs", json={"type": "task", "expires_in": 0.2}), 201)
+    await asyncio.sleep(0.3)
+
+    docs = (await ok(await client.post("/workers/claim", json={"worker_id": "w", "lease_seconds": 30})))["jobs"]
+
+    assert docs == []
+    assert "JobStarted" not in [e["type"] for e in await history(client, job)]
+
+
+async def test_a_long_poll_answers_as_soon_as_a_job_is_created(client, create_job, claim):
+    async def create_later():
+        await asyncio.sleep(0.3)
+        return await create_job(type="late")
+
+    started = time.monotonic()
+    docs, job = await asyncio.gather(claim(types=["late"], wait_seconds=10), create_later())
+    elapsed = time.monotonic() - started
+
+    assert [d["id"] for d in docs] == [job["id"]]
+    assert 0.3 <= elapsed < 2.5
+
+
+async def test_a_long_poll_answers_when_a_delayed_job_comes_due(create_job, claim):
+    job = await create_job(run_at=(datetime.now(UTC) + timedelta(seconds=0.4)).isoformat())
+
+    started = time.monotonic()
+    docs = await claim(wait_seconds=8)
+    elapsed = time.monotonic() - started
+
+    assert [d["id"] for d in docs] == [job["id"]]
+    assert 0.3 <= elapsed < 4
+
+
+async def test_a_long_poll_with_no_job_answers_empty_after_wait_seconds(create_job, claim):
+    await create_job(type="other")
+
+    started = time.monotonic()
+    docs = await claim(types=["nothing-here"], wait_seconds=0.5)
+    elapsed = time.monotonic() - started
+
+    assert docs == []
+    assert 0.5 <= elapsed < 2
+
+
+async def test_two_long_polls_and_one_new_job_one_winner(client, create_job, claim):
+    async def create_later():
+        await asyncio.sleep(0.2)
+        return await create_job(type="single")
+
+    first, second, job = await asyncio.gather(
+        claim("a", types=["single"], wait_seconds=1.0), claim("b", types=["single"], wait_seconds=1.0), create_later()
+    )
+
+    assert sorted([len(first), len(second)]) == [0, 1]
+    assert (first or second)[0]["id"] == job["id"]
+    assert [e["type"] for e in await history(client, job)] == ["JobCreated", "JobStarted"]
+
+
+async def test_finished_running_and_cancelled_jobs_are_not_claimed(client, create_job, claim, send):
+    running = await create_job()
+    await claim()
+    done = await create_job()
+    await ok(await send(done, "start"))
+    await ok(await send(done, "complete"))
+    cancelled = await create_job()
+    await ok(await send(cancelled, "cancel"))
+
+    assert await claim(limit=10) == []
+    assert (await get_job(client, running))["attempts"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"limit": 1}, "worker_id"),
+        ({"worker_id": ""}, "worker_id"),
+        ({"worker_id": "w", "limit": 0}, "limit"),
+        ({"worker_id": "w", "limit": 1001}, "limit"),
+        ({"worker_id": "w", "lease_seconds": 0}, "lease_seconds"),
+        ({"worker_id": "w", "wait_seconds": 61}, "wait_seconds"),
+        ({"worker_id": "w", "wait_seconds": -1}, "wait_seconds"),
+        ({"worker_id": "w", "types": []}, "types"),
+        ({"worker_id": "w", "types": "task"}, "types"),
+        ({"worker_id": "w", "surprise": 1}, "surprise"),
+    ],
+)
+async def test_a_bad_claim_is_400_naming_the_field_and_claims_nothing(client, create_job, log_unchanged, body, field):
+    job = await create_job()
+
+    async with log_unchanged():
+        details = await error_of(await client.post("/workers/claim", json=body), 400, "invalid_request")
+
+    assert field in [f["field"] for f in details["fields"]]
+    assert (await get_job(client, job))["status"] == "queued"
