@@ -28,6 +28,7 @@ from eventlog.store import (
     QueueStats,
     RecordedEvent,
     StatusRow,
+    candidate_scans,
     claim_allowance,
     trim_to_allowance,
 )
@@ -40,7 +41,7 @@ log = logging.getLogger("jobledger.postgres")
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
 _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 _CANDIDATES = (
-    "SELECT type, job_id, version, last_position, doc::text FROM job_status "
+    "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
     "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 "
     "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) "
     "ORDER BY priority DESC, created_position LIMIT $4"
@@ -165,10 +166,11 @@ class PostgresEventStore(PostgresProjectionStore):
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
                 running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
                 allowance = claim_allowance(query, running)
-                saturated = [t for t, n in allowance.items() if n == 0]
-                types = list(query.types) if query.types is not None else None
-                rows = await conn.fetch(_CANDIDATES, query.now, types, saturated, query.limit)
-                requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:])) for r in rows], allowance))
+                rows = []
+                for types, leave_out, limit in candidate_scans(query, allowance):
+                    rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit)
+                rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
+                requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
                 if not requests:
                     return []
                 results = await conn.fetch(_APPEND, *_append_args(requests))

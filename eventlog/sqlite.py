@@ -27,6 +27,7 @@ from eventlog.store import (
     QueueStats,
     RecordedEvent,
     StatusRow,
+    candidate_scans,
     claim_allowance,
     trim_to_allowance,
 )
@@ -140,6 +141,22 @@ def _in(column: str, values: Sequence[str], negate: bool = False) -> str:
     return f"{column} {'NOT ' if negate else ''}IN ({', '.join('?' * len(values))})"
 
 
+def _candidates(conn: sqlite3.Connection, now: datetime, types, leave_out, limit: int) -> list[tuple]:
+    clauses = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)", "expires_at > ?"]
+    args = [_time(now), _time(now)]
+    if types is not None:
+        clauses.append(_in("type", types))
+        args += types
+    if leave_out:
+        clauses.append(_in("type", leave_out, negate=True))
+        args += leave_out
+    sql = (
+        "SELECT type, job_id, version, last_position, doc, priority, created_position FROM job_status "
+        f"WHERE {' AND '.join(clauses)} ORDER BY priority DESC, created_position LIMIT ?"
+    )
+    return conn.execute(sql, (*args, limit)).fetchall()
+
+
 def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")  # the single writer: claims and appends are serialised
     try:
@@ -148,21 +165,11 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
             conn.execute(f"SELECT type, count(*) FROM job_status WHERE status = 'running' AND {_in('type', limited)} GROUP BY type", limited)
         ) if limited else {}
         allowance = claim_allowance(query, running)
-        saturated = [t for t, n in allowance.items() if n == 0]
-        clauses = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)", "expires_at > ?"]
-        args = [_time(query.now), _time(query.now)]
-        if query.types is not None:
-            clauses.append(_in("type", query.types))
-            args += query.types
-        if saturated:
-            clauses.append(_in("type", saturated, negate=True))
-            args += saturated
-        sql = (
-            f"SELECT type, job_id, version, last_position, doc FROM job_status WHERE {' AND '.join(clauses)} "
-            "ORDER BY priority DESC, created_position LIMIT ?"
-        )
-        rows = conn.execute(sql, (*args, query.limit)).fetchall()
-        requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:])) for r in rows], allowance))
+        rows = []
+        for types, leave_out, limit in candidate_scans(query, allowance):
+            rows += _candidates(conn, query.now, types, leave_out, limit)
+        rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
+        requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:5])) for r in rows], allowance))
         outcomes = [_write_one(conn, request) for request in requests]
         conn.execute("COMMIT")
     except BaseException:

@@ -159,6 +159,18 @@ def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int
     return {t: max(0, limit - running.get(t, 0)) for t, limit in query.max_running.items()}
 
 
+def candidate_scans(query: ClaimQuery, allowance: dict[str, int]) -> list[tuple[list[str] | None, list[str], int]]:
+    """(types or None for any, types to leave out, limit) of each candidate query a claim runs:
+    one for the types without a running limit, one per limited type with room left, so a
+    type at its limit never crowds the others out of a claim."""
+    wanted = None if query.types is None else list(query.types)
+    scans = [(wanted, list(allowance), query.limit)]
+    for type_, room in allowance.items():
+        if room > 0 and (wanted is None or type_ in wanted):
+            scans.append(([type_], [], min(room, query.limit)))
+    return scans
+
+
 def trim_to_allowance(rows: list[tuple[str, StatusRow]], allowance: dict[str, int]) -> list[StatusRow]:
     """Keep rows in order, dropping those past their type's allowance."""
     taken: dict[str, int] = {}

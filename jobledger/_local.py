@@ -154,7 +154,7 @@ class InProcessTransport:
     async def add_artifact(self, job_id, token, name, data, content_type):
         raw = orjson.dumps({"name": name, "content_type": content_type, "data": data, "lease_token": token})
         body = _body(schemas.ArtifactBody, orjson.loads(raw))
-        size = len(body.data.encode()) if isinstance(body.data, str) else len(raw)  # as the route measures it
+        size = schemas.artifact_size(body)
         return await self._execute(
             job_id, commands.AddArtifact(body.name, body.content_type, body.data, size, **lease(body))
         )

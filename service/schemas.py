@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain import commands, errors
@@ -126,6 +127,12 @@ class ArtifactBody(LeaseBody):
         if info.data.get("content_type", "application/json") != "application/json" and not isinstance(data, str):
             raise ValueError("must be a string unless content_type is application/json")
         return data
+
+
+def artifact_size(body: "ArtifactBody") -> int:
+    """Bytes of the artifact's data: the text itself, or its JSON."""
+    data = body.data if isinstance(body.data, str) else orjson.dumps(body.data).decode()
+    return len(data.encode())
 
 
 class RetryBody(Body):

@@ -48,9 +48,8 @@ async def retry(request: web.Request) -> web.Response:
 
 @routes.post("/jobs/{id}/artifacts")
 async def add_artifact(request: web.Request) -> web.Response:
-    raw = await request.read()
-    body = schemas.parse_body(schemas.ArtifactBody, raw)
-    size = len(body.data.encode()) if isinstance(body.data, str) else len(raw)
+    body = schemas.parse_body(schemas.ArtifactBody, await request.read())
+    size = schemas.artifact_size(body)
     return await execute(request, commands.AddArtifact(body.name, body.content_type, body.data, size, **lease(body)))
 
 
