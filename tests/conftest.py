@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from service import storage
 from service.app import create_app
 from service.config import Settings
+
 
 def _dump_tasks(*_) -> None:
     """SIGUSR1: write every asyncio task's stack to a file (to see what a hung test awaits)."""
@@ -103,7 +105,34 @@ def settings(db_url: str) -> Settings:
     return Settings(db=db_url, sweep_interval=0.05)
 
 
+SHUTDOWN_TIMEOUT = 15  # seconds; a clean shutdown takes a fraction of one
+
+
 @pytest.fixture
-async def client(settings: Settings, aiohttp_client):  # settings first: its database outlives the app
+async def serve(db_url):
+    """Start the service with given Settings; each is shut down (within SHUTDOWN_TIMEOUT)
+    before the database goes. Taking `db_url` first makes the database outlive the app;
+    a shutdown that hangs fails the test instead of hanging the suite."""
+    clients = []
+
+    async def start(settings: Settings) -> TestClient:
+        clients.append(TestClient(TestServer(create_app(settings))))
+        await clients[-1].start_server()
+        return clients[-1]
+
+    yield start
+    hung = 0
+    for test_client in clients:
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                await test_client.close()
+        except TimeoutError:
+            hung += 1
+    if hung:
+        pytest.fail(f"{hung} service instance(s) did not shut down within {SHUTDOWN_TIMEOUT} s")
+
+
+@pytest.fixture
+async def client(serve, settings: Settings) -> TestClient:
     """A real HTTP client against the service on each backend."""
-    return await aiohttp_client(create_app(settings))
+    return await serve(settings)

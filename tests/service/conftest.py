@@ -1,44 +1,10 @@
 """Fixtures for the HTTP tests: "nothing changed" checks, and factories for jobs in a given state."""
 
-import asyncio
 import contextlib
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
-from service.config import Settings
 from tests.service.helpers import STATES, all_events, all_jobs, ok
-
-SHUTDOWN_TIMEOUT = 15  # seconds; a clean shutdown takes a fraction of one
-
-
-@pytest.fixture
-async def serve(db_url):
-    """Start the service with given Settings; each is shut down (within SHUTDOWN_TIMEOUT) before the database goes.
-
-    Taking `db_url` first makes the database outlive the app. A shutdown that hangs fails
-    the test instead of hanging the suite.
-    """
-    clients = []
-
-    async def start(settings: Settings) -> TestClient:
-        clients.append(TestClient(TestServer(create_app(settings))))
-        await clients[-1].start_server()
-        return clients[-1]
-
-    yield start
-    for test_client in clients:
-        try:
-            await asyncio.wait_for(test_client.close(), SHUTDOWN_TIMEOUT)
-        except TimeoutError:
-            pytest.fail(f"the service did not shut down within {SHUTDOWN_TIMEOUT} s")
-
-
-@pytest.fixture
-async def client(serve, settings: Settings) -> TestClient:
-    """The service on this test's backend (overrides the root `client`, see `serve`)."""
-    return await serve(settings)
 
 
 @pytest.fixture

@@ -1,47 +1,12 @@
 """Worker-protocol fixtures: create jobs, claim them, report under a lease, check nothing moved."""
 
-import asyncio
 import contextlib
-import time
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from service.app import create_app
 from service.config import Settings
 from tests.workers.helpers import log_length, ok
-
-SHUTDOWN_TIMEOUT = 15  # seconds; a clean shutdown takes a fraction of one
-
-
-@pytest.fixture
-async def serve(db_url):
-    """Start the service with given Settings; each is shut down before its database is dropped.
-
-    A shutdown that hangs fails the test (after SHUTDOWN_TIMEOUT) instead of hanging the suite.
-    """
-    clients = []
-
-    async def start(settings: Settings) -> TestClient:
-        clients.append(TestClient(TestServer(create_app(settings))))
-        await clients[-1].start_server()
-        return clients[-1]
-
-    yield start
-    hung = 0
-    for test_client in clients:
-        started = time.monotonic()
-        with contextlib.suppress(TimeoutError):  # on 3.11 a timed-out close may also return late, not raise
-            await asyncio.wait_for(test_client.close(), SHUTDOWN_TIMEOUT)
-        hung += time.monotonic() - started >= SHUTDOWN_TIMEOUT
-    if hung:
-        pytest.fail(f"{hung} service instance(s) did not shut down within {SHUTDOWN_TIMEOUT} s")
-
-
-@pytest.fixture
-async def client(serve, settings: Settings) -> TestClient:
-    """The service on this test's backend (overrides the root `client`, see `serve`)."""
-    return await serve(settings)
 
 
 @pytest.fixture
