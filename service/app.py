@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import keys, projection_runner, storage, sweeper, worker_routes
+from service import keys, live_routes, projection_runner, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
@@ -23,8 +23,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_projections_context)
+    app.cleanup_ctx.append(live_routes.hub_context)
+    app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
+    app.add_routes(live_routes.routes)
     return app
 
 

@@ -6,6 +6,7 @@ from eventlog.follower import LogFollower
 from eventlog.store import EventStore
 from service.config import Settings
 from service.jobs import Jobs
+from service.live import Hub
 from service.types import TypeRegistry
 
 settings_key = web.AppKey("settings", Settings)
@@ -14,3 +15,4 @@ jobs_key = web.AppKey("jobs", Jobs)
 started_key = web.AppKey("started", float)
 types_key = web.AppKey("types", TypeRegistry)
 follower_key = web.AppKey("follower", LogFollower)
+hub_key = web.AppKey("hub", Hub)
