@@ -15,6 +15,7 @@ from projections import job_status
 from service import audit as audit_checks
 from service import projection_runner, storage, sweeper, transfer
 from service.jobs import utcnow
+from service.tail import tail
 from service.app import create_app
 from service.config import Settings
 
@@ -242,3 +243,6 @@ def _import_worker(target: str):
     if not isinstance(found, Worker):
         raise click.BadParameter(f"{target!r} is a {type(found).__name__}, not a jobledger.worker.Worker")
     return found
+
+
+main.add_command(tail)
