@@ -16,7 +16,6 @@ from service import schemas, storage, sweeper
 from service.jobs import Jobs, Snapshot
 from service.routes import lease
 from service.types import TypeRegistry
-from service.worker_routes import DEFAULT_LEASE_SECONDS
 
 _RECHECK_SECONDS = 1.0  # a waiting claim looks again this often: another process's SQLite commits go unheard
 
@@ -87,7 +86,7 @@ class InProcessTransport:
         body = _body(
             schemas.ClaimBody, {"worker_id": worker_id, "types": types, "limit": limit, "lease_seconds": lease_seconds}
         )
-        max_running, lease_seconds = await self._type_limits(body)
+        max_running, lease_seconds = await self.types.claim_limits(tuple(body.types), body.lease_seconds)
         meta = {**self._meta(), "actor": f"worker:{worker_id}"}
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
@@ -102,15 +101,6 @@ class InProcessTransport:
             if claimed or remaining <= 0 or stop.is_set():
                 return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
             await _first(self.jobs.queue_moved, stop, min(remaining, _RECHECK_SECONDS))
-
-    async def _type_limits(self, body: schemas.ClaimBody) -> tuple[dict[str, int], float]:
-        """As POST /workers/claim does: per-type running limits, and the type's lease if one type is asked for."""
-        registered = await self.types.all()
-        max_running = {name: t.max_running for name, t in registered.items() if t.max_running and name in body.types}
-        lease_seconds = body.lease_seconds
-        if lease_seconds is None and len(body.types) == 1 and body.types[0] in registered:
-            lease_seconds = registered[body.types[0]].lease_seconds
-        return max_running, lease_seconds or DEFAULT_LEASE_SECONDS
 
     async def _report(self, job_id: str, token: str, model, body: dict[str, Any], make) -> SnapshotAnswer:
         parsed = _body(model, {**body, "lease_token": token})

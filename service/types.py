@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain import errors
 from eventlog.store import EventStore
 
+DEFAULT_LEASE_SECONDS = 30.0
 _CACHE_SECONDS = 2.0  # other instances' PUT /types reach this one within this time
 
 
@@ -63,6 +64,17 @@ class TypeRegistry:
         with open(path, "rb") as f:
             for name, config in orjson.loads(f.read()).items():
                 await self.put(name, JobType.model_validate(config), now)
+
+    async def claim_limits(
+        self, wanted: tuple[str, ...] | None, lease_seconds: float | None
+    ) -> tuple[dict[str, int], float]:
+        """For a claim of `wanted` types (None: any): the running limits of the registered
+        types it may take, and its lease (asked, else the type's when one type is asked for)."""
+        types = await self.all()
+        max_running = {n: t.max_running for n, t in types.items() if t.max_running and (wanted is None or n in wanted)}
+        if lease_seconds is None and wanted and len(wanted) == 1 and wanted[0] in types:
+            lease_seconds = types[wanted[0]].lease_seconds
+        return max_running, lease_seconds or DEFAULT_LEASE_SECONDS
 
     async def check_payload(self, type_name: str, payload: Any) -> JobType | None:
         """The type's settings; raises InvalidCommand naming the field a payload breaks."""

@@ -5,25 +5,20 @@ from aiohttp import web
 from domain import commands, errors
 from service import keys, schemas
 from service.routes import _job_id, _meta, execute, json_response, lease
-from service.types import JobType
+from service.types import DEFAULT_LEASE_SECONDS, JobType
 
 routes = web.RouteTableDef()
 
-DEFAULT_LEASE_SECONDS = 30.0
 
 
 @routes.post("/workers/claim")
 async def claim(request: web.Request) -> web.Response:
     body = schemas.parse_body(schemas.ClaimBody, await request.read())
-    types = await request.app[keys.types_key].all()
     wanted = tuple(body.types) if body.types is not None else None
-    max_running = {name: t.max_running for name, t in types.items() if t.max_running and (wanted is None or name in wanted)}
-    lease_seconds = body.lease_seconds
-    if lease_seconds is None and wanted and len(wanted) == 1 and wanted[0] in types:
-        lease_seconds = types[wanted[0]].lease_seconds
+    max_running, lease_seconds = await request.app[keys.types_key].claim_limits(wanted, body.lease_seconds)
     meta = {**_meta(request), "actor": f"worker:{body.worker_id}"}
     claimed = await request.app[keys.jobs_key].claim(
-        body.worker_id, wanted, body.limit, lease_seconds or DEFAULT_LEASE_SECONDS, meta, body.wait_seconds, max_running
+        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running
     )
     return json_response({"jobs": [{**c.snapshot.document, "lease_token": c.lease_token} for c in claimed]})
 
