@@ -172,8 +172,7 @@ class Jobs:
                 command = commands.ClaimJob(worker_id, token_hash(tokens[job.id]), lease_seconds)
                 new_events = decide.decide(job, command, now)
                 jobs[job.id] = fold(job, new_events, now)
-                rows_ = [codec.new_event(e, now, meta) for e in new_events]
-                requests.append(AppendRequest(job.id, job.version, rows_, job_status.row(jobs[job.id])))
+                requests.append(_request(job.id, job.version, new_events, jobs[job.id], now, meta))
             return requests
 
         recorded = await self.store.claim(ClaimQuery(types, now, limit, max_running), plan)
@@ -183,8 +182,8 @@ class Jobs:
         ]
 
     async def _append(self, job_id, version, new_events, new_job, now, meta) -> list[RecordedEvent]:
-        rows = [codec.new_event(e, now, meta) for e in new_events]
-        return await self.store.append(job_id, version, rows, job_status.row(new_job))
+        request = _request(job_id, version, new_events, new_job, now, meta)
+        return await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
 
     async def load(self, job_id: UUID) -> Snapshot:
         """The job's current state: from the status read model, else folded from the log."""
@@ -205,6 +204,11 @@ class Jobs:
         if not history:
             raise errors.JobNotFound("the job did not exist then", job_id=str(job_id))
         return Snapshot(replay(history), history[-1].position)
+
+
+def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
+    """The append of `new_events` after `version`, with the job's status row after them."""
+    return AppendRequest(job_id, version, [codec.new_event(e, now, meta) for e in new_events], job_status.row(new_job))
 
 
 def replay(history: list[RecordedEvent]) -> Job:
