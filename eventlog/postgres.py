@@ -17,6 +17,7 @@ import asyncpg
 
 from domain import errors, events
 from eventlog import chain, codec, shadow
+from eventlog.key_store import PostgresKeyStore
 from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
@@ -43,7 +44,7 @@ _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append(
 _CANDIDATES = (
     "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
     "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 "
-    "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) "
+    "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) AND ($5::text IS NULL OR tenant = $5) "
     "ORDER BY priority DESC, created_position LIMIT $4"
 )
 _RUNNING = "SELECT type, count(*) FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
@@ -74,7 +75,7 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
-class PostgresEventStore(PostgresProjectionStore):
+class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     backend = "postgresql"
 
     def __init__(self, pool: asyncpg.Pool, dsn: str):
@@ -168,7 +169,7 @@ class PostgresEventStore(PostgresProjectionStore):
                 allowance = claim_allowance(query, running)
                 rows = []
                 for types, leave_out, limit in candidate_scans(query, allowance):
-                    rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit)
+                    rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit, query.tenant)
                 rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
                 requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
                 if not requests:
@@ -236,16 +237,19 @@ class PostgresEventStore(PostgresProjectionStore):
         return dict(await self._fetch("SELECT job_id, version FROM job_status"))
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
-        sql = "SELECT job_id, version, last_position, doc::text FROM job_status WHERE job_id = $1"
+        sql = "SELECT job_id, version, last_position, doc::text, tenant, type FROM job_status WHERE job_id = $1"
         rows = await self._fetch(sql, job_id)
         return StatusRow(*rows[0]) if rows else None
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
         clauses, args = [], []
-        for column, value in (("status", query.status), ("type", query.type)):
+        for column, value in (("status", query.status), ("type", query.type), ("tenant", query.tenant)):
             if value is not None:
                 args.append(value)
                 clauses.append(f"{column} = ${len(args)}")
+        if query.types is not None:
+            args.append(list(query.types))
+            clauses.append(f"type = ANY(${len(args)})")
         if query.before is not None:
             args.append(query.before)
             clauses.append(f"created_position < ${len(args)}")

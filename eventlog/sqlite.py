@@ -16,6 +16,7 @@ from uuid import UUID
 
 from domain import errors, events
 from eventlog import chain, codec, shadow
+from eventlog.key_store import SQLiteKeyStore
 from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
@@ -141,9 +142,12 @@ def _in(column: str, values: Sequence[str], negate: bool = False) -> str:
     return f"{column} {'NOT ' if negate else ''}IN ({', '.join('?' * len(values))})"
 
 
-def _candidates(conn: sqlite3.Connection, now: datetime, types, leave_out, limit: int) -> list[tuple]:
+def _candidates(conn: sqlite3.Connection, now: datetime, types, leave_out, limit: int, tenant: str | None) -> list[tuple]:
     clauses = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)", "expires_at > ?"]
     args = [_time(now), _time(now)]
+    if tenant is not None:
+        clauses.append("tenant = ?")
+        args.append(tenant)
     if types is not None:
         clauses.append(_in("type", types))
         args += types
@@ -167,7 +171,7 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
         allowance = claim_allowance(query, running)
         rows = []
         for types, leave_out, limit in candidate_scans(query, allowance):
-            rows += _candidates(conn, query.now, types, leave_out, limit)
+            rows += _candidates(conn, query.now, types, leave_out, limit, query.tenant)
         rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
         requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:5])) for r in rows], allowance))
         outcomes = [_write_one(conn, request) for request in requests]
@@ -227,7 +231,7 @@ def _load_shadow(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
         _write_shadow(conn, rows)
 
 
-class SQLiteEventStore(SQLiteProjectionStore):
+class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
     backend = "sqlite"
 
     def __init__(self, path: str):
@@ -306,15 +310,21 @@ class SQLiteEventStore(SQLiteProjectionStore):
         return {UUID(job_id): version for job_id, version in await self._fetch("SELECT job_id, version FROM job_status")}
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
-        rows = await self._fetch("SELECT job_id, version, last_position, doc FROM job_status WHERE job_id = ?", job_id.hex)
+        sql = "SELECT job_id, version, last_position, doc, tenant, type FROM job_status WHERE job_id = ?"
+        rows = await self._fetch(sql, job_id.hex)
         return StatusRow(UUID(rows[0][0]), *rows[0][1:]) if rows else None
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
         clauses, args = [], []
-        for column, value in (("status", query.status), ("type", query.type), ("created_position <", query.before)):
+        for column, value in (
+            ("status", query.status), ("type", query.type), ("tenant", query.tenant), ("created_position <", query.before)
+        ):
             if value is not None:
                 clauses.append(f"{column} ?" if column.endswith("<") else f"{column} = ?")
                 args.append(value)
+        if query.types is not None:
+            clauses.append(_in("type", query.types))
+            args += query.types
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT created_position, last_position, doc FROM job_status {where} ORDER BY created_position DESC LIMIT ?"
         return await self._fetch(sql, *args, query.limit)

@@ -66,12 +66,30 @@ class StatusRow:
     version: int
     last_position: int
     doc: str  # the stored JSON document (without position), sent to clients as it is
+    tenant: str | None = None  # filled by get_status: who may see the job, without parsing `doc`
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: never the key itself, only its hash."""
+
+    key_id: str
+    key_hash: str
+    role: str
+    tenant: str
+    types: tuple[str, ...] | None
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class JobFilter:
     status: str | None = None
     type: str | None = None
+    tenant: str | None = None
+    types: tuple[str, ...] | None = None  # only these types (a key limited to some types)
     before: int | None = None  # keyset cursor: created_position of the last row seen
     limit: int = 50
 
@@ -84,6 +102,7 @@ class ClaimQuery:
     now: datetime
     limit: int
     max_running: dict[str, int] = field(default_factory=dict)  # per-type limits on running jobs
+    tenant: str | None = None  # only this tenant's jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +169,16 @@ class EventStore(Protocol):
     async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None: ...
 
     async def get_types(self) -> dict[str, dict[str, Any]]: ...
+
+    async def put_key(self, key: ApiKey) -> None: ...
+
+    async def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_keys(self) -> list[ApiKey]: ...
+
+    async def revoke_key(self, key_id: str, now: datetime) -> bool:
+        """Revoke an active key; False if there is none with this id."""
+        ...
 
     async def close(self) -> None: ...
 

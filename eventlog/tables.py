@@ -65,6 +65,21 @@ job_types = sa.Table(
     sa.Column("updated_at", _time, nullable=False),
 )
 
+# API keys: only a hash of each key is kept; `types` (a JSON list) narrows what the key may touch.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.Text(), primary_key=True),
+    sa.Column("key_hash", sa.Text(), nullable=False),
+    sa.Column("role", sa.Text(), nullable=False),
+    sa.Column("tenant", sa.Text(), nullable=False),
+    sa.Column("types", sa.JSON(), nullable=True),
+    sa.Column("name", sa.Text(), nullable=True),
+    sa.Column("created_at", _time, nullable=False),
+    sa.Column("revoked_at", _time, nullable=True),
+    sa.UniqueConstraint("key_hash", name="api_keys_key_hash_key"),
+)
+
 # Asynchronous projections: documents per (projection, generation, key), and where each
 # generation has read the log up to. A rebuild fills a new generation beside the live
 # one, then makes it the active one in one transaction.
