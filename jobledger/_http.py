@@ -13,9 +13,11 @@ _CALL_TIMEOUT = 30.0  # seconds for one call; a claim adds its long-poll wait
 
 
 class HttpTransport:
-    def __init__(self, url: str, *, worker_id: str, connections: int = 100):
+    def __init__(self, url: str, *, worker_id: str, connections: int = 100, api_key: str | None = None):
         self.url = url.rstrip("/")
         self._headers = {**_JSON, "X-Actor": f"worker:{worker_id}"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 

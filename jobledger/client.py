@@ -66,6 +66,10 @@ class Backoff:
         self._next = min(delay * 2, self.most)
 
 
+def _auth(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
 def _url(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
@@ -93,6 +97,7 @@ async def subscribe(
     session: aiohttp.ClientSession | None = None,
     backoff: Backoff | None = None,
     heartbeat: float = 30.0,
+    api_key: str | None = None,
 ) -> AsyncIterator[Event]:
     """Yield each event of these jobs or job types (all events if neither), in log order, live.
 
@@ -106,7 +111,7 @@ async def subscribe(
     async with _session(session) as http:
         while True:
             try:
-                async with http.ws_connect(_url(url, "/ws"), heartbeat=heartbeat) as ws:
+                async with http.ws_connect(_url(url, "/ws"), heartbeat=heartbeat, headers=_auth(api_key)) as ws:
                     await ws.send_str(orjson.dumps({**request, "after": last}).decode())
                     async for msg in ws:
                         if msg.type is not aiohttp.WSMsgType.TEXT:
@@ -138,6 +143,7 @@ async def wait_for(
     session: aiohttp.ClientSession | None = None,
     backoff: Backoff | None = None,
     heartbeat: float = 30.0,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Wait until the job is completed, failed, cancelled or expired; return its final document.
 
@@ -147,7 +153,7 @@ async def wait_for(
     async with asyncio.timeout(timeout), _session(session) as http:
         while True:
             try:
-                async with http.ws_connect(_url(url, f"/jobs/{job_id}/ws"), heartbeat=heartbeat) as ws:
+                async with http.ws_connect(_url(url, f"/jobs/{job_id}/ws"), heartbeat=heartbeat, headers=_auth(api_key)) as ws:
                     async for msg in ws:
                         if msg.type is not aiohttp.WSMsgType.TEXT:
                             continue

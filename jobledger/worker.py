@@ -42,6 +42,7 @@ class Worker:
 
     url: str | None = None  #: the service, e.g. http://127.0.0.1:8080 (HTTP transport)
     db: str | None = None  #: or a database URL: the in-process transport
+    api_key: str | None = field(default_factory=lambda: os.environ.get("JOBLEDGER_API_KEY"))  #: HTTP: a worker key
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}")
     concurrency: int = 10  #: jobs in flight at once
     claim_batch: int | None = None  #: most jobs per claim (default: concurrency)
@@ -116,7 +117,9 @@ class Worker:
         if self.url is not None:
             from jobledger._http import HttpTransport
 
-            return HttpTransport(self.url, worker_id=self.worker_id, connections=2 * self.concurrency + 2)
+            return HttpTransport(
+                self.url, worker_id=self.worker_id, connections=2 * self.concurrency + 2, api_key=self.api_key
+            )
         from jobledger._local import InProcessTransport
 
         return InProcessTransport(self.db, worker_id=self.worker_id, sweep_interval=self.sweep_interval)

@@ -1,6 +1,7 @@
 """The stats read model: one document per job with its waits and durations, and the
 aggregation `GET /stats` answers from (counts by status, p50/p95/max per type)."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ def _created(docs: Docs, f: Fact) -> None:
     e: events.JobCreated = f.event
     queued_at = max(e.run_at, f.recorded_at) if e.run_at else f.recorded_at
     docs[str(f.job_id)] = {
-        "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(), "started_at": None,
+        "tenant": e.tenant, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(), "started_at": None,
         "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
     }
 
@@ -96,11 +97,13 @@ def _durations(docs: list[dict], since: datetime | None) -> dict[str, Any]:
     }
 
 
-def summarize(docs: list[dict], now: datetime) -> dict[str, Any]:
-    """Per job type: counts by status, and durations over all time and over the last hour."""
+def summarize(docs: list[dict], now: datetime, sees: Callable[[str, str], bool] = lambda _tenant, _type: True) -> dict[str, Any]:
+    """Per job type: counts by status, and durations over all time and over the last hour,
+    of the jobs whose (tenant, type) `sees` accepts."""
     by_type: dict[str, list[dict]] = {}
     for doc in docs:
-        by_type.setdefault(doc["type"], []).append(doc)
+        if sees(doc.get("tenant", "default"), doc["type"]):  # documents older than tenants are the default's
+            by_type.setdefault(doc["type"], []).append(doc)
     hour_ago = now - timedelta(hours=1)
     return {
         t: {

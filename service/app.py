@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import keys, live_routes, projection_runner, storage, sweeper, worker_routes
+from service import auth, headers, keys, schemas, live_routes, projection_runner, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
@@ -16,9 +16,10 @@ from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[error_middleware, auth.auth_middleware], client_max_size=settings.max_body_bytes)
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
+    app[schemas.limits_key] = schemas.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
     app.cleanup_ctx.append(_store_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(live_routes.routes)
+    headers.setup(app, settings)  # after every route
     return app
 
 
@@ -36,7 +38,10 @@ async def _store_context(app: web.Application):
     store = await storage.open_store(settings.db, migrate=settings.migrate_on_start)
     app[keys.store_key] = store
     app[keys.jobs_key] = jobs = Jobs(store)
-    app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types)
+    app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes)
+    app[auth.authenticator_key] = auth.Authenticator(
+        store, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit
+    )
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield

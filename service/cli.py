@@ -13,7 +13,7 @@ from aiohttp import web
 
 from projections import job_status
 from service import audit as audit_checks
-from service import projection_runner, storage, sweeper, transfer
+from service import auth, projection_runner, storage, sweeper, transfer
 from service.jobs import utcnow
 from service.tail import tail
 from service.app import create_app
@@ -43,12 +43,17 @@ def main() -> None:
 @_db_option
 @click.option("--host", default=None, help="address to bind [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port to listen on [default: 8080]")
-def serve(db: str | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--auth", type=click.Choice(["auto", "required"]), default=None, envvar="JOBLEDGER_AUTH",
+    help="auto: no key needed on loopback only; required: API keys everywhere [default: auto]",
+)
+def serve(db: str | None, host: str | None, port: int | None, auth: str | None) -> None:
     """Run the HTTP service (migrates the database first)."""
-    settings = _settings(db=db, host=host, port=port)
+    settings = _settings(db=db, host=host, port=port, auth=auth)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
-    click.echo(f"jobledger on http://{settings.host}:{settings.port} storing to {settings.db}")
+    mode = "API keys required" if settings.auth_required else "OPEN: no API key needed (loopback only)"
+    click.echo(f"jobledger on http://{settings.host}:{settings.port} storing to {settings.db}; auth: {mode}")
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
 
 
@@ -243,6 +248,58 @@ def _import_worker(target: str):
     if not isinstance(found, Worker):
         raise click.BadParameter(f"{target!r} is a {type(found).__name__}, not a jobledger.worker.Worker")
     return found
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys_group.command("create")
+@_db_option
+@click.option("--role", type=click.Choice(auth.ROLES), required=True, help="what the key may do")
+@click.option("--tenant", default=auth.DEFAULT_TENANT, show_default=True, help="whose jobs the key acts on")
+@click.option("--types", default=None, help="comma-separated job types the key is limited to [default: all]")
+@click.option("--name", default=None, help="a note to tell keys apart")
+def keys_create(db: str | None, role: str, tenant: str, types: str | None, name: str | None) -> None:
+    """Create a key and print it: it is shown this once, only its hash is stored."""
+    type_names = tuple(t.strip() for t in types.split(",") if t.strip()) if types is not None else None
+    if type_names == ():
+        raise click.BadParameter("give at least one type", param_hint="--types")
+    if not tenant.strip():
+        raise click.BadParameter("must not be empty", param_hint="--tenant")
+    key, record = auth.new_key(role, tenant, type_names, name, utcnow())
+    asyncio.run(_with_store(_settings(db=db).db, lambda store: store.put_key(record)))
+    click.echo(key)
+    click.echo(f"key id {record.key_id}: role {role}, tenant {tenant!r}; store the key now, it is not shown again", err=True)
+
+
+@keys_group.command("list")
+@_db_option
+def keys_list(db: str | None) -> None:
+    """List keys (never the keys themselves)."""
+    for key in asyncio.run(_with_store(_settings(db=db).db, lambda store: store.list_keys())):
+        state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+        types = ",".join(key.types) if key.types is not None else "*"
+        click.echo(f"{key.key_id}\t{key.role}\t{key.tenant}\t{types}\t{key.name or ''}\t{key.created_at.isoformat()}\t{state}")
+
+
+@keys_group.command("revoke")
+@_db_option
+@click.argument("key_id")
+def keys_revoke(db: str | None, key_id: str) -> None:
+    """Revoke a key by its id: it stops working within auth_cache_seconds on every instance."""
+    if not asyncio.run(_with_store(_settings(db=db).db, lambda store: store.revoke_key(key_id, utcnow()))):
+        raise click.ClickException(f"no active key with id {key_id!r}")
+    click.echo(f"revoked {key_id}")
+
+
+async def _with_store(url: str, action):
+    store = await storage.open_store(url)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
 
 
 main.add_command(tail)

@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 
 from domain import errors
-from service import keys
+from service import auth, keys
 
 log = logging.getLogger("jobledger")
 
@@ -21,6 +21,9 @@ STATUS = {
     errors.InvalidCommand: 400,
     errors.IdempotencyKeyReused: 422,
     errors.StoreUnavailable: 503,
+    auth.Unauthorized: 401,
+    auth.Forbidden: 403,
+    auth.RateLimited: 429,
 }
 
 _HTTP_CODES = {
@@ -42,7 +45,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except errors.JobServiceError as exc:
         status = STATUS.get(type(exc), 400)
-        headers = {"Retry-After": "1"} if status == 503 else {}
+        headers = _error_headers(status, exc)
         return error_response(status, exc.code, exc.message, exc.details, **headers)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -53,6 +56,14 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error")
+
+
+def _error_headers(status: int, exc: errors.JobServiceError) -> dict[str, str]:
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="jobledger"'}
+    if status in (429, 503):
+        return {"Retry-After": str(exc.details.get("retry_after", 1))}
+    return {}
 
 
 def _allow_header(exc: web.HTTPException) -> dict[str, str]:

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import orjson
@@ -25,6 +25,14 @@ from projections import job_status
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
 _CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
+_LOG_SCAN_PAGES = 10  # a tenant's page of the log reads at most this many pages of the whole log
+DEFAULT_TENANT = "default"
+
+
+class Scope(Protocol):
+    """What a caller may see (service.auth.Principal)."""
+
+    def sees(self, tenant: str, job_type: str) -> bool: ...
 
 
 def utcnow() -> datetime:
@@ -114,24 +122,26 @@ class Jobs:
         return await self.load(job_id)
 
     async def execute(
-        self, job_id: UUID, command: commands.Command, meta: dict[str, Any], expected_version: int | None = None
+        self, job_id: UUID, command: commands.Command, meta: dict[str, Any], expected_version: int | None = None,
+        scope: Scope | None = None,
     ) -> Snapshot:
         """Decide `command` on the job's current state and append what it records.
 
         With `expected_version` (If-Match), a job that moved on is a VersionConflict;
-        without it, a concurrent change is retried on the fresh state.
+        without it, a concurrent change is retried on the fresh state. A job that `scope`
+        does not see is not found.
         """
         async with self._job_locks.hold(job_id):
             for _ in range(_CONFLICT_RETRIES):
                 try:
-                    return await self._execute_once(job_id, command, meta, expected_version)
+                    return await self._execute_once(job_id, command, meta, expected_version, scope)
                 except errors.VersionConflict:  # another instance changed the job first
                     if expected_version is not None:
                         raise
         raise errors.VersionConflict(job_id, expected_version or 0, None, reason="the job kept changing; try again")
 
-    async def _execute_once(self, job_id, command, meta, expected_version) -> Snapshot:
-        current = await self.load(job_id)
+    async def _execute_once(self, job_id, command, meta, expected_version, scope) -> Snapshot:
+        current = await self.load(job_id, scope)
         job = current.job
         if expected_version is not None and expected_version != job.version:
             raise errors.VersionConflict(job_id, expected_version, job.version, status=job.status.value)
@@ -146,12 +156,14 @@ class Jobs:
     async def claim(
         self, worker_id: str, types: tuple[str, ...] | None, limit: int, lease_seconds: float,
         meta: dict[str, Any], wait_seconds: float = 0, max_running: dict[str, int] | None = None,
+        tenant: str | None = None,
     ) -> list[Claimed]:
-        """Claim up to `limit` due jobs, highest priority then oldest first; long-poll up to `wait_seconds`."""
+        """Claim up to `limit` due jobs (of `tenant`), highest priority then oldest first; long-poll up to `wait_seconds`."""
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
             self.queue_moved.clear()
-            claimed = await self._claim_once(worker_id, types, limit, lease_seconds, meta, max_running or {})
+            query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
+            claimed = await self._claim_once(query, worker_id, lease_seconds, meta)
             remaining = deadline - asyncio.get_running_loop().time()
             if claimed or remaining <= 0:
                 return claimed
@@ -159,8 +171,8 @@ class Jobs:
                 async with asyncio.timeout(min(remaining, _CLAIM_RECHECK_SECONDS)):  # not wait_for (3.11 cancel race)
                     await self.queue_moved.wait()
 
-    async def _claim_once(self, worker_id, types, limit, lease_seconds, meta, max_running) -> list[Claimed]:
-        now = self.clock()
+    async def _claim_once(self, query: ClaimQuery, worker_id, lease_seconds, meta) -> list[Claimed]:
+        now = query.now
         tokens: dict[UUID, str] = {}
         jobs: dict[UUID, Job] = {}
 
@@ -175,7 +187,7 @@ class Jobs:
                 requests.append(_request(job.id, job.version, new_events, jobs[job.id], now, meta))
             return requests
 
-        recorded = await self.store.claim(ClaimQuery(types, now, limit, max_running), plan)
+        recorded = await self.store.claim(query, plan)
         return [
             Claimed(Snapshot(jobs[events_[0].stream_id], events_[-1].position), tokens[events_[0].stream_id])
             for events_ in recorded
@@ -185,17 +197,43 @@ class Jobs:
         request = _request(job_id, version, new_events, new_job, now, meta)
         return await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
 
-    async def load(self, job_id: UUID) -> Snapshot:
-        """The job's current state: from the status read model, else folded from the log."""
+    async def load(self, job_id: UUID, scope: Scope | None = None) -> Snapshot:
+        """The job's current state: from the status read model, else folded from the log.
+        A job that `scope` does not see is not found, exactly like a job that does not exist."""
         row = await self.store.get_status(job_id)
         if row is not None:
-            return Snapshot(job_status.job_from_document(codec.loads(row.doc)), row.last_position)
-        history = await self.store.read_stream(job_id)
-        if not history:
-            raise errors.JobNotFound(job_id=str(job_id))
-        return Snapshot(replay(history), history[-1].position)
+            snapshot = Snapshot(job_status.job_from_document(codec.loads(row.doc)), row.last_position)
+        else:
+            history = await self.store.read_stream(job_id)
+            if not history:
+                raise errors.JobNotFound(job_id=str(job_id))
+            snapshot = Snapshot(replay(history), history[-1].position)
+        return _seen(snapshot, scope)
 
-    async def load_past(self, job_id: UUID, as_of: datetime | None, at_position: int | None) -> Snapshot:
+    async def log_page(self, after: int, limit: int, tenant: str) -> tuple[list[RecordedEvent], int]:
+        """Up to `limit` of `tenant`'s events past `after`, and the position to read on from.
+
+        The log is read in position order and filtered by the tenant each event's metadata
+        names; at most `_LOG_SCAN_PAGES` pages are read per call, so a page may be short (even
+        empty) while the returned position still moves on.
+        """
+        page: list[RecordedEvent] = []
+        cursor = after
+        for _ in range(_LOG_SCAN_PAGES):
+            batch = await self.store.read_all(after=cursor, limit=limit)
+            for event in batch:
+                cursor = event.position
+                if event.metadata.get("tenant", DEFAULT_TENANT) == tenant:
+                    page.append(event)
+                    if len(page) == limit:
+                        return page, cursor
+            if len(batch) < limit:
+                break
+        return page, cursor
+
+    async def load_past(
+        self, job_id: UUID, as_of: datetime | None, at_position: int | None, scope: Scope | None = None
+    ) -> Snapshot:
         """The job as it was at a time and/or log position, folded from its log (never guessed)."""
         history = [
             e for e in await self.store.read_stream(job_id)
@@ -203,12 +241,21 @@ class Jobs:
         ]
         if not history:
             raise errors.JobNotFound("the job did not exist then", job_id=str(job_id))
-        return Snapshot(replay(history), history[-1].position)
+        return _seen(Snapshot(replay(history), history[-1].position), scope)
 
 
 def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
-    """The append of `new_events` after `version`, with the job's status row after them."""
+    """The append of `new_events` after `version`, with the job's status row after them.
+    Every event's metadata names the job's tenant: the log can be read per tenant."""
+    meta = {**meta, "tenant": new_job.tenant}
     return AppendRequest(job_id, version, [codec.new_event(e, now, meta) for e in new_events], job_status.row(new_job))
+
+
+def _seen(snapshot: Snapshot, scope: Scope | None) -> Snapshot:
+    job = snapshot.job
+    if scope is not None and not scope.sees(job.tenant, job.type):
+        raise errors.JobNotFound(job_id=str(job.id))
+    return snapshot
 
 
 def replay(history: list[RecordedEvent]) -> Job:

@@ -19,9 +19,11 @@ from uuid import UUID
 from aiohttp import WSCloseCode, web
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain import errors
 from domain.job import Job
 from eventlog.follower import LogFollower
 from eventlog.store import EventStore, RecordedEvent
+from service.jobs import Scope
 from service.live_messages import TERMINAL, JobStates, message
 
 log = logging.getLogger("jobledger.live")
@@ -39,6 +41,15 @@ class LiveSettings(BaseSettings):
     job_cache: int = 10_000  #: job states kept to build messages without reading the store
     close_timeout: float = 5.0  #: seconds a closing peer gets before its connection is dropped
     max_message_bytes: int = 256 * 1024  #: largest message a client may send
+    max_subscriptions: int = 1000  #: jobs + job types one socket may follow at once
+    max_sockets_per_key: int = 100  #: open sockets per API key
+    auth_timeout: float = 5.0  #: seconds a socket without an Authorization header has to send its `auth` message
+
+
+class TooManySubscriptions(errors.JobServiceError):
+    """This socket follows as many jobs and job types as it may; unsubscribe some first."""
+
+    code = "too_many_subscriptions"
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -73,13 +84,18 @@ class Listener:
         "hub",
         "jobs",
         "last_position",
+        "scope",
         "types",
         "ws",
     )
 
-    def __init__(self, hub: "Hub", ws: web.WebSocketResponse, transport: asyncio.Transport | None, close_on_terminal: bool):
+    def __init__(
+        self, hub: "Hub", ws: web.WebSocketResponse, transport: asyncio.Transport | None, scope: Scope,
+        close_on_terminal: bool,
+    ):
         self.hub = hub
         self.ws = ws
+        self.scope = scope  # the socket is sent only jobs this sees
         self.jobs: dict[UUID, int] = {}  # job id -> position from which its events were all sent
         self.types: dict[str, int] = {}
         self.all_from: int | None = None
@@ -190,8 +206,10 @@ class Hub:
         self._unsubscribe = follower.subscribe(self._received)
         self._task = asyncio.create_task(self._run(), name="jobledger-live-hub")
 
-    def listener(self, ws: web.WebSocketResponse, request: web.Request, *, close_on_terminal: bool = False) -> Listener:
-        listener = Listener(self, ws, request.transport, close_on_terminal)
+    def listener(
+        self, ws: web.WebSocketResponse, request: web.Request, scope: Scope, *, close_on_terminal: bool = False
+    ) -> Listener:
+        listener = Listener(self, ws, request.transport, scope, close_on_terminal)
         self._sockets.add(listener)
         return listener
 
@@ -294,7 +312,7 @@ class Hub:
             self._send(outbox)
             job = await self._states.load(event)
         # Targets are looked up after any wait: a socket that registered meanwhile gets this event.
-        targets = self._targets(job_id, job.type)
+        targets = self._targets(job)
         if not targets:
             return
         item = (event.position, text_frame(message(event, job)), job.status in TERMINAL)
@@ -302,11 +320,13 @@ class Hub:
         for listener in targets:
             outbox.setdefault(listener, []).append(item)
 
-    def _targets(self, job_id: UUID, job_type: str) -> list[Listener]:
-        groups = [g for g in (self._by_job.get(job_id), self._by_type.get(job_type), self._everyone) if g]
-        if len(groups) == 1:
-            return list(groups[0])
-        return list(set().union(*groups))
+    def _targets(self, job: Job) -> list[Listener]:
+        """The sockets that listen to this job and may see it."""
+        groups = [g for g in (self._by_job.get(job.id), self._by_type.get(job.type), self._everyone) if g]
+        if not groups:
+            return []
+        listeners = groups[0] if len(groups) == 1 else set().union(*groups)
+        return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type)]
 
 
 def _discard(index: dict, key, listener: Listener) -> None:

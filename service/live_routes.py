@@ -5,6 +5,7 @@ events back) *before* the missed events are read from the log; the log is replay
 hub's position at registration, and the held-back events (all past that position) follow.
 """
 
+import asyncio
 import contextlib
 from typing import Literal
 from uuid import UUID
@@ -14,7 +15,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain import errors
-from service import keys, live, live_messages, schemas
+from service import auth, keys, live, live_messages, schemas
 from service.jobs import Snapshot
 from service.routes import _job_id
 
@@ -27,6 +28,13 @@ MAX_POSITION = 2**63 - 1
 
 class AfterQuery(schemas.Body):
     after: int | None = Field(None, ge=0, le=MAX_POSITION)
+
+
+class AuthMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=500)
 
 
 class ClientMessage(BaseModel):
@@ -60,26 +68,73 @@ def _socket(hub: live.Hub) -> web.WebSocketResponse:
 
 
 @routes.get("/jobs/{id}/ws")
+@auth.requires("read", socket=True)
 async def job_socket(request: web.Request) -> web.WebSocketResponse:
     """The job document, then each of its events as committed; closes (1000) after a terminal event."""
     job_id = _job_id(request)
     after = schemas.parse_query(AfterQuery, request.query).after
     hub = request.app[keys.hub_key]
     ws = _socket(hub)
-    listener = hub.listener(ws, request, close_on_terminal=True)
-    try:
-        listener.buffer()
-        registered = hub.position
-        hub.watch(listener, [job_id], (), False, registered if after is None else after)
-        snapshot = await request.app[keys.jobs_key].load(job_id)  # JobNotFound: 404, before the upgrade
-        await ws.prepare(request)
-        with contextlib.suppress(ConnectionError):
-            await _start(listener, snapshot, registered, after)
-            del snapshot  # an idle socket keeps no document
-            await _serve(ws, listener)
-    finally:
-        hub.forget(listener)
+    async with _authenticated(ws, request) as principal:
+        listener = hub.listener(ws, request, principal, close_on_terminal=True)
+        try:
+            listener.buffer()
+            registered = hub.position
+            hub.watch(listener, [job_id], (), False, registered if after is None else after)
+            # JobNotFound: 404 before the upgrade (or close 4004 after an `auth` message)
+            snapshot = await request.app[keys.jobs_key].load(job_id, principal)
+            if not ws.prepared:
+                await ws.prepare(request)
+            with contextlib.suppress(ConnectionError):
+                await _start(listener, snapshot, registered, after)
+                del snapshot  # an idle socket keeps no document
+                await _serve(ws, listener)
+        finally:
+            hub.forget(listener)
     return ws
+
+
+#: close codes of a socket refused after its upgrade (before it, the same errors answer HTTP 401/403/404/429)
+CLOSE_CODES = {auth.Unauthorized: 4001, auth.Forbidden: 4003, errors.JobNotFound: 4004, auth.RateLimited: 4029}
+
+
+@contextlib.asynccontextmanager
+async def _authenticated(ws: web.WebSocketResponse, request: web.Request):
+    """The socket's principal, from its Authorization header or else its first message
+    `{"type": "auth", "token": ...}` (sent within `ws_auth_timeout`); holds one of its key's sockets.
+
+    Errors before the upgrade propagate (HTTP status); after it, they close the socket with CLOSE_CODES.
+    """
+    authenticator = request.app[auth.authenticator_key]
+    settings = request.app[keys.hub_key].settings
+    try:
+        principal = request[auth.principal_key]
+        if principal is None:
+            await ws.prepare(request)
+            principal = await _auth_message(ws, authenticator, settings.auth_timeout)
+            auth.authorize(principal, request[auth.action_key])
+            await ws.send_str(orjson.dumps({"type": "authenticated", "role": principal.role, "tenant": principal.tenant}).decode())
+        with authenticator.socket_slot(principal, settings.max_sockets_per_key):
+            yield principal
+    except tuple(CLOSE_CODES) as exc:
+        if not ws.prepared:
+            raise
+        await ws.close(code=CLOSE_CODES[type(exc)], message=exc.message.encode()[:120])
+
+
+async def _auth_message(ws: web.WebSocketResponse, authenticator: auth.Authenticator, timeout: float) -> auth.Principal:
+    try:
+        async with asyncio.timeout(timeout):
+            msg = await ws.receive()
+    except TimeoutError:
+        raise auth.Unauthorized("send {\"type\": \"auth\", \"token\": ...} first") from None
+    try:
+        first = AuthMessage.model_validate_json(msg.data) if msg.type == WSMsgType.TEXT else None
+    except ValidationError:
+        first = None
+    if first is None:
+        raise auth.Unauthorized("the first message must be {\"type\": \"auth\", \"token\": ...}")
+    return await authenticator.principal(first.token)
 
 
 async def _start(listener: live.Listener, snapshot: Snapshot, registered: int, after: int | None) -> None:
@@ -98,17 +153,20 @@ async def _start(listener: live.Listener, snapshot: Snapshot, registered: int, a
 
 
 @routes.get("/ws")
+@auth.requires("read", socket=True)
 async def live_socket(request: web.Request) -> web.WebSocketResponse:
     """Subscribe to jobs, job types or everything; unsubscribe; ping."""
     hub = request.app[keys.hub_key]
     ws = _socket(hub)
-    await ws.prepare(request)
-    listener = hub.listener(ws, request)
-    try:
-        with contextlib.suppress(ConnectionError):
-            await _serve(ws, listener)
-    finally:
-        hub.forget(listener)
+    async with _authenticated(ws, request) as principal:
+        if not ws.prepared:
+            await ws.prepare(request)
+        listener = hub.listener(ws, request, principal)
+        try:
+            with contextlib.suppress(ConnectionError):
+                await _serve(ws, listener)
+        finally:
+            hub.forget(listener)
     return ws
 
 
@@ -145,6 +203,11 @@ async def _answer(listener: live.Listener, request: ClientMessage) -> None:
 
 async def _subscribe(listener: live.Listener, request: ClientMessage) -> None:
     hub = listener.hub
+    limit = hub.settings.max_subscriptions
+    following = len(listener.jobs.keys() | set(request.jobs)) + len(listener.types.keys() | set(request.job_types))
+    if following > limit:
+        _send(listener, {"type": "error", "error": live.TooManySubscriptions(limit=limit, requested=following).as_json()})
+        return
     # Without `after`: from the log's head when the request arrived (events the hub has not reached yet included).
     after = request.after if request.after is not None else await live_messages.retrying(hub.store.head)
     before = _Subscriptions(listener)
@@ -165,6 +228,8 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
         if listener.closing or listener.ws.closed:
             return
         if wanted is not None and not wanted.matches(event.stream_id, job.type):
+            continue
+        if not listener.scope.sees(job.tenant, job.type):
             continue
         if before is not None and before.sent_already(event.stream_id, job.type, event.position):
             continue

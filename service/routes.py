@@ -10,8 +10,9 @@ from aiohttp import web
 import service
 from domain import commands, errors
 from eventlog.store import JobFilter
+from eventlog import codec
 from projections import stats
-from service import audit, keys, projection_runner, schemas
+from service import audit, auth, keys, projection_runner, schemas
 from service.jobs import Snapshot, request_hash, token_hash
 
 routes = web.RouteTableDef()
@@ -65,35 +66,42 @@ def _job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.
 
 async def execute(request: web.Request, command: commands.Command) -> web.Response:
     jobs = request.app[keys.jobs_key]
-    snapshot = await jobs.execute(_job_id(request), command, _meta(request), _if_match(request))
+    scope = auth.principal_of(request)
+    snapshot = await jobs.execute(_job_id(request), command, _meta(request), _if_match(request), scope)
     return _job_response(snapshot)
 
 
 @routes.post("/jobs")
+@auth.requires("create")
 async def create_job(request: web.Request) -> web.Response:
-    raw = await request.read()
-    body = schemas.parse_body(schemas.CreateJobBody, raw)
+    body = await schemas.read_body(request, schemas.CreateJobBody)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         raise errors.InvalidCommand(
             "Idempotency-Key: 1 to 255 characters", fields=[{"field": "Idempotency-Key", "reason": "1 to 255 characters"}]
         )
+    principal = auth.principal_of(request)
+    principal.check_type(body.type)
     job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
-    command = body.command("default", key, request_hash(body.model_dump(mode="json")), job_type)
+    command = body.command(principal.tenant, key, request_hash(body.model_dump(mode="json")), job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request))
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
 
 @routes.get("/jobs/{id}")
+@auth.requires("read")
 async def get_job(request: web.Request) -> web.Response:
     job_id = _job_id(request)
-    store = request.app[keys.store_key]
+    scope = auth.principal_of(request)
+    jobs = request.app[keys.jobs_key]
     past = schemas.parse_query(schemas.AsOfQuery, request.query)
     if past.as_of is not None or past.at_position is not None:
-        return _job_response(await request.app[keys.jobs_key].load_past(job_id, past.as_of, past.at_position))
-    row = await store.get_status(job_id)
+        return _job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope))
+    row = await request.app[keys.store_key].get_status(job_id)
     if row is None:  # not in the read model (e.g. past retention): fold it from the log
-        return _job_response(await request.app[keys.jobs_key].load(job_id))
+        return _job_response(await jobs.load(job_id, scope))
+    if not scope.sees(row.tenant, row.type):
+        raise errors.JobNotFound(job_id=str(job_id))
     etag = _etag(row.version)
     if etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers={"ETag": etag})
@@ -102,10 +110,13 @@ async def get_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/jobs")
+@auth.requires("read")
 async def list_jobs(request: web.Request) -> web.Response:
     query = schemas.parse_query(schemas.ListQuery, request.query)
     status = query.status.value if query.status else None
-    rows = await request.app[keys.store_key].list_status(JobFilter(status, query.type, query.cursor, query.limit + 1))
+    scope = auth.principal_of(request)
+    wanted = JobFilter(status, query.type, scope.tenant, scope.types, query.cursor, query.limit + 1)
+    rows = await request.app[keys.store_key].list_status(wanted)
     page = rows[: query.limit]
     next_cursor = str(page[-1][0]) if len(rows) > query.limit else None
     jobs = ",".join(f'{doc[:-1]},"position":{last}}}' for _, last, doc in page)
@@ -114,63 +125,72 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 
 @routes.post("/jobs/{id}/start")
+@auth.requires("work")
 async def start_job(request: web.Request) -> web.Response:
-    schemas.parse_body(schemas.EmptyBody, await request.read())
+    await schemas.read_body(request, schemas.EmptyBody)
     return await execute(request, commands.StartJob())
 
 
 @routes.post("/jobs/{id}/progress")
+@auth.requires("work")
 async def report_progress(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.ProgressBody, await request.read())
+    body = await schemas.read_body(request, schemas.ProgressBody)
     return await execute(request, commands.ReportProgress(body.percent, body.message, body.details, **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/start")
+@auth.requires("work")
 async def start_phase(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.LeaseBody, await request.read())
+    body = await schemas.read_body(request, schemas.LeaseBody)
     return await execute(request, commands.StartPhase(request.match_info["phase"], **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/complete")
+@auth.requires("work")
 async def complete_phase(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.PhaseCompleteBody, await request.read())
+    body = await schemas.read_body(request, schemas.PhaseCompleteBody)
     phase = request.match_info["phase"]
     return await execute(request, commands.CompletePhase(phase, body.result, body.confidence, **lease(body)))
 
 
 @routes.post("/jobs/{id}/phases/{phase}/fail")
+@auth.requires("work")
 async def fail_phase(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.ErrorBody, await request.read())
+    body = await schemas.read_body(request, schemas.ErrorBody)
     return await execute(request, commands.FailPhase(request.match_info["phase"], body.error, **lease(body)))
 
 
 @routes.post("/jobs/{id}/complete")
+@auth.requires("work")
 async def complete_job(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.CompleteBody, await request.read())
+    body = await schemas.read_body(request, schemas.CompleteBody)
     return await execute(request, commands.CompleteJob(body.result, **lease(body)))
 
 
 @routes.post("/jobs/{id}/fail")
+@auth.requires("work")
 async def fail_job(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.FailBody, await request.read())
+    body = await schemas.read_body(request, schemas.FailBody)
     jitter = request.app[keys.jobs_key].jitter()
     return await execute(request, commands.FailJob(body.error, body.retryable, jitter, **lease(body)))
 
 
 @routes.post("/jobs/{id}/cancel")
 @routes.delete("/jobs/{id}")
+@auth.requires("manage")
 async def cancel_job(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.CancelBody, await request.read())
+    body = await schemas.read_body(request, schemas.CancelBody)
     meta = _meta(request)
     return await execute(request, commands.CancelJob(body.reason, meta["actor"]))
 
 
 @routes.get("/jobs/{id}/events")
+@auth.requires("history")
 async def job_events(request: web.Request) -> web.Response:
     job_id = _job_id(request)
     query = schemas.parse_query(schemas.JobEventsQuery, request.query)
     history = await request.app[keys.store_key].read_stream(job_id)
-    if not history:
+    if not history or not _sees_history(auth.principal_of(request), history):
         raise errors.JobNotFound(job_id=str(job_id))
     wanted = [
         e for e in history
@@ -180,8 +200,10 @@ async def job_events(request: web.Request) -> web.Response:
 
 
 @routes.get("/jobs/{id}/verify")
+@auth.requires("history")
 async def verify_job(request: web.Request) -> web.Response:
     job_id = _job_id(request)
+    await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))  # 404 unless the job is the caller's
     verifier = await audit.verify_job(request.app[keys.store_key], job_id)
     if verifier.checked == 0 and verifier.first_break is None:
         raise errors.JobNotFound(job_id=str(job_id))
@@ -191,17 +213,33 @@ async def verify_job(request: web.Request) -> web.Response:
     )
 
 
+def _sees_history(scope: auth.Principal, history: list) -> bool:
+    created = codec.domain_event(history[0])  # JobCreated: whose job, of what type
+    return scope.sees(created.tenant, created.job_type)
+
+
 @routes.get("/events")
+@auth.requires("log")
 async def all_events(request: web.Request) -> web.Response:
+    """The caller's tenant's events in log order; a page may hold fewer than `limit` (see Jobs.log_page)."""
     query = schemas.parse_query(schemas.EventsQuery, request.query)
-    page = await request.app[keys.store_key].read_all(after=query.after, limit=query.limit)
-    next_after = page[-1].position if page else query.after
+    scope = auth.principal_of(request)
+    if scope.types is not None:
+        raise auth.Forbidden("a key limited to job types reads history job by job", action="log")
+    page, next_after = await request.app[keys.jobs_key].log_page(query.after, query.limit, scope.tenant)
     return json_response({"events": [e.as_json() for e in page], "next_after": next_after})
 
 
 @routes.get("/health")
+@auth.requires(auth.PUBLIC)
 async def health(request: web.Request) -> web.Response:
+    """Liveness for anyone; the counts across every tenant only for an admin (or the open mode)."""
     store = request.app[keys.store_key]
+    token = auth.bearer(request)
+    caller = await request.app[auth.authenticator_key].principal(token) if token else None
+    brief = {"status": "ok", "version": service.__version__, "backend": store.backend}
+    if caller is None and request.app[auth.authenticator_key].required or caller is not None and caller.role != "admin":
+        return json_response({**brief, "uptime_seconds": _uptime(request)})
     counts = await store.count_by_status()
     now = request.app[keys.jobs_key].clock()
     queues = {
@@ -215,21 +253,25 @@ async def health(request: web.Request) -> web.Response:
     }
     return json_response(
         {
-            "status": "ok",
-            "version": service.__version__,
-            "backend": store.backend,
+            **brief,
             "jobs": counts,
             "running": counts.get("running", 0),
             "queues": queues,
             "projections": await projection_runner.lags(store),
-            "uptime_seconds": round(time.monotonic() - request.app[keys.started_key], 3),
+            "uptime_seconds": _uptime(request),
         }
     )
 
 
+def _uptime(request: web.Request) -> float:
+    return round(time.monotonic() - request.app[keys.started_key], 3)
+
+
 @routes.get("/stats")
+@auth.requires("read")
 async def job_stats(request: web.Request) -> web.Response:
     store = request.app[keys.store_key]
     now = request.app[keys.jobs_key].clock()
     lag = (await projection_runner.lags(store))[stats.NAME]
-    return json_response({"types": stats.summarize(await store.projection_docs(stats.NAME), now), "projection": lag})
+    summary = stats.summarize(await store.projection_docs(stats.NAME), now, auth.principal_of(request).sees)
+    return json_response({"types": summary, "projection": lag})

@@ -1,9 +1,11 @@
 """Request bodies and query strings, validated by pydantic; errors name the field."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import orjson
+from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain import commands, errors
@@ -175,44 +177,63 @@ def invalid(exc: ValidationError, where: str = "body") -> errors.InvalidCommand:
     return errors.InvalidCommand(f"{first['field']}: {first['reason']}", fields=fields)
 
 
-MAX_DEPTH = 64
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on the free-form JSON of a body (payload, metadata, results, details)."""
+
+    depth: int = 64
+    string: int = 1_048_576  # characters in one string
+    array: int = 10_000  # items in one array or object
+
+
+DEFAULT_LIMITS = Limits()
+limits_key = web.AppKey("limits", Limits)
 _INT_RANGE = range(-(2**63), 2**63)
 
 
-def _storable(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
-    """(field, reason) where `value` cannot be stored alike on both backends, or None:
-    PostgreSQL refuses NUL characters, orjson integers beyond 64 bits."""
-    if depth > MAX_DEPTH:
-        return path, f"nested deeper than {MAX_DEPTH} levels"
+def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[str, str] | None:
+    """(field, reason) where `value` breaks a limit or cannot be stored alike on both backends,
+    or None: PostgreSQL refuses NUL characters, orjson integers beyond 64 bits."""
+    if depth > limits.depth:
+        return path, f"nested deeper than {limits.depth} levels"
     if isinstance(value, str):
+        if len(value) > limits.string:
+            return path, f"longer than {limits.string} characters"
         return (path, "must not contain NUL characters") if "\x00" in value else None
     if isinstance(value, int) and not isinstance(value, bool):
         return None if value in _INT_RANGE else (path, "integer out of the signed 64-bit range")
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    if items and len(value) > limits.array:
+        return path, f"more than {limits.array} items"
     for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return path, "keys must not contain NUL characters"
-        problem = _storable(item, f"{path}.{key}", depth + 1)
+        if isinstance(key, str) and ("\x00" in key or len(key) > limits.string):
+            return path, f"keys must be at most {limits.string} characters, without NUL characters"
+        problem = _storable(item, f"{path}.{key}", limits, depth + 1)
         if problem:
             return problem
     return None
 
 
-def _check_storable(body: BaseModel) -> None:
-    problems = [p for name in type(body).model_fields if (p := _storable(getattr(body, name), name))]
+def _check_storable(body: BaseModel, limits: Limits) -> None:
+    problems = [p for name in type(body).model_fields if (p := _storable(getattr(body, name), name, limits))]
     if problems:
         fields = [{"field": field, "reason": reason} for field, reason in problems]
         raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
 
 
-def parse_body(model: type[M], raw: bytes) -> M:
+def parse_body(model: type[M], raw: bytes, limits: Limits = DEFAULT_LIMITS) -> M:
     """Validate a JSON body (empty means {}); raises InvalidCommand naming each bad field."""
     try:
         body = model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
         raise invalid(exc) from None
-    _check_storable(body)
+    _check_storable(body, limits)
     return body
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The request's body as `model`, within the app's limits."""
+    return parse_body(model, await request.read(), request.app[limits_key])
 
 
 def parse_query(model: type[M], query: dict[str, str]) -> M:

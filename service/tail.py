@@ -33,8 +33,9 @@ def _short(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-async def _tail(url: str, jobs: tuple, job_types: tuple, after: int | None, as_json: bool) -> None:
-    async with contextlib.aclosing(client.subscribe(url, jobs=jobs, job_types=job_types, after=after)) as events:
+async def _tail(url: str, jobs: tuple, job_types: tuple, after: int | None, as_json: bool, api_key: str | None) -> None:
+    subscription = client.subscribe(url, jobs=jobs, job_types=job_types, after=after, api_key=api_key)
+    async with contextlib.aclosing(subscription) as events:
         async for event in events:
             if as_json:
                 click.echo(orjson.dumps({"type": "event", **{k: getattr(event, k) for k in event.__slots__}}).decode())
@@ -48,10 +49,11 @@ async def _tail(url: str, jobs: tuple, job_types: tuple, after: int | None, as_j
 @click.option("--type", "job_types", multiple=True, help="follow jobs of this type (repeatable)")
 @click.option("--after", type=click.IntRange(min=0), default=None, help="first replay the events after this position")
 @click.option("--json", "as_json", is_flag=True, help="print each event as a JSON line")
-def tail(url: str, jobs: tuple, job_types: tuple, after: int | None, as_json: bool) -> None:
+@click.option("--api-key", envvar="JOBLEDGER_API_KEY", default=None, help="an API key (needed where keys are required)")
+def tail(url: str, jobs: tuple, job_types: tuple, after: int | None, as_json: bool, api_key: str | None) -> None:
     """Print events live as they are committed: of these jobs or types, else of all jobs."""
     try:
-        asyncio.run(_tail(url, jobs, job_types, after, as_json))
+        asyncio.run(_tail(url, jobs, job_types, after, as_json, api_key))
     except KeyboardInterrupt:
         pass
     except client.Refused as exc:

@@ -24,6 +24,7 @@ class JobType(BaseModel):
     max_running: int | None = Field(None, ge=1, description="jobs of this type running at once, enforced at claim")
     retry_base_seconds: float | None = Field(None, ge=0, le=86400)
     retry_max_seconds: float | None = Field(None, ge=0, le=7 * 86400)
+    max_payload_bytes: int | None = Field(None, ge=1, description="largest payload (as JSON) of a job of this type")
 
     @field_validator("payload_schema")
     @classmethod
@@ -40,9 +41,10 @@ class JobType(BaseModel):
 
 
 class TypeRegistry:
-    def __init__(self, store: EventStore, strict: bool = False):
+    def __init__(self, store: EventStore, strict: bool = False, max_payload_bytes: int | None = None):
         self.store = store
         self.strict = strict
+        self.max_payload_bytes = max_payload_bytes  # for types that set none
         self._types: dict[str, JobType] = {}
         self._loaded_at = float("-inf")
 
@@ -79,6 +81,10 @@ class TypeRegistry:
     async def check_payload(self, type_name: str, payload: Any) -> JobType | None:
         """The type's settings; raises InvalidCommand naming the field a payload breaks."""
         job_type = await self.get(type_name)
+        limit = (job_type and job_type.max_payload_bytes) or self.max_payload_bytes
+        if limit is not None and (size := len(orjson.dumps(payload))) > limit:
+            reason = f"{size} bytes as JSON, more than the {limit} allowed for type {type_name!r}"
+            raise errors.InvalidCommand(f"payload: {reason}", fields=[{"field": "payload", "reason": reason}])
         if job_type is None:
             if self.strict:
                 raise errors.InvalidCommand(

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from domain import commands, errors
-from service import keys, schemas
+from service import auth, keys, schemas
 from service.routes import _job_id, _meta, execute, json_response, lease
 from service.types import DEFAULT_LEASE_SECONDS, JobType
 
@@ -12,52 +12,61 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/workers/claim")
+@auth.requires("work")
 async def claim(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.ClaimBody, await request.read())
-    wanted = tuple(body.types) if body.types is not None else None
+    body = await schemas.read_body(request, schemas.ClaimBody)
+    principal = auth.principal_of(request)
+    wanted = tuple(body.types) if body.types is not None else principal.types
+    for index, job_type in enumerate(body.types or ()):
+        principal.check_type(job_type, f"types.{index}")
     max_running, lease_seconds = await request.app[keys.types_key].claim_limits(wanted, body.lease_seconds)
     meta = {**_meta(request), "actor": f"worker:{body.worker_id}"}
     claimed = await request.app[keys.jobs_key].claim(
-        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running
+        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant
     )
     return json_response({"jobs": [{**c.snapshot.document, "lease_token": c.lease_token} for c in claimed]})
 
 
 @routes.post("/jobs/{id}/heartbeat")
+@auth.requires("work")
 async def heartbeat(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.HeartbeatBody, await request.read())
+    body = await schemas.read_body(request, schemas.HeartbeatBody)
     job_id = _job_id(request)
     lease_seconds = body.lease_seconds
     if lease_seconds is None:
-        job = (await request.app[keys.jobs_key].load(job_id)).job
+        job = (await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))).job
         job_type = await request.app[keys.types_key].get(job.type)
         lease_seconds = (job_type and job_type.lease_seconds) or DEFAULT_LEASE_SECONDS
     return await execute(request, commands.Heartbeat(lease_seconds, **lease(body)))
 
 
 @routes.post("/jobs/{id}/retry")
+@auth.requires("manage")
 async def retry(request: web.Request) -> web.Response:
-    schemas.parse_body(schemas.RetryBody, await request.read())
+    await schemas.read_body(request, schemas.RetryBody)
     return await execute(request, commands.RetryJob(requested_by=_meta(request)["actor"]))
 
 
 @routes.post("/jobs/{id}/artifacts")
+@auth.requires("work")
 async def add_artifact(request: web.Request) -> web.Response:
-    body = schemas.parse_body(schemas.ArtifactBody, await request.read())
+    body = await schemas.read_body(request, schemas.ArtifactBody)
     size = schemas.artifact_size(body)
     return await execute(request, commands.AddArtifact(body.name, body.content_type, body.data, size, **lease(body)))
 
 
 @routes.get("/jobs/{id}/artifacts")
+@auth.requires("read")
 async def list_artifacts(request: web.Request) -> web.Response:
-    snapshot = await request.app[keys.jobs_key].load(_job_id(request))
+    snapshot = await request.app[keys.jobs_key].load(_job_id(request), auth.principal_of(request))
     return json_response({"artifacts": snapshot.document["artifacts"]})
 
 
 @routes.get("/jobs/{id}/artifacts/{name}")
+@auth.requires("read")
 async def get_artifact(request: web.Request) -> web.Response:
     job_id, name = _job_id(request), request.match_info["name"]
-    job = (await request.app[keys.jobs_key].load(job_id)).job
+    job = (await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))).job
     artifact = next((a for a in job.artifacts if a.name == name), None)
     if artifact is None:
         raise errors.ArtifactNotFound(f"job has no artifact {name!r}", artifact=name)
@@ -69,20 +78,23 @@ async def get_artifact(request: web.Request) -> web.Response:
 
 
 @routes.put("/types/{name}")
+@auth.requires("admin")
 async def put_type(request: web.Request) -> web.Response:
-    job_type = schemas.parse_body(JobType, await request.read())
+    job_type = await schemas.read_body(request, JobType)
     name = request.match_info["name"]
     await request.app[keys.types_key].put(name, job_type, request.app[keys.jobs_key].clock())
     return json_response({"name": name, **job_type.as_json()})
 
 
 @routes.get("/types")
+@auth.requires("read")
 async def list_types(request: web.Request) -> web.Response:
     types = await request.app[keys.types_key].all()
     return json_response({"types": [{"name": name, **t.as_json()} for name, t in sorted(types.items())]})
 
 
 @routes.get("/types/{name}")
+@auth.requires("read")
 async def get_type(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     job_type = await request.app[keys.types_key].get(name)

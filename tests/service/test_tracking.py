@@ -151,5 +151,9 @@ async def test_request_metadata_is_recorded_with_the_event(client, create_job, s
     await ok(await send(job, "progress", {"percent": 5}, {"X-Request-Id": "req-2"}))
 
     events = (await ok(await client.get(f"/jobs/{job['id']}/events")))["events"]
-    assert events[1]["metadata"] == {"actor": "worker-7", "request_id": "req-1", "correlation_id": "order-9"}
-    assert events[2]["metadata"] == {"actor": "api", "request_id": "req-2", "correlation_id": "req-2"}
+    assert events[1]["metadata"] == {
+        "actor": "worker-7", "request_id": "req-1", "correlation_id": "order-9", "tenant": "default"
+    }
+    assert events[2]["metadata"] == {
+        "actor": "api", "request_id": "req-2", "correlation_id": "req-2", "tenant": "default"
+    }

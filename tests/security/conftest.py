@@ -1,0 +1,33 @@
+"""Fixtures for the trust tests: keys made the way `jobledger keys create` makes them, and a
+service that requires them (the revocation cache off, so a revoked key fails at once)."""
+
+import pytest
+
+from service import auth
+from service.jobs import utcnow
+
+
+@pytest.fixture
+def secure_settings(settings):
+    return settings.model_copy(update={"auth": "required", "auth_cache_seconds": 0})
+
+
+@pytest.fixture
+async def secure(serve, secure_settings):
+    return await serve(secure_settings)
+
+
+@pytest.fixture
+def make_key(store):
+    """make_key(role, tenant="acme", types=None) -> the key, stored (only its hash) in the test database."""
+
+    async def make(role: str, tenant: str = "acme", types: tuple[str, ...] | None = None) -> str:
+        key, record = auth.new_key(role, tenant, types, None, utcnow())
+        await store.put_key(record)
+        return key
+
+    return make
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -1,0 +1,124 @@
+"""Tenants: a key never reads, lists, subscribes to, claims or changes another tenant's jobs,
+and another tenant's job answers exactly like a job that does not exist."""
+
+import asyncio
+import uuid
+
+import orjson
+import pytest
+from aiohttp import WSMsgType, WSServerHandshakeError
+
+from tests.security.conftest import bearer
+from tests.service.helpers import error_of, ok
+
+PER_JOB = [
+    ("GET", "/jobs/{id}", None),
+    ("GET", "/jobs/{id}?at_position=1", None),
+    ("GET", "/jobs/{id}/events", None),
+    ("GET", "/jobs/{id}/verify", None),
+    ("GET", "/jobs/{id}/artifacts", None),
+    ("GET", "/jobs/{id}/artifacts/a", None),
+    ("POST", "/jobs/{id}/cancel", {}),
+    ("DELETE", "/jobs/{id}", {}),
+    ("POST", "/jobs/{id}/retry", {}),
+    ("POST", "/jobs/{id}/start", {}),
+    ("POST", "/jobs/{id}/progress", {"percent": 1}),
+    ("POST", "/jobs/{id}/heartbeat", {"lease_token": "t"}),
+    ("POST", "/jobs/{id}/phases/p/start", {}),
+    ("POST", "/jobs/{id}/complete", {}),
+    ("POST", "/jobs/{id}/fail", {"error": {"message": "x"}}),
+    ("POST", "/jobs/{id}/artifacts", {"name": "a", "data": {}}),
+]
+
+
+@pytest.fixture
+async def tenants(secure, make_key):
+    """An acme admin with one acme job, and a key of every role for globex."""
+    acme = bearer(await make_key("admin", "acme"))
+    job = await ok(await secure.post("/jobs", json={"type": "report", "phases": ["p"]}, headers=acme), 201)
+    globex = {role: bearer(await make_key(role, "globex")) for role in ("client", "worker", "auditor", "admin")}
+    return acme, job, globex
+
+
+async def test_another_tenants_job_is_not_found_on_every_endpoint(secure, store, tenants):
+    _, job, globex = tenants
+    for role, key in globex.items():
+        for method, path, body in PER_JOB:
+            head = await store.head()
+            foreign = await secure.request(method, path.format(id=job["id"]), json=body, headers=key)
+            if foreign.status == 403:  # the role may not do this at all: refused before the job is looked at
+                continue
+            unknown = await secure.request(method, path.format(id=uuid.uuid4()), json=body, headers=key)
+            assert foreign.status == unknown.status == 404, (role, method, path, await foreign.text())
+            assert (await foreign.json())["error"]["code"] == (await unknown.json())["error"]["code"]
+            assert await store.head() == head
+
+
+async def test_lists_logs_and_stats_hold_only_the_callers_tenant(secure, tenants):
+    acme, job, globex = tenants
+    other = await ok(await secure.post("/jobs", json={"type": "invoice"}, headers=globex["admin"]), 201)
+    assert [j["id"] for j in (await ok(await secure.get("/jobs", headers=globex["client"])))["jobs"]] == [other["id"]]
+    assert [j["id"] for j in (await ok(await secure.get("/jobs", headers=acme)))["jobs"]] == [job["id"]]
+    events = (await ok(await secure.get("/events", headers=globex["auditor"])))["events"]
+    assert {e["job_id"] for e in events} == {other["id"]}
+    assert all(e["metadata"]["tenant"] == "globex" for e in events)
+    acme_events = (await ok(await secure.get("/events", headers=acme)))["events"]
+    assert {e["job_id"] for e in acme_events} == {job["id"]}
+    for _ in range(100):  # the stats projection runs behind the log
+        stats = await ok(await secure.get("/stats", headers=globex["client"]))
+        if stats["types"]:
+            break
+        await asyncio.sleep(0.05)
+    assert set(stats["types"]) == {"invoice"}
+
+
+async def test_claims_take_only_the_workers_tenants_jobs(secure, make_key, tenants):
+    _, job, globex = tenants
+    claimed = await ok(await secure.post("/workers/claim", json={"worker_id": "g", "limit": 10}, headers=globex["worker"]))
+    assert claimed["jobs"] == []
+    acme_worker = bearer(await make_key("worker", "acme"))
+    claimed = await ok(await secure.post("/workers/claim", json={"worker_id": "a", "limit": 10}, headers=acme_worker))
+    assert [j["id"] for j in claimed["jobs"]] == [job["id"]]
+
+
+async def test_one_idempotency_key_in_two_tenants_makes_two_jobs(secure, tenants):
+    acme, _, globex = tenants
+    first = await ok(await secure.post("/jobs", json={"type": "r"}, headers={**acme, "Idempotency-Key": "k"}), 201)
+    second = await ok(await secure.post("/jobs", json={"type": "r"}, headers={**globex["client"], "Idempotency-Key": "k"}), 201)
+    assert first["id"] != second["id"] and second["tenant"] == "globex"
+
+
+async def test_sockets_follow_only_the_callers_tenant(secure, tenants):
+    acme, job, globex = tenants
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await secure.ws_connect(f"/jobs/{job['id']}/ws", headers=globex["client"])
+    assert refused.value.status == 404
+    async with secure.ws_connect("/ws", headers=globex["client"]) as theirs, secure.ws_connect("/ws", headers=acme) as ours:
+        for ws in (theirs, ours):
+            await ws.send_str(orjson.dumps({"type": "subscribe", "all": True, "jobs": [job["id"]]}).decode())
+            assert (await ws.receive_json(timeout=10))["type"] == "subscribed"
+        await ok(await secure.post(f"/jobs/{job['id']}/cancel", json={}, headers=acme))
+        other = await ok(await secure.post("/jobs", json={"type": "mine"}, headers=globex["admin"]), 201)
+        seen = (await theirs.receive_json(timeout=10))
+        assert seen["type"] == "event" and seen["job_id"] == other["id"]  # acme's cancel was never sent
+        assert (await ours.receive_json(timeout=10))["job_id"] == job["id"]
+        await theirs.send_str(orjson.dumps({"type": "subscribe", "jobs": [job["id"]], "after": 0}).decode())
+        replayed = await theirs.receive_json(timeout=10)
+        assert replayed["type"] == "subscribed"  # the replay from 0 held none of acme's events
+
+
+async def test_a_key_limited_to_types_sees_and_takes_only_those(secure, make_key, tenants):
+    acme, job, _ = tenants
+    invoice = await ok(await secure.post("/jobs", json={"type": "invoice"}, headers=acme), 201)
+    worker = bearer(await make_key("worker", "acme", ("invoice",)))
+    details = await error_of(await secure.post("/workers/claim", json={"worker_id": "w", "types": ["report"]},
+                                               headers=worker), 403, "forbidden")
+    assert details["fields"][0]["field"] == "types.0"
+    claimed = await ok(await secure.post("/workers/claim", json={"worker_id": "w", "limit": 10}, headers=worker))
+    assert [j["id"] for j in claimed["jobs"]] == [invoice["id"]]
+    await error_of(await secure.post(f"/jobs/{job['id']}/start", json={}, headers=worker), 404, "job_not_found")
+    client = bearer(await make_key("client", "acme", ("invoice",)))
+    await error_of(await secure.post("/jobs", json={"type": "report"}, headers=client), 403, "forbidden")
+    assert [j["id"] for j in (await ok(await secure.get("/jobs", headers=client)))["jobs"]] == [invoice["id"]]
+    await error_of(await secure.get("/events", headers=bearer(await make_key("auditor", "acme", ("invoice",)))),
+                   403, "forbidden")
