@@ -132,5 +132,7 @@ async def test_a_lost_database_is_503_with_retry_after_and_the_service_recovers_
                 assert time.monotonic() < deadline, "LISTEN never came back"
                 await asyncio.sleep(0.2)
             await ws.close()
+        await service.stop()
+        assert service.process.returncode == 0, "no clean shutdown after the outage"
     finally:
         await service.stop()
