@@ -102,8 +102,13 @@ class PostgresEventStore(PostgresProjectionStore):
     async def _connection(self):
         """A pooled connection; losing the database on the way is StoreUnavailable."""
         with pg_outage.translated():
-            async with self._pool.acquire(timeout=pg_outage.ACQUIRE_TIMEOUT) as conn:
+            # not acquire(timeout=): on 3.11 that wraps every acquire and release in a task of its own
+            async with asyncio.timeout(pg_outage.ACQUIRE_TIMEOUT):
+                conn = await self._pool.acquire()
+            try:
                 yield conn
+            finally:
+                await self._pool.release(conn)
 
     async def close(self) -> None:
         await self._appender.close()
