@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from domain import errors, events
-from eventlog import chain, codec, shadow
+from eventlog import chain, codec, pg_outage, shadow
 from eventlog.key_store import PostgresKeyStore
 from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
@@ -53,7 +53,6 @@ _QUEUE_STATS = (
     "min(greatest(run_at, updated_at)) FILTER (WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1)) "
     "FROM job_status WHERE status IN ('queued', 'running') GROUP BY type ORDER BY type"
 )
-_CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
 
 
 class _PooledConnection(asyncpg.Connection):
@@ -90,15 +89,27 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
         dsn = asyncpg_dsn(url)
-        try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, connection_class=_PooledConnection)
-        except _CONNECTION_ERRORS as exc:
-            raise errors.StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        with pg_outage.translated():
+            pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, connection_class=_PooledConnection, connect=pg_outage.connect
+            )
         return cls(pool, dsn)
 
     @property
     def pool(self) -> asyncpg.Pool:
         return self._pool
+
+    @contextlib.asynccontextmanager
+    async def _connection(self):
+        """A pooled connection; losing the database on the way is StoreUnavailable."""
+        with pg_outage.translated():
+            # not acquire(timeout=): on 3.11 that wraps every acquire and release in a task of its own
+            async with asyncio.timeout(pg_outage.ACQUIRE_TIMEOUT):
+                conn = await self._pool.acquire()
+            try:
+                yield conn
+            finally:
+                await self._pool.release(conn)
 
     async def close(self) -> None:
         await self._appender.close()
@@ -125,7 +136,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         while True:
             conn = None
             try:
-                conn = await asyncpg.connect(self._dsn)
+                conn = await pg_outage.connect(self._dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _: lost.set())
                 await conn.add_listener(CHANNEL, self._moved)
@@ -147,14 +158,17 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         conn = self._append_conns[lane]
         try:
-            if conn is None or conn.is_closed():
-                conn = self._append_conns[lane] = await asyncpg.connect(self._dsn)
-            rows = await conn.fetch(_APPEND, *_append_args(batch))
-        except _CONNECTION_ERRORS as exc:
+            with pg_outage.translated():
+                if conn is None or conn.is_closed():
+                    conn = self._append_conns[lane] = await pg_outage.connect(self._dsn)
+                rows = await conn.fetch(_APPEND, *_append_args(batch))
+        except errors.StoreUnavailable:
+            # The outcome is unknown if the connection died after the commit was sent: the
+            # callers get 503, never a guess; the next batch opens a new connection.
             if conn is not None:
                 conn.terminate()
             self._append_conns[lane] = None
-            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+            raise
         self._moved()  # local followers need not wait for the NOTIFY round trip
         return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
 
@@ -162,21 +176,18 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         """Claim due queued jobs under the append lock: claims and appends are serialised,
         so a candidate's version cannot change before its JobStarted is written, and
         per-type running counts are exact."""
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-                running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
-                allowance = claim_allowance(query, running)
-                rows = []
-                for types, leave_out, limit in candidate_scans(query, allowance):
-                    rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit, query.tenant)
-                rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
-                requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
-                if not requests:
-                    return []
-                results = await conn.fetch(_APPEND, *_append_args(requests))
-        except _CONNECTION_ERRORS as exc:
-            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
+            allowance = claim_allowance(query, running)
+            rows = []
+            for types, leave_out, limit in candidate_scans(query, allowance):
+                rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit, query.tenant)
+            rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
+            requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
+            if not requests:
+                return []
+            results = await conn.fetch(_APPEND, *_append_args(requests))
         self._moved()
         outcomes = [self._outcome(request, row) for request, row in zip(requests, results, strict=True)]
         return [o for o in outcomes if not isinstance(o, Exception)]
@@ -195,11 +206,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         ]
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        try:
-            async with self._pool.acquire() as conn:
-                return await conn.fetch(sql, *args)
-        except _CONNECTION_ERRORS as exc:
-            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        async with self._connection() as conn:
+            return await conn.fetch(sql, *args)
 
     async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
         rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
@@ -226,7 +234,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         columns = ["position", "stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at", "hash"]
         records = [(e.position, e.stream_id, e.version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at, e.hash)
                    for e in events]
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
             await conn.copy_records_to_table("events", records=records, columns=columns)
             await conn.execute(
@@ -290,11 +298,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         return {r[0]: codec.loads(r[1]) for r in await self._fetch("SELECT name, config::text FROM job_types")}
 
     async def _prune(self, sql: str, finished_before: datetime) -> int:
-        try:
-            async with self._pool.acquire() as conn:
-                return int((await conn.execute(sql, finished_before)).split()[-1])
-        except _CONNECTION_ERRORS as exc:
-            raise errors.StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        async with self._connection() as conn:
+            return int((await conn.execute(sql, finished_before)).split()[-1])
 
     async def prune_status(self, finished_before: datetime) -> int:
         """Remove finished jobs last changed before `finished_before` from the status table."""
@@ -308,7 +313,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         """Replay the log into a shadow table while appends go on, then catch up under the
         append lock and swap it in, in one transaction. Reads never stop; appends wait only
         for the catch-up and the swap."""
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
             await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
             position = await self._fold_log(conn, fold, 0, progress)

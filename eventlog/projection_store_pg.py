@@ -47,7 +47,7 @@ class PostgresProjectionStore:
         self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime
     ) -> bool:
         """Write rows and move the checkpoint from `after` to `position`, atomically; False if it had moved."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             moved = await conn.execute(
                 "UPDATE projection_checkpoints SET position = $4, updated_at = $5 "
                 "WHERE projection = $1 AND generation = $2 AND position = $3",
@@ -72,7 +72,7 @@ class PostgresProjectionStore:
 
     async def activate_generation(self, name: str, generation: int) -> None:
         """Make `generation` the one reads see, and drop the others, in one transaction."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE projection_checkpoints SET active = (generation = $2) WHERE projection = $1", name, generation
             )

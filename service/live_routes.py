@@ -157,6 +157,7 @@ async def _start(listener: live.Listener, snapshot: Snapshot, registered: int, a
 async def live_socket(request: web.Request) -> web.WebSocketResponse:
     """Subscribe to jobs, job types or everything; unsubscribe; ping."""
     hub = request.app[keys.hub_key]
+    await hub.store.head()  # a store out of reach is a 503 before the upgrade, not a socket that hears nothing
     ws = _socket(hub)
     async with _authenticated(ws, request) as principal:
         if not ws.prepared:

@@ -64,14 +64,14 @@ async def rebuild(store: EventStore, name: str, progress: Callable[[int], None] 
 
 async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) -> None:
     """Follow the log forever, keeping each projection's active generation caught up."""
-    for name in PROJECTIONS:
-        await store.ensure_projection(name, utcnow())
     while True:
         try:
             for name, projection in PROJECTIONS.items():
                 current = await active(store, name)
-                if current is not None:
-                    await catch_up(store, projection, current[0])
+                if current is None:  # inside the loop: a store out of reach at start must not end the runner
+                    await store.ensure_projection(name, utcnow())
+                    current = await active(store, name)
+                await catch_up(store, projection, current[0])
         except errors.StoreUnavailable as exc:
             log.warning("projections paused: %s", exc)
         except Exception:

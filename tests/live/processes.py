@@ -35,6 +35,11 @@ class Service:
                 await asyncio.sleep(0.05)
         raise AssertionError(f"the service never answered:\n{self.log_path.read_text()}")
 
+    async def kill(self) -> None:
+        """SIGKILL: the process ends where it stands, with no shutdown of any kind."""
+        self.process.kill()
+        await self.process.wait()
+
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
