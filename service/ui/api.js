@@ -29,7 +29,8 @@ export function socketUrl(path) {
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.error?.message || `HTTP ${status}`);
+    const refused = status === 401 || status === 403 ? " (check the API key)" : "";
+    super(`${body?.error?.message || `HTTP ${status}`}${refused}`);
     this.status = status;
     this.code = body?.error?.code;
   }
