@@ -6,6 +6,7 @@
 import { request } from "./api.js";
 import { h, fill } from "./dom.js";
 import { duration } from "./format.js";
+import { Loader } from "./loader.js";
 
 const REFRESH_MS = 1000;
 const TOTALS = ["queued", "running", "completed", "failed", "cancelled", "expired"];
@@ -17,20 +18,15 @@ export function statsCards(ctx) {
   const el = h("section", { class: "stats" },
     h("div", { class: "section-head" }, h("h2", {}, "Queues"), totals, lag), grid);
   let timer = null;
-  let generation = 0;
-
-  async function reload() {
-    const mine = ++generation;
-    try {
-      const [health, stats] = await Promise.all([request("/health"), request("/stats")]);
-      if (mine !== generation) return;
+  const loader = new Loader({
+    load: () => Promise.all([request("/health"), request("/stats")]),
+    apply([health, stats]) {
       ctx.types.add(...Object.keys(health.queues), ...Object.keys(stats.types));
       render(health, stats);
       if (stats.projection?.lag > 0) schedule(); // the stats read model is catching up: look again once
-    } catch (error) {
-      ctx.notify(`Could not load statistics: ${error.message}`);
-    }
-  }
+    },
+    failed: (error) => ctx.notify(`Could not load statistics: ${error.message}`),
+  });
 
   function render(health, stats) {
     fill(totals, TOTALS.map((status) => h("span", { class: `total status-${status}` },
@@ -43,12 +39,12 @@ export function statsCards(ctx) {
   }
 
   function schedule() {
-    if (timer === null) timer = setTimeout(() => { timer = null; reload(); }, REFRESH_MS);
+    if (timer === null) timer = setTimeout(() => { timer = null; loader.run(); }, REFRESH_MS);
   }
 
   const stop = ctx.onEvent(schedule);
-  reload();
-  return { el, reload, dispose() { stop(); clearTimeout(timer); } };
+  loader.run();
+  return { el, reload: () => loader.run(), dispose() { stop(); clearTimeout(timer); } };
 }
 
 function card(name, queue = {}, stats = {}) {

@@ -4,6 +4,7 @@
 import { request } from "./api.js";
 import { h } from "./dom.js";
 import { errorText, shortId } from "./format.js";
+import { Loader } from "./loader.js";
 import { timeAgo } from "./widgets.js";
 
 const LIMIT = 100;
@@ -17,21 +18,16 @@ export function deadLetters(ctx) {
     h("div", { class: "panel-head" }, h("h2", {}, "Dead letters"), count),
     h("p", { class: "hint" }, "Jobs that failed for good. Retry queues one more attempt."),
     list, empty);
-  let generation = 0;
-
-  async function reload() {
-    const mine = ++generation;
-    try {
-      const page = await request("/jobs", { query: { status: "failed", limit: LIMIT } });
-      if (mine !== generation) return;
+  const loader = new Loader({
+    load: () => request("/jobs", { query: { status: "failed", limit: LIMIT } }),
+    apply(page) {
       items.clear();
       list.replaceChildren();
       page.jobs.map((doc) => ctx.store.put(doc)).filter((job) => job.status === "failed").forEach(add);
       summarize();
-    } catch (error) {
-      ctx.notify(`Could not load dead letters: ${error.message}`);
-    }
-  }
+    },
+    failed: (error) => ctx.notify(`Could not load dead letters: ${error.message}`),
+  });
 
   function add(job) {
     const item = entry(job, retry);
@@ -43,6 +39,7 @@ export function deadLetters(ctx) {
   }
 
   function changed(job) {
+    if (loader.hold(() => changed(job))) return;
     if (job.status === "failed") add(job);
     else if (items.has(job.id)) {
       items.get(job.id).remove();
@@ -69,8 +66,8 @@ export function deadLetters(ctx) {
   }
 
   const stop = ctx.store.listen(changed);
-  reload();
-  return { el, reload, dispose: stop };
+  loader.run();
+  return { el, reload: () => loader.run(), dispose: stop };
 }
 
 function entry(job, retry) {

@@ -5,8 +5,9 @@
 import { request } from "./api.js";
 import { h, fill } from "./dom.js";
 import { clockTime, duration, errorText, json } from "./format.js";
-import { badge, progressBar, timeAgo } from "./widgets.js";
+import { Loader } from "./loader.js";
 import { eventItem } from "./timeline.js";
+import { badge, progressBar, timeAgo } from "./widgets.js";
 
 export function jobPage(ctx, id) {
   const head = h("div", { class: "job-head" });
@@ -20,34 +21,31 @@ export function jobPage(ctx, id) {
         h("div", { class: "panel-head" }, h("h2", {}, "Event timeline"), timelineCount), timeline)));
   let job = null;
   let lastVersion = 0;
-  let generation = 0;
-
-  async function reload() {
-    const mine = ++generation;
-    try {
-      const [doc, history] = await Promise.all([request(`/jobs/${id}`), request(`/jobs/${id}/events`)]);
-      if (mine !== generation) return;
+  const loader = new Loader({
+    load: () => Promise.all([request(`/jobs/${id}`), request(`/jobs/${id}/events`)]),
+    apply([doc, history]) {
       job = ctx.store.put(doc);
       renderJob();
       fill(timeline, history.events.map(eventItem));
       lastVersion = history.events.at(-1)?.version ?? 0;
       timelineCount.textContent = String(lastVersion);
-    } catch (error) {
-      if (error.status === 404) fill(el, h("a", { class: "back", href: "#/" }, "← All jobs"), h("div", { class: "empty" }, `No job ${id}.`));
-      else ctx.notify(`Could not load job: ${error.message}`);
-    }
-  }
+    },
+    failed(error) {
+      if (error.status !== 404) ctx.notify(`Could not load job: ${error.message}`);
+      else fill(el, h("a", { class: "back", href: "#/" }, "← All jobs"), h("div", { class: "empty" }, `No job ${id}.`));
+    },
+  });
 
   function changed(doc) {
-    if (doc.id !== id || !job) return;
-    job = doc;
+    if (doc.id !== id || loader.hold(() => changed(doc))) return;
+    job = ctx.store.get(id) ?? doc;
     renderJob();
   }
 
   function event(message) {
-    if (message.job_id !== id || !job || message.version <= lastVersion) return;
+    if (message.job_id !== id || loader.hold(() => event(message)) || message.version <= lastVersion) return;
     if (message.version !== lastVersion + 1) {
-      reload();
+      loader.run();
       return;
     }
     timeline.append(eventItem({ ...message, type: message.event }));
@@ -72,8 +70,8 @@ export function jobPage(ctx, id) {
   }
 
   const stops = [ctx.store.listen(changed), ctx.onEvent(event)];
-  reload();
-  return { el, reload, dispose() { stops.forEach((stop) => stop()); } };
+  loader.run();
+  return { el, reload: () => loader.run(), dispose() { stops.forEach((stop) => stop()); } };
 }
 
 function jobHeading(job, retry) {

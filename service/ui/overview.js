@@ -3,10 +3,10 @@
 import { h } from "./dom.js";
 import { statsCards } from "./cards.js";
 import { deadLetters } from "./dead_letters.js";
-import { jobTable } from "./table.js";
+import { JobTable } from "./table.js";
 
 export function overview(ctx) {
-  const parts = [statsCards(ctx), jobTable(ctx), deadLetters(ctx)];
+  const parts = [statsCards(ctx), new JobTable(ctx), deadLetters(ctx)];
   const [cards, table, dead] = parts.map((part) => part.el);
   return {
     el: h("div", { class: "overview" }, cards, h("div", { class: "columns" }, table, dead)),

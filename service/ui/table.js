@@ -5,6 +5,7 @@
 import { request } from "./api.js";
 import { h, fill } from "./dom.js";
 import { isUuid, shortId } from "./format.js";
+import { Loader } from "./loader.js";
 import { badge, phaseSummary, progressBar, timeAgo } from "./widgets.js";
 
 const PAGE = 50;
@@ -12,104 +13,119 @@ const MAX_ROWS = 500;
 const STATUSES = ["queued", "running", "completed", "failed", "cancelled", "expired"];
 const COLUMNS = ["Job", "Type", "Status", "Progress", "Phase", "Attempts", "Created", "Updated"];
 
-export function jobTable(ctx) {
-  const filters = { status: "", type: "", search: "" };
-  const rows = new Map();
-  let order = [];
-  let cursor = null;
-  let filling = false;
-  let generation = 0;
-  const dirty = new Set();
-  let frame = null;
-
-  const status = h("select", { id: "filter-status", "aria-label": "Status", onchange: () => set("status", status.value) },
-    h("option", { value: "" }, "All statuses"), STATUSES.map((s) => h("option", { value: s }, s)));
-  const type = h("select", { id: "filter-type", "aria-label": "Type", onchange: () => set("type", type.value) },
-    h("option", { value: "" }, "All types"));
-  const search = h("input", {
-    id: "search", type: "search", placeholder: "Search by job id", spellcheck: "false", "aria-label": "Search by id",
-    oninput: () => set("search", search.value.trim().toLowerCase()),
-  });
-  const count = h("span", { class: "muted count" });
-  const body = h("tbody");
-  const empty = h("div", { class: "empty", hidden: true }, "No jobs match.");
-  const more = h("button", { class: "more", type: "button", hidden: true, onclick: loadMore }, "Load older jobs");
-  const el = h("section", { class: "panel jobs" },
-    h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("div", { class: "filters" }, status, type, search), count),
-    h("div", { class: "table-wrap" }, h("table", { class: "job-table" },
-      h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", {}, c)))), body)),
-    empty, more);
-
-  function set(name, value) {
-    const serverSide = name !== "search" || isUuid(value) || isUuid(filters.search);
-    filters[name] = value;
-    if (serverSide) reload();
-    else rows.forEach((row, id) => { row.hidden = !id.includes(filters.search); });
-    summarize();
+export class JobTable {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.filters = { status: "", type: "", search: "" };
+    this.rows = new Map(); // id -> <tr>, whose `job` is the document it shows
+    this.order = []; // ids, newest first
+    this.cursor = null;
+    this.filling = false;
+    this.dirty = new Set();
+    this.frame = null;
+    this.loader = new Loader({
+      load: () => this.fetchPage(null),
+      apply: (page) => this.replace(page),
+      failed: (error) => ctx.notify(`Could not load jobs: ${error.message}`),
+    });
+    this.el = this.build();
+    this.setTypes(ctx.types.sorted());
+    this.stops = [ctx.store.listen((job) => this.changed(job)), ctx.types.listen((names) => this.setTypes(names))];
+    this.reload();
   }
 
-  function wanted(job) {
-    if (isUuid(filters.search)) return job.id === filters.search;
-    return (!filters.status || job.status === filters.status) && (!filters.type || job.type === filters.type);
+  build() {
+    this.status = h("select", { id: "filter-status", "aria-label": "Status", onchange: () => this.set("status", this.status.value) },
+      h("option", { value: "" }, "All statuses"), STATUSES.map((s) => h("option", { value: s }, s)));
+    this.type = h("select", { id: "filter-type", "aria-label": "Type", onchange: () => this.set("type", this.type.value) });
+    this.search = h("input", {
+      id: "search", type: "search", placeholder: "Search by job id", spellcheck: "false", "aria-label": "Search by id",
+      oninput: () => this.set("search", this.search.value.trim().toLowerCase()),
+    });
+    this.count = h("span", { class: "muted count" });
+    this.body = h("tbody");
+    this.empty = h("div", { class: "empty", hidden: true }, "No jobs match.");
+    this.more = h("button", { class: "more", type: "button", hidden: true, onclick: () => this.loadMore() }, "Load older jobs");
+    return h("section", { class: "panel jobs" },
+      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("div", { class: "filters" }, this.status, this.type, this.search), this.count),
+      h("div", { class: "table-wrap" }, h("table", { class: "job-table" },
+        h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", {}, c)))), this.body)),
+      this.empty, this.more);
   }
 
-  function fitsPage(job) {
-    const last = order.length ? rows.get(order.at(-1)).job : null;
-    return cursor === null || !last || Date.parse(job.created_at) >= Date.parse(last.created_at);
+  reload() {
+    return this.loader.run();
   }
 
-  async function fetchPage(after) {
-    if (isUuid(filters.search)) {
-      const job = await request(`/jobs/${filters.search}`).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
+  dispose() {
+    this.stops.forEach((stop) => stop());
+    cancelAnimationFrame(this.frame);
+  }
+
+  set(name, value) {
+    const serverSide = name !== "search" || isUuid(value) || isUuid(this.filters.search);
+    this.filters[name] = value;
+    if (serverSide) this.reload();
+    else this.rows.forEach((row, id) => { row.hidden = !id.includes(value); });
+    this.summarize();
+  }
+
+  wanted(job) {
+    const { status, type, search } = this.filters;
+    if (isUuid(search)) return job.id === search;
+    return (!status || job.status === status) && (!type || job.type === type);
+  }
+
+  fitsPage(job) {
+    const last = this.order.length ? this.rows.get(this.order.at(-1)).job : null;
+    return this.cursor === null || !last || Date.parse(job.created_at) >= Date.parse(last.created_at);
+  }
+
+  async fetchPage(after) {
+    const { status, type, search } = this.filters;
+    if (isUuid(search)) {
+      const job = await request(`/jobs/${search}`).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
       return { jobs: job ? [job] : [], next_cursor: null };
     }
-    const query = { status: filters.status, type: filters.type, limit: PAGE, cursor: after };
-    return request("/jobs", { query });
+    return request("/jobs", { query: { status, type, limit: PAGE, cursor: after } });
   }
 
-  async function reload() {
-    const mine = ++generation;
-    try {
-      const page = await fetchPage(null);
-      if (mine !== generation) return;
-      rows.clear();
-      order = [];
-      body.replaceChildren();
-      show(page);
-    } catch (error) {
-      ctx.notify(`Could not load jobs: ${error.message}`);
-    }
+  replace(page) {
+    this.rows.clear();
+    this.order = [];
+    this.body.replaceChildren();
+    this.show(page);
   }
 
-  async function loadMore() {
-    const mine = generation;
-    const page = await fetchPage(cursor).catch((error) => ctx.notify(`Could not load jobs: ${error.message}`));
-    if (page && mine === generation) show(page);
+  async loadMore() {
+    const mine = this.loader.current;
+    const page = await this.fetchPage(this.cursor).catch((error) => this.ctx.notify(`Could not load jobs: ${error.message}`));
+    if (page && mine === this.loader.current) this.show(page);
   }
 
-  function show(page) {
-    filling = true;
+  show(page) {
+    this.filling = true;
     for (const doc of page.jobs) {
-      const job = ctx.store.put(doc);
-      if (!rows.has(job.id)) place(job, order.length);
+      const job = this.ctx.store.put(doc);
+      if (!this.rows.has(job.id)) this.place(job, this.order.length);
     }
-    filling = false;
-    cursor = page.next_cursor;
-    ctx.types.add(...page.jobs.map((j) => j.type));
-    summarize();
+    this.filling = false;
+    this.cursor = page.next_cursor;
+    this.ctx.types.add(...page.jobs.map((j) => j.type));
+    this.summarize();
   }
 
-  function place(job, index) {
+  place(job, index) {
     const row = h("tr", { dataset: { jobId: job.id }, onclick: (e) => open(e, job.id) });
-    render(row, job);
-    body.insertBefore(row, rows.get(order[index]) ?? null);
-    rows.set(job.id, row);
-    order.splice(index, 0, job.id);
+    this.render(row, job);
+    this.body.insertBefore(row, this.rows.get(this.order[index]) ?? null);
+    this.rows.set(job.id, row);
+    this.order.splice(index, 0, job.id);
   }
 
-  function render(row, job) {
+  render(row, job) {
     row.job = job;
-    row.hidden = !isUuid(filters.search) && !job.id.includes(filters.search);
+    row.hidden = !isUuid(this.filters.search) && !job.id.includes(this.filters.search);
     fill(row,
       h("td", { class: "id mono" }, h("a", { href: `#/jobs/${job.id}`, title: job.id }, shortId(job.id))),
       h("td", { class: "type" }, job.type),
@@ -121,68 +137,65 @@ export function jobTable(ctx) {
       h("td", { class: "time" }, timeAgo(job.updated_at)));
   }
 
-  function changed(job) {
-    ctx.types.add(job.type);
-    if (filling) return;
-    if (!rows.has(job.id)) {
-      if (!wanted(job) || !fitsPage(job)) return;
-      const created = Date.parse(job.created_at);
-      const index = order.findIndex((id) => Date.parse(rows.get(id).job.created_at) < created);
-      place(job, index === -1 ? order.length : index);
-      rows.get(job.id).classList.add("fresh");
-      trim();
-      summarize();
-      return;
+  changed(job) {
+    this.ctx.types.add(job.type);
+    if (this.filling || this.loader.hold(() => this.changed(job))) return;
+    if (this.rows.has(job.id)) {
+      this.dirty.add(job.id);
+      this.frame ??= requestAnimationFrame(() => this.flush());
+    } else if (this.wanted(job) && this.fitsPage(job)) {
+      this.insert(job);
     }
-    dirty.add(job.id);
-    frame ??= requestAnimationFrame(flush);
   }
 
-  function flush() {
-    frame = null;
-    for (const id of dirty) {
-      const row = rows.get(id);
-      const job = ctx.store.get(id) ?? row?.job;
+  insert(job) {
+    const created = Date.parse(job.created_at);
+    const index = this.order.findIndex((id) => Date.parse(this.rows.get(id).job.created_at) < created);
+    this.place(job, index === -1 ? this.order.length : index);
+    this.rows.get(job.id).classList.add("fresh");
+    if (this.order.length > MAX_ROWS) {
+      this.order.slice(MAX_ROWS).forEach((id) => this.remove(id));
+      this.cursor = null; // the rows dropped are gone from the page: reload or filter to see them again
+    }
+    this.summarize();
+  }
+
+  flush() {
+    this.frame = null;
+    for (const id of this.dirty) {
+      const row = this.rows.get(id);
+      const job = this.ctx.store.get(id) ?? row?.job;
       if (!row || !job) continue;
-      if (wanted(job)) {
-        render(row, job);
-        row.classList.remove("flash");
-        void row.offsetWidth; // restart the highlight animation
-        row.classList.add("flash");
-      } else remove(id);
+      if (!this.wanted(job)) {
+        this.remove(id);
+        continue;
+      }
+      this.render(row, job);
+      row.classList.remove("flash");
+      void row.offsetWidth; // restart the highlight animation
+      row.classList.add("flash");
     }
-    dirty.clear();
-    summarize();
+    this.dirty.clear();
+    this.summarize();
   }
 
-  function remove(id) {
-    rows.get(id).remove();
-    rows.delete(id);
-    order = order.filter((other) => other !== id);
+  remove(id) {
+    this.rows.get(id).remove();
+    this.rows.delete(id);
+    this.order = this.order.filter((other) => other !== id);
   }
 
-  function trim() {
-    if (order.length <= MAX_ROWS) return;
-    order.slice(MAX_ROWS).forEach(remove);
-    cursor = null; // the rows dropped are gone from the page: reload or filter to see them again
+  summarize() {
+    const shown = this.order.filter((id) => !this.rows.get(id).hidden).length;
+    this.count.textContent = `${shown} shown${this.cursor ? ", older below" : ""}`;
+    this.empty.hidden = shown > 0;
+    this.more.hidden = !this.cursor;
   }
 
-  function summarize() {
-    const shown = order.filter((id) => !rows.get(id).hidden).length;
-    count.textContent = `${shown} shown${cursor ? ", older below" : ""}`;
-    empty.hidden = shown > 0;
-    more.hidden = !cursor;
+  setTypes(names) {
+    fill(this.type, h("option", { value: "" }, "All types"), names.map((n) => h("option", { value: n }, n)));
+    this.type.value = this.filters.type;
   }
-
-  function setTypes(names) {
-    fill(type, h("option", { value: "" }, "All types"), names.map((n) => h("option", { value: n }, n)));
-    type.value = filters.type;
-  }
-
-  setTypes(ctx.types.sorted());
-  const stops = [ctx.store.listen(changed), ctx.types.listen(setTypes)];
-  reload();
-  return { el, reload, dispose() { stops.forEach((stop) => stop()); cancelAnimationFrame(frame); } };
 }
 
 function open(event, id) {

@@ -1,5 +1,7 @@
 """The job table follows /ws: jobs appear, progress and finish without a reload or a poll."""
 
+import asyncio
+
 import pytest
 from playwright.async_api import expect
 
@@ -89,3 +91,34 @@ async def test_filters_by_status_and_type_and_search_by_id(page, api):
     await page.fill("#search", "00000000-0000-4000-8000-000000000000")
     await expect(rows).to_have_count(0)
     await expect(page.locator(".jobs .empty")).to_be_visible()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_job_created_while_the_table_loads_is_not_lost(page, api):
+    """The server answers a load, then a job is created; the event arrives before the answer."""
+    received: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: received.append(frame)))
+    await api.create(type="ocr")
+    await open_dashboard(page)
+    answered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_answer(route) -> None:
+        response = await route.fetch()
+        answered.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route(lambda url: "/jobs?" in url and "status=queued" in url, slow_answer)
+    await page.select_option("#filter-status", "queued")
+    await asyncio.wait_for(answered.wait(), WAIT_MS / 1000)
+    job = await api.create(type="ocr")
+    deadline = asyncio.get_running_loop().time() + WAIT_MS / 1000
+    while not any(job["id"] in frame for frame in received):
+        assert asyncio.get_running_loop().time() < deadline, "the event never reached the page"
+        await asyncio.sleep(0.05)
+
+    async with page.expect_response(lambda r: "status=queued" in r.url):
+        release.set()
+    await page.wait_for_timeout(300)  # the answer is applied (the held event after it)
+    assert await page.locator(".job-table tbody tr").count() == 2
+    await expect(row(page, job["id"])).to_be_visible()
