@@ -79,7 +79,7 @@ def _summary(values: list[float]) -> dict[str, Any]:
     return {"count": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "max": ordered[-1]}
 
 
-def _durations(docs: list[dict], since: datetime | None) -> dict[str, Any]:
+def _window(docs: list[dict], since: datetime | None) -> dict[str, Any]:
     def recent(at: str | None) -> bool:
         return since is None or (at is not None and datetime.fromisoformat(at) >= since)
 
@@ -90,7 +90,9 @@ def _durations(docs: list[dict], since: datetime | None) -> dict[str, Any]:
         for name, (at, seconds) in d["phases"].items():
             if recent(at):
                 phases.setdefault(name, []).append(seconds)
+    finished = [d["status"] for d in docs if d["finished_at"] is not None and recent(d["finished_at"])]
     return {
+        "finished": {s: finished.count(s) for s in sorted(set(finished))},
         "queue_wait_seconds": _summary(waits),
         "run_seconds": _summary(runs),
         "phase_seconds": {name: _summary(v) for name, v in sorted(phases.items())},
@@ -98,8 +100,8 @@ def _durations(docs: list[dict], since: datetime | None) -> dict[str, Any]:
 
 
 def summarize(docs: list[dict], now: datetime, sees: Callable[[str, str], bool] = lambda _tenant, _type: True) -> dict[str, Any]:
-    """Per job type: counts by status, and durations over all time and over the last hour,
-    of the jobs whose (tenant, type) `sees` accepts."""
+    """Per job type: counts by status, and the jobs finished (throughput) and durations, over all
+    time and over the last hour; of the jobs whose (tenant, type) `sees` accepts."""
     by_type: dict[str, list[dict]] = {}
     for doc in docs:
         if sees(doc.get("tenant", "default"), doc["type"]):  # documents older than tenants are the default's
@@ -108,8 +110,8 @@ def summarize(docs: list[dict], now: datetime, sees: Callable[[str, str], bool] 
     return {
         t: {
             "counts": {s: sum(1 for d in ds if d["status"] == s) for s in sorted({d["status"] for d in ds})},
-            "all_time": _durations(ds, None),
-            "last_hour": _durations(ds, hour_ago),
+            "all_time": _window(ds, None),
+            "last_hour": _window(ds, hour_ago),
         }
         for t, ds in sorted(by_type.items())
     }

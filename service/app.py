@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import auth, headers, keys, schemas, live_routes, projection_runner, storage, sweeper, worker_routes
+from service import auth, headers, keys, live_routes, projection_runner, schemas, storage, sweeper, ui_routes, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
@@ -29,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(live_routes.routes)
+    app.add_routes(ui_routes.routes)
     headers.setup(app, settings)  # after every route
     return app
 

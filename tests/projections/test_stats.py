@@ -3,8 +3,12 @@
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
 
+from domain import events
 from projections import stats
+from projections.framework import Fact
 from service import projection_runner
 from service.jobs import utcnow
 
@@ -39,11 +43,36 @@ async def test_stats_count_and_time_jobs_per_type(client):
     assert report["types"]["other"]["counts"] == {"queued": 1}
     for window in ("all_time", "last_hour"):
         durations = report_type[window]
+        assert durations["finished"] == {"completed": 4, "failed": 2}
         assert durations["queue_wait_seconds"]["count"] == 6
         assert durations["run_seconds"]["count"] == 6
         assert durations["phase_seconds"]["research"]["count"] == 6
         run = durations["run_seconds"]
         assert 0 <= run["p50"] <= run["p95"] <= run["max"] < 30
+
+
+def _finish(job_id: UUID, created_at: datetime, outcome: events.Event) -> list[Fact]:
+    return [
+        Fact(job_id, 1, created_at, events.JobCreated("report", "default", None, {}, (), 0, 1, None, created_at)),
+        Fact(job_id, 2, created_at, events.JobStarted(attempt=1)),
+        Fact(job_id, 3, created_at + timedelta(seconds=5), outcome),
+    ]
+
+
+def test_finished_jobs_are_counted_per_window_by_when_they_finished():
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    facts = [
+        *_finish(uuid4(), now - timedelta(hours=3), events.JobCompleted()),
+        *_finish(uuid4(), now - timedelta(minutes=30), events.JobCompleted()),
+        *_finish(uuid4(), now - timedelta(minutes=10), events.JobFailed(error="x")),
+        Fact(uuid4(), 10, now, events.JobCreated("report", "default", None, {}, (), 0, 1, None, now)),
+    ]
+    docs: dict = {}
+    stats.projection.apply(docs, facts)
+    report = stats.summarize(list(docs.values()), now)["report"]
+    assert report["all_time"]["finished"] == {"completed": 2, "failed": 1}
+    assert report["last_hour"]["finished"] == {"completed": 1, "failed": 1}
+    assert report["counts"] == {"completed": 2, "failed": 1, "queued": 1}
 
 
 async def test_rebuild_beside_the_live_one_gives_the_same_stats_and_reads_never_fail(client, db_url):

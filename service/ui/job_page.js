@@ -1,0 +1,135 @@
+// One job: its status, progress, phases, result or error, details, and its whole event
+// timeline from the log, all kept current by /ws events. A gap in the job's versions (a
+// missed event) reloads the page's data instead of guessing.
+
+import { request } from "./api.js";
+import { h, fill } from "./dom.js";
+import { clockTime, duration, errorText, json } from "./format.js";
+import { Loader } from "./loader.js";
+import { eventItem } from "./timeline.js";
+import { badge, progressBar, timeAgo } from "./widgets.js";
+
+export function jobPage(ctx, id) {
+  const head = h("div", { class: "job-head" });
+  const main = h("div", { class: "job-main" });
+  const timeline = h("ol", { class: "timeline", id: "timeline" });
+  const timelineCount = h("span", { class: "pill" }, "0");
+  const el = h("div", { class: "job-page" },
+    h("a", { class: "back", href: "#/" }, "← All jobs"), head,
+    h("div", { class: "job-grid" }, main,
+      h("aside", { class: "panel timeline-panel" },
+        h("div", { class: "panel-head" }, h("h2", {}, "Event timeline"), timelineCount), timeline)));
+  let job = null;
+  let lastVersion = 0;
+  const loader = new Loader({
+    load: () => Promise.all([request(`/jobs/${id}`), request(`/jobs/${id}/events`)]),
+    apply([doc, history]) {
+      job = ctx.store.put(doc);
+      renderJob();
+      fill(timeline, history.events.map(eventItem));
+      lastVersion = history.events.at(-1)?.version ?? 0;
+      timelineCount.textContent = String(lastVersion);
+    },
+    failed(error) {
+      if (error.status !== 404) ctx.notify(`Could not load job: ${error.message}`);
+      else fill(el, h("a", { class: "back", href: "#/" }, "← All jobs"), h("div", { class: "empty" }, `No job ${id}.`));
+    },
+  });
+
+  function changed(doc) {
+    if (doc.id !== id || loader.hold(() => changed(doc))) return;
+    job = ctx.store.get(id) ?? doc;
+    renderJob();
+  }
+
+  function event(message) {
+    if (message.job_id !== id || loader.hold(() => event(message)) || message.version <= lastVersion) return;
+    if (message.version !== lastVersion + 1) {
+      loader.run();
+      return;
+    }
+    timeline.append(eventItem({ ...message, type: message.event }));
+    timeline.lastElementChild.classList.add("fresh");
+    lastVersion = message.version;
+    timelineCount.textContent = String(lastVersion);
+  }
+
+  function renderJob() {
+    fill(head, jobHeading(job, retry));
+    fill(main, jobSections(job));
+  }
+
+  async function retry(button) {
+    button.disabled = true;
+    try {
+      ctx.store.put(await request(`/jobs/${id}/retry`, { method: "POST", body: {} }));
+    } catch (error) {
+      ctx.notify(`Retry refused: ${error.message}`);
+      button.disabled = false;
+    }
+  }
+
+  const stops = [ctx.store.listen(changed), ctx.onEvent(event)];
+  loader.run();
+  return { el, reload: () => loader.run(), dispose() { stops.forEach((stop) => stop()); } };
+}
+
+function jobHeading(job, retry) {
+  const button = job.status === "failed"
+    ? h("button", { class: "retry", type: "button", onclick: (e) => retry(e.currentTarget) }, "Retry")
+    : null;
+  return [
+    h("div", { class: "job-title" }, h("h1", {}, job.type), badge(job), button),
+    h("div", { class: "job-id mono" }, job.id),
+  ];
+}
+
+function jobSections(job) {
+  const outcome = job.error !== null && job.error !== undefined
+    ? section("Error", h("pre", { class: "json error-json" }, json(job.error)))
+    : section("Result", job.result === null || job.result === undefined
+      ? h("div", { class: "muted" }, job.status === "completed" ? "No result." : "Not finished yet.")
+      : h("pre", { class: "json" }, json(job.result)));
+  return [
+    section("Progress", progressBar(job), h("div", { class: "muted small" },
+      job.progress ? ["reported ", timeAgo(job.progress.reported_at)] : "no progress reported yet")),
+    job.phases.length ? section("Phases", h("ol", { class: "phases" }, job.phases.map(phaseItem))) : null,
+    outcome,
+    section("Details", details(job)),
+    section("Payload", h("pre", { class: "json" }, json(job.payload))),
+    Object.keys(job.metadata ?? {}).length ? section("Metadata", h("pre", { class: "json" }, json(job.metadata))) : null,
+    job.artifacts.length ? section("Artifacts", h("ul", { class: "artifacts" }, job.artifacts.map((a) =>
+      h("li", {}, h("span", { class: "mono" }, a.name), h("span", { class: "muted" }, ` ${a.content_type} · ${a.size} bytes`))))) : null,
+  ];
+}
+
+function section(title, ...children) {
+  return h("section", { class: "panel", dataset: { section: title.toLowerCase() } }, h("h2", {}, title), children);
+}
+
+function phaseItem(phase) {
+  const seconds = phase.started_at && phase.finished_at
+    ? (Date.parse(phase.finished_at) - Date.parse(phase.started_at)) / 1000 : null;
+  return h("li", { class: `phase phase-${phase.status}`, dataset: { phase: phase.name } },
+    h("span", { class: "phase-dot" }),
+    h("div", { class: "phase-body" },
+      h("div", { class: "phase-line" },
+        h("b", {}, phase.name), h("span", { class: `badge status-${phase.status}` }, phase.status),
+        seconds !== null ? h("span", { class: "muted" }, duration(seconds)) : null,
+        phase.confidence !== null && phase.confidence !== undefined
+          ? h("span", { class: "muted" }, `confidence ${phase.confidence}`) : null),
+      phase.error !== null && phase.error !== undefined ? h("div", { class: "phase-error" }, errorText(phase.error)) : null,
+      phase.result !== null && phase.result !== undefined ? h("pre", { class: "json small" }, json(phase.result)) : null));
+}
+
+function details(job) {
+  const rows = [ // two columns: times on the left, the rest on the right
+    ["Created", clockTime(job.created_at)], ["Attempts", `${job.attempts} of ${job.max_attempts}`],
+    ["Started", clockTime(job.started_at)], ["Priority", String(job.priority)],
+    ["Finished", clockTime(job.finished_at)], ["Worker", job.worker_id ?? "—"],
+    ["Expires", clockTime(job.expires_at)], ["Idempotency key", job.idempotency_key ?? "—"],
+    ["Run at", clockTime(job.run_at)], ["Version · position", `${job.version} · ${job.position}`],
+  ];
+  if (job.cancel_requested) rows.push(["Cancel requested", `${job.cancelled_by ?? ""} ${job.cancel_reason ?? ""}`.trim()]);
+  return h("dl", { class: "details" }, rows.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
+}

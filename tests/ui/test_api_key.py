@@ -1,0 +1,54 @@
+"""With an API key set, the dashboard sends it on every request and first on every socket;
+without one (open mode) it sends nothing."""
+
+import json
+
+import pytest
+from playwright.async_api import expect
+
+from tests.ui.helpers import WAIT_MS, open_dashboard
+
+
+@pytest.fixture
+def backend() -> str:
+    """Only the browser's side is tested here: one backend is enough."""
+    return "sqlite"
+
+
+def sent_frames(page) -> list[list[dict]]:
+    """Each socket the page opens, with the messages the page sent on it."""
+    sockets: list[list[dict]] = []
+
+    def opened(socket) -> None:
+        sockets.append(frames := [])
+        socket.on("framesent", lambda payload: frames.append(json.loads(payload)))
+
+    page.on("websocket", opened)
+    return sockets
+
+
+def authorizations(page, since: int) -> set[str | None]:
+    return {r.headers.get("authorization") for r in page.requests[since:] if r.resource_type == "fetch"}
+
+
+async def test_the_api_key_goes_with_every_request_and_first_on_the_socket(page, api):
+    sockets = sent_frames(page)
+    await api.create(type="report")
+    await open_dashboard(page)
+    await expect(page.locator(".job-table tbody tr")).to_have_count(1)
+    assert authorizations(page, 0) == {None}
+    assert sockets[0][0] == {"type": "subscribe", "all": True}
+
+    before = len(page.requests)
+    await page.fill("#api-key", "jl-secret-1")
+    await page.click("#api-key-form button")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await expect(page.locator(".job-table tbody tr")).to_have_count(1)
+    assert authorizations(page, before) == {"Bearer jl-secret-1"}
+    auth, subscribe = sockets[-1][:2]
+    assert auth == {"type": "auth", "token": "jl-secret-1"}
+    assert subscribe["type"] == "subscribe" and subscribe["all"] is True and subscribe["after"] >= 1
+
+    await page.reload()
+    await expect(page.locator("#api-key")).to_have_value("jl-secret-1")
+    assert await page.evaluate("localStorage.getItem('jobledger.apiKey')") == "jl-secret-1"
