@@ -7,16 +7,19 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import keys, live_routes, projection_runner, storage, sweeper, worker_routes
+from service import keys, live_routes, metrics_routes, projection_runner, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
+from service.metrics import Metrics
 from service.routes import routes
 from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    middlewares = [metrics_routes.middleware, error_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app[keys.metrics_key] = Metrics()
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
     app.cleanup_ctx.append(_store_context)
@@ -28,6 +31,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(live_routes.routes)
+    app.add_routes(metrics_routes.routes)
     return app
 
 
@@ -35,7 +39,7 @@ async def _store_context(app: web.Application):
     settings = app[keys.settings_key]
     store = await storage.open_store(settings.db, migrate=settings.migrate_on_start)
     app[keys.store_key] = store
-    app[keys.jobs_key] = jobs = Jobs(store)
+    app[keys.jobs_key] = jobs = Jobs(store, metrics=app[keys.metrics_key])
     app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types)
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
