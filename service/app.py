@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import keys, live_routes, metrics_routes, projection_runner, storage, sweeper, worker_routes
+from service import keys, live_routes, logs, metrics_routes, projection_runner, storage, sweeper, worker_routes
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
@@ -17,7 +17,7 @@ from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
-    middlewares = [metrics_routes.middleware, error_middleware]
+    middlewares = [logs.request_context, metrics_routes.middleware, error_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[keys.metrics_key] = Metrics()
     app[keys.settings_key] = settings
@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_projections_context)
     app.cleanup_ctx.append(live_routes.hub_context)
+    app.on_response_prepare.append(logs.echo_request_id)
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)

@@ -17,4 +17,5 @@ started_key = web.AppKey("started", float)
 types_key = web.AppKey("types", TypeRegistry)
 follower_key = web.AppKey("follower", LogFollower)
 hub_key = web.AppKey("hub", Hub)
+request_id_key = web.RequestKey("request_id", str)  #: set by logs.request_context
 metrics_key = web.AppKey("metrics", Metrics)
