@@ -36,7 +36,8 @@ def _log_options(command):
     """--log-level and --log-format (else JOBLEDGER_LOG_LEVEL, JOBLEDGER_LOG_FORMAT)."""
     command = click.option("--log-level", type=_choice("log_level"), default=None, help="[default: INFO]")(command)
     return click.option(
-        "--log-format", type=_choice("log_format"), default=None, help="json (one object a line) or console [default: json]"
+        "--log-format", type=_choice("log_format"), default=None,
+        help="json (one object a line) or console [default: json]",
     )(command)
 
 

@@ -35,7 +35,9 @@ class Metrics:
             ["method", "route", "status"], registry=registry,
         )
         self.jobs = Gauge("jobledger_jobs", "Jobs in the status read model", ["type", "status"], registry=registry)
-        self.sockets = Gauge("jobledger_websockets_open", "Open WebSocket connections on this instance", registry=registry)
+        self.sockets = Gauge(
+            "jobledger_websockets_open", "Open WebSocket connections on this instance", registry=registry
+        )
         self.projection_lag = Gauge(
             "jobledger_projection_lag_events", "Log head position minus the projection's checkpoint", ["projection"],
             registry=registry,

@@ -35,7 +35,8 @@ async def test_events_appended_are_counted_by_type(client):
     await _report(client, job, "progress", percent=50)
     await _report(client, job, "complete", result={"pages": 3})
     after = await scrape(client)
-    counts = {t: moved(before, after, EVENTS, type=t) for t in ("JobCreated", "JobStarted", "ProgressReported", "JobCompleted")}
+    kinds = ("JobCreated", "JobStarted", "ProgressReported", "JobCompleted")
+    counts = {t: moved(before, after, EVENTS, type=t) for t in kinds}
     assert counts == {"JobCreated": 2, "JobStarted": 1, "ProgressReported": 1, "JobCompleted": 1}
     assert moved(before, after, EVENTS, type="JobFailed") == 0
 
@@ -58,7 +59,8 @@ async def test_jobs_by_type_and_status_include_zeros(client):
     done = (await _claim(client))[0]
     await _report(client, done, "complete")
     metrics = await scrape(client)
-    ocr = {s: metrics.value("jobledger_jobs", type="ocr", status=s) for s in ("queued", "running", "completed", "failed")}
+    statuses = ("queued", "running", "completed", "failed")
+    ocr = {s: metrics.value("jobledger_jobs", type="ocr", status=s) for s in statuses}
     assert ocr == {"queued": 1, "running": 1, "completed": 1, "failed": 0}
     assert metrics.value("jobledger_jobs", type="mail", status="queued") == 1
     assert {"type": "mail", "status": "expired"} in metrics.labels("jobledger_jobs")

@@ -70,7 +70,8 @@ async def _answering(url: str, process) -> None:
 async def test_requests_request_ids_and_websockets_pass_the_proxy(proxy):
     url, access_log = proxy
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{url}/jobs", json={"type": "echo"}, headers={"X-Request-Id": "through-nginx"}) as resp:
+        headers = {"X-Request-Id": "through-nginx"}
+        async with session.post(f"{url}/jobs", json={"type": "echo"}, headers=headers) as resp:
             assert resp.status == 201 and resp.headers["X-Request-Id"] == "through-nginx"
             job = await resp.json()
         async with session.get(f"{url}/jobs/{job['id']}/events") as resp:

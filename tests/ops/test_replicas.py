@@ -38,7 +38,8 @@ async def worker_process(url: str, log_path: Path):
 async def _create(session, url: str, n: int) -> list[str]:
     ids = []
     for i in range(n):
-        body = {"type": "echo", "payload": {"from": url, "i": i}} if i % 3 else {"type": "sleep", "payload": {"seconds": 0.05}}
+        sleep = {"type": "sleep", "payload": {"seconds": 0.05}}
+        body = {"type": "echo", "payload": {"from": url, "i": i}} if i % 3 else sleep
         async with session.post(f"{url}/jobs", json=body) as resp:
             assert resp.status == 201, await resp.text()
             ids.append((await resp.json())["id"])
