@@ -6,6 +6,8 @@ COPY eventlog eventlog
 COPY projections projections
 COPY service service
 COPY migrations migrations
+COPY jobledger jobledger
 RUN pip install --no-cache-dir .
+COPY examples examples
 EXPOSE 8080
 CMD ["jobledger", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -270,6 +270,10 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         rows = await self._fetch("SELECT status, count(*) FROM job_status GROUP BY status")
         return {r[0]: r[1] for r in rows}
 
+    async def count_by_type_and_status(self) -> dict[tuple[str, str], int]:
+        rows = await self._fetch("SELECT type, status, count(*) FROM job_status GROUP BY type, status")
+        return {(r[0], r[1]): r[2] for r in rows}
+
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
         sql = (
             "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= $1 "

@@ -332,6 +332,10 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
     async def count_by_status(self) -> dict[str, int]:
         return dict(await self._fetch("SELECT status, count(*) FROM job_status GROUP BY status"))
 
+    async def count_by_type_and_status(self) -> dict[tuple[str, str], int]:
+        rows = await self._fetch("SELECT type, status, count(*) FROM job_status GROUP BY type, status")
+        return {(t, s): n for t, s, n in rows}
+
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
         sql = (
             "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= ? "

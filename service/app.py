@@ -7,16 +7,22 @@ import time
 from aiohttp import web
 
 from eventlog.follower import LogFollower
-from service import auth, headers, keys, live_routes, projection_runner, schemas, storage, sweeper, ui_routes, worker_routes
+from service import (
+    auth, headers, keys, live_routes, logs, metrics_routes, projection_runner, schemas, storage, sweeper, ui_routes,
+    worker_routes,
+)
 from service.config import Settings
 from service.errors import error_middleware
 from service.jobs import Jobs
+from service.metrics import Metrics
 from service.routes import routes
 from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth.auth_middleware], client_max_size=settings.max_body_bytes)
+    middlewares = [logs.request_context, metrics_routes.middleware, error_middleware, auth.auth_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app[keys.metrics_key] = Metrics()
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
     app[schemas.limits_key] = schemas.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
@@ -25,10 +31,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_projections_context)
     app.cleanup_ctx.append(live_routes.hub_context)
+    app.on_response_prepare.append(logs.echo_request_id)
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(live_routes.routes)
+    app.add_routes(metrics_routes.routes)
     app.add_routes(ui_routes.routes)
     headers.setup(app, settings)  # after every route
     return app
@@ -38,7 +46,7 @@ async def _store_context(app: web.Application):
     settings = app[keys.settings_key]
     store = await storage.open_store(settings.db, migrate=settings.migrate_on_start)
     app[keys.store_key] = store
-    app[keys.jobs_key] = jobs = Jobs(store)
+    app[keys.jobs_key] = jobs = Jobs(store, metrics=app[keys.metrics_key])
     app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes)
     app[auth.authenticator_key] = auth.Authenticator(
         store, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit

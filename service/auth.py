@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Literal
 
 import limits
+import structlog
 from aiohttp import web
 
 from domain import errors
@@ -224,6 +225,7 @@ async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
     authorize(principal, action)
     authenticator.throttle(principal)
     request[principal_key] = principal
+    structlog.contextvars.bind_contextvars(tenant=principal.tenant)
     return await handler(request)
 
 

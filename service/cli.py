@@ -3,17 +3,19 @@
 import asyncio
 import contextlib
 import importlib
-import logging
 import os
 import sys
 import time
+from typing import get_args
 
 import click
+import pydantic
+import structlog
 from aiohttp import web
 
 from projections import job_status
 from service import audit as audit_checks
-from service import auth, projection_runner, storage, sweeper, transfer
+from service import auth, logs, projection_runner, storage, sweeper, transfer
 from service.jobs import utcnow
 from service.tail import tail
 from service.app import create_app
@@ -25,8 +27,26 @@ _db_option = click.option(
 )
 
 
+
+def _choice(field: str) -> click.Choice:
+    return click.Choice(get_args(Settings.model_fields[field].annotation), case_sensitive=False)
+
+
+def _log_options(command):
+    """--log-level and --log-format (else JOBLEDGER_LOG_LEVEL, JOBLEDGER_LOG_FORMAT)."""
+    command = click.option("--log-level", type=_choice("log_level"), default=None, help="[default: INFO]")(command)
+    return click.option(
+        "--log-format", type=_choice("log_format"), default=None,
+        help="json (one object a line) or console [default: json]",
+    )(command)
+
+
 def _settings(**overrides) -> Settings:
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        raise click.UsageError(f"setting {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
     try:
         storage.backend_of(settings.db)
     except ValueError as exc:
@@ -47,14 +67,19 @@ def main() -> None:
     "--auth", type=click.Choice(["auto", "required"]), default=None, envvar="JOBLEDGER_AUTH",
     help="auto: no key needed on loopback only; required: API keys everywhere [default: auto]",
 )
-def serve(db: str | None, host: str | None, port: int | None, auth: str | None) -> None:
+@_log_options
+def serve(
+    db: str | None, host: str | None, port: int | None, auth: str | None, log_level: str | None, log_format: str | None
+) -> None:
     """Run the HTTP service (migrates the database first)."""
-    settings = _settings(db=db, host=host, port=port, auth=auth)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
+    settings = _settings(db=db, host=host, port=port, auth=auth, log_level=log_level, log_format=log_format)
+    logs.configure(settings.log_level, settings.log_format)
     mode = "API keys required" if settings.auth_required else "OPEN: no API key needed (loopback only)"
-    click.echo(f"jobledger on http://{settings.host}:{settings.port} storing to {settings.db}; auth: {mode}")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    structlog.get_logger("jobledger").info(
+        "serving", url=f"http://{settings.host}:{settings.port}", db=logs.redact(settings.db), auth=mode
+    )
+    app = create_app(settings)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=logs.AccessLogger)
 
 
 @main.command()
@@ -219,8 +244,13 @@ async def _rebuild(url: str, retention_seconds: float) -> int:
 @click.option("--db", default=None, help="or a database URL, to work in-process")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="jobs in flight at once")
 @click.option("--grace", type=click.FloatRange(min=0), default=None, help="seconds jobs in flight get to finish on SIGTERM")
-def worker(target: str, url: str | None, db: str | None, concurrency: int | None, grace: float | None) -> None:
+@_log_options
+def worker(
+    target: str, url: str | None, db: str | None, concurrency: int | None, grace: float | None,
+    log_level: str | None, log_format: str | None,
+) -> None:
     """Run the jobledger.worker.Worker at MODULE:ATTR until SIGTERM or SIGINT."""
+    settings = _settings(log_level=log_level, log_format=log_format)
     the_worker = _import_worker(target)
     if url is not None or db is not None:
         the_worker.url, the_worker.db = url, db
@@ -228,8 +258,7 @@ def worker(target: str, url: str | None, db: str | None, concurrency: int | None
         the_worker.concurrency = concurrency
     if grace is not None:
         the_worker.shutdown_grace = grace
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
+    logs.configure(settings.log_level, settings.log_format)
     try:
         the_worker.run_forever()
     except ValueError as exc:

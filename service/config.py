@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     sweep_interval: float = 1.0  #: seconds between expiry sweeps
     retention_seconds: float = 7 * 86400  #: finished jobs leave the status table after this; 0 keeps them
     migrate_on_start: bool = True
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"  #: json: one object per line; console: for people
     types_file: str | None = None  #: JSON file of job types to register at start
     strict_types: bool = False  #: refuse jobs of unregistered types
 
@@ -59,3 +60,13 @@ class Settings(BaseSettings):
     def auth_required(self) -> bool:
         """Keys are required unless `auth` is auto and the service listens on loopback only."""
         return self.auth == "required" or not is_loopback(self.host)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value

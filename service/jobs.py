@@ -21,6 +21,7 @@ from domain.job import Job, fold
 from eventlog import codec
 from eventlog.store import AppendRequest, ClaimQuery, EventStore, RecordedEvent, StatusRow
 from projections import job_status
+from service.metrics import Metrics
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
@@ -90,8 +91,12 @@ class Claimed:
 
 
 class Jobs:
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = utcnow, jitter: Callable[[], float] = random.random):
+    def __init__(
+        self, store: EventStore, clock: Callable[[], datetime] = utcnow, jitter: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
+    ):
         self.store = store
+        self.metrics = metrics or Metrics()
         self.clock = clock
         self.jitter = jitter
         self.queue_moved = asyncio.Event()  # set when the log moves: long-polling claims look again
@@ -108,7 +113,7 @@ class Jobs:
         new_events = decide.create(job_id, command, now)
         job = fold(None, new_events, now, job_id)
         try:
-            recorded = await self._append(job_id, 0, new_events, job, now, meta)
+            recorded = await self._append(None, new_events, job, now, meta)
         except errors.VersionConflict:
             if key is None:
                 raise
@@ -150,7 +155,7 @@ class Jobs:
         if not new_events:
             return current
         new_job = fold(job, new_events, now)
-        recorded = await self._append(job_id, job.version, new_events, new_job, now, meta)
+        recorded = await self._append(job, new_events, new_job, now, meta)
         return Snapshot(new_job, recorded[-1].position)
 
     async def claim(
@@ -165,6 +170,8 @@ class Jobs:
             query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
             claimed = await self._claim_once(query, worker_id, lease_seconds, meta)
             remaining = deadline - asyncio.get_running_loop().time()
+            if claimed:
+                self.metrics.claim_wait.observe(wait_seconds - remaining)
             if claimed or remaining <= 0:
                 return claimed
             with contextlib.suppress(TimeoutError):
@@ -188,14 +195,18 @@ class Jobs:
             return requests
 
         recorded = await self.store.claim(query, plan)
+        for events_ in recorded:
+            self.metrics.appended(events_, None, jobs[events_[0].stream_id])
         return [
             Claimed(Snapshot(jobs[events_[0].stream_id], events_[-1].position), tokens[events_[0].stream_id])
             for events_ in recorded
         ]
 
-    async def _append(self, job_id, version, new_events, new_job, now, meta) -> list[RecordedEvent]:
-        request = _request(job_id, version, new_events, new_job, now, meta)
-        return await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
+    async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> list[RecordedEvent]:
+        request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
+        recorded = await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
+        self.metrics.appended(recorded, job, new_job)
+        return recorded
 
     async def load(self, job_id: UUID, scope: Scope | None = None) -> Snapshot:
         """The job's current state: from the status read model, else folded from the log.

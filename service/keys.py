@@ -7,6 +7,7 @@ from eventlog.store import EventStore
 from service.config import Settings
 from service.jobs import Jobs
 from service.live import Hub
+from service.metrics import Metrics
 from service.types import TypeRegistry
 
 settings_key = web.AppKey("settings", Settings)
@@ -16,3 +17,5 @@ started_key = web.AppKey("started", float)
 types_key = web.AppKey("types", TypeRegistry)
 follower_key = web.AppKey("follower", LogFollower)
 hub_key = web.AppKey("hub", Hub)
+request_id_key = web.RequestKey("request_id", str)  #: set by logs.request_context
+metrics_key = web.AppKey("metrics", Metrics)

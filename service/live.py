@@ -213,6 +213,9 @@ class Hub:
         self._sockets.add(listener)
         return listener
 
+    def open_sockets(self) -> int:
+        return sum(1 for listener in self._sockets if not listener.closing)
+
     def watched(self) -> int:
         """How many sockets are listening to something."""
         return len(self._everyone.union(*self._by_job.values(), *self._by_type.values()))

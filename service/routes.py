@@ -2,9 +2,10 @@
 
 import time
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import orjson
+import structlog
 from aiohttp import web
 
 import service
@@ -31,7 +32,7 @@ def _job_id(request: web.Request) -> UUID:
 
 
 def _meta(request: web.Request) -> dict[str, Any]:
-    request_id = request.headers.get("X-Request-Id") or str(uuid4())
+    request_id = request[keys.request_id_key]
     return {
         "actor": request.headers.get("X-Actor", "api"),
         "request_id": request_id,
@@ -85,6 +86,7 @@ async def create_job(request: web.Request) -> web.Response:
     job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
     command = body.command(principal.tenant, key, request_hash(body.model_dump(mode="json")), job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request))
+    structlog.contextvars.bind_contextvars(job_id=str(snapshot.job.id))  # for this request's log lines
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
 

@@ -6,9 +6,10 @@ from uuid import uuid4
 
 import pytest
 
-from domain import errors
+from domain import commands, errors
 from eventlog.store import NewEvent
 from service import storage
+from service.jobs import Jobs
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -134,3 +135,17 @@ async def test_follower_sees_every_event_once_in_order_under_concurrent_writers(
     finally:
         for s in writers + [follower]:
             await s.close()
+
+
+async def test_count_by_type_and_status_groups_the_status_read_model(store):
+    jobs = Jobs(store)
+    ids = {}
+    for name, job_type in [("a", "ocr"), ("b", "ocr"), ("c", "ocr"), ("d", "mail")]:
+        ids[name] = (await jobs.create(commands.CreateJob(type=job_type), {}))[0].job.id
+    await jobs.execute(ids["a"], commands.StartJob(), {})
+    await jobs.execute(ids["b"], commands.StartJob(), {})
+    await jobs.execute(ids["b"], commands.CompleteJob(None), {})
+    await jobs.execute(ids["d"], commands.CancelJob("no", "t"), {})
+    assert await store.count_by_type_and_status() == {
+        ("ocr", "running"): 1, ("ocr", "completed"): 1, ("ocr", "queued"): 1, ("mail", "cancelled"): 1,
+    }

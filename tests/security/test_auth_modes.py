@@ -3,6 +3,7 @@ key answers 401 and changes nothing."""
 
 import subprocess
 
+import orjson
 import pytest
 
 from service.config import Settings
@@ -70,10 +71,10 @@ async def test_health_is_brief_without_an_admin_key(secure, make_key):
 @pytest.mark.parametrize(("args", "says"), [([], "OPEN"), (["--auth", "required"], "API keys required")])
 def test_the_start_up_line_says_whether_keys_are_needed(tmp_path, args, says):
     command = [*CLI, "serve", "--db", f"sqlite:///{tmp_path}/s.db", "--port", str(free_port()), *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        line = process.stdout.readline()
+        first = orjson.loads(process.stderr.readline())
     finally:
         process.terminate()
         process.wait(timeout=30)
-    assert "auth:" in line and says in line, line
+    assert first["message"] == "serving" and says in first["auth"], first

@@ -1,0 +1,63 @@
+"""One instance's Prometheus metrics, in a registry of its own (tests run many apps in one process).
+
+Counters and histograms count what *this* instance did, so summing them over replicas is
+right. Gauges of shared state (jobs by status, projection lag) are read from the store at
+scrape time (see service/metrics_routes.py), so every replica reports the same values.
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from domain.job import Job
+from domain.status import Status
+from eventlog.store import RecordedEvent
+
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
+class Metrics:
+    """The metrics one instance exposes at `GET /metrics`."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.events = Counter(
+            "jobledger_events_appended", "Events this instance appended, by event type", ["type"], registry=registry
+        )
+        self.claim_wait = Histogram(
+            "jobledger_claim_wait_seconds", "How long a claim that got jobs waited for them", buckets=_SECONDS,
+            registry=registry,
+        )
+        self.job_run = Histogram(
+            "jobledger_job_run_seconds", "From JobStarted to the event that ended the job, for the jobs this "
+            "instance ended", ["type", "status"], buckets=_SECONDS, registry=registry,
+        )
+        self.http = Histogram(
+            "jobledger_http_request_duration_seconds", "HTTP requests by route (WebSockets excluded)",
+            ["method", "route", "status"], registry=registry,
+        )
+        self.jobs = Gauge("jobledger_jobs", "Jobs in the status read model", ["type", "status"], registry=registry)
+        self.sockets = Gauge(
+            "jobledger_websockets_open", "Open WebSocket connections on this instance", registry=registry
+        )
+        self.projection_lag = Gauge(
+            "jobledger_projection_lag_events", "Log head position minus the projection's checkpoint", ["projection"],
+            registry=registry,
+        )
+
+    def appended(self, recorded: list[RecordedEvent], before: Job | None, after: Job) -> None:
+        """Count events this instance appended; time the run they ended, if they ended one."""
+        for event in recorded:
+            self.events.labels(event.type).inc()
+        if before is not None and before.status is Status.RUNNING and after.status.terminal:
+            seconds = (recorded[-1].recorded_at - before.started_at).total_seconds()
+            self.job_run.labels(after.type, after.status.value).observe(seconds)
+
+    def set_jobs(self, counts: dict[tuple[str, str], int]) -> None:
+        """Every status of every job type present, zeros included (a series must not vanish at 0)."""
+        self.jobs.clear()
+        for job_type in {t for t, _ in counts}:
+            for status in Status:
+                self.jobs.labels(job_type, status.value).set(counts.get((job_type, status.value), 0))
+
+    def set_lags(self, lags: dict[str, dict[str, int]]) -> None:
+        for name, state in lags.items():
+            self.projection_lag.labels(name).set(state["lag"])

@@ -1,0 +1,46 @@
+"""`GET /metrics` in the Prometheus text format, and the middleware that times every request."""
+
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service import auth, keys, projection_runner
+
+routes = web.RouteTableDef()
+
+UNMATCHED = "unmatched"  #: the route label of requests no route matched (404, 405): one series, not one per path
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@web.middleware
+async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Time each request under its route's canonical path (`/jobs/{id}`), never the raw path.
+
+    It runs outside error_middleware, which turns every error into a response. A WebSocket's
+    time is its connection's life, not a latency: sockets are counted, not timed.
+    """
+    started = time.perf_counter()
+    response = await handler(request)
+    if not isinstance(response, web.WebSocketResponse):
+        method = request.method if request.method in _METHODS else "other"
+        request.app[keys.metrics_key].http.labels(method, _route(request), str(response.status)).observe(
+            time.perf_counter() - started
+        )
+    return response
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED
+
+
+@routes.get("/metrics")
+@auth.requires("admin")  # counts across every tenant: an operator's view
+async def metrics(request: web.Request) -> web.Response:
+    app_metrics = request.app[keys.metrics_key]
+    store = request.app[keys.store_key]
+    app_metrics.set_jobs(await store.count_by_type_and_status())
+    app_metrics.set_lags(await projection_runner.lags(store))
+    app_metrics.sockets.set(request.app[keys.hub_key].open_sockets())
+    return web.Response(body=generate_latest(app_metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
