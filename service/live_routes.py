@@ -165,13 +165,13 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
         listener = hub.listener(ws, request, principal)
         try:
             with contextlib.suppress(ConnectionError):
-                await _serve(ws, listener)
+                await _serve(ws, listener, request.app[auth.authenticator_key])
         finally:
             hub.forget(listener)
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, listener: live.Listener) -> None:
+async def _serve(ws: web.WebSocketResponse, listener: live.Listener, authenticator: auth.Authenticator | None = None) -> None:
     async for msg in ws:
         if listener.closing:
             break
@@ -180,9 +180,31 @@ async def _serve(ws: web.WebSocketResponse, listener: live.Listener) -> None:
         try:
             request = ClientMessage.model_validate_json(msg.data)
         except ValidationError as exc:
+            if authenticator is not None and await _late_auth(listener, authenticator, msg.data):
+                continue
             _send(listener, {"type": "error", "error": schemas.invalid(exc, "message").as_json()})
             continue
         await _answer(listener, request)
+
+
+async def _late_auth(listener: live.Listener, authenticator: auth.Authenticator, data: str | bytes) -> bool:
+    """An `auth` message on a socket that needed none (the open mode): the key scopes the socket,
+    as it would a request. Only before the socket subscribes to anything."""
+    try:
+        token = AuthMessage.model_validate_json(data).token
+    except ValidationError:
+        return False
+    if listener.scope is not auth.OPEN or listener.jobs or listener.types or listener.all_from is not None:
+        _send(listener, _error("auth: only as the first message"))
+        return True
+    try:
+        principal = await authenticator.principal(token)
+    except auth.Unauthorized as exc:
+        _send(listener, {"type": "error", "error": exc.as_json()})
+        return True
+    listener.scope = principal
+    _send(listener, {"type": "authenticated", "role": principal.role, "tenant": principal.tenant})
+    return True
 
 
 async def _answer(listener: live.Listener, request: ClientMessage) -> None:

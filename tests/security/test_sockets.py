@@ -89,3 +89,20 @@ async def test_subscriptions_per_socket_are_bounded(serve, settings, monkeypatch
         assert refused["error"]["details"] == {"limit": 3, "requested": 4}
         await _send(ws, {"type": "subscribe", "job_types": ["c"]})
         assert (await ws.receive_json(timeout=10))["type"] == "subscribed"
+
+
+async def test_in_open_mode_an_auth_message_scopes_the_socket(client, make_key):
+    acme = await make_key("client")
+    mine = await ok(await client.post("/jobs", json={"type": "report"}, headers=bearer(acme)), 201)
+    await ok(await client.post("/jobs", json={"type": "report"}), 201)  # tenant "default"
+    async with client.ws_connect("/ws") as ws:
+        await _send(ws, {"type": "auth", "token": acme})
+        assert await ws.receive_json(timeout=10) == {"type": "authenticated", "role": "client", "tenant": "acme"}
+        await _send(ws, {"type": "subscribe", "all": True, "after": 0})
+        assert (await ws.receive_json(timeout=10))["job_id"] == mine["id"]  # not the default tenant's job
+        assert (await ws.receive_json(timeout=10))["type"] == "subscribed"
+        await _send(ws, {"type": "auth", "token": acme})
+        assert (await ws.receive_json(timeout=10))["type"] == "error"  # only first
+    async with client.ws_connect("/ws") as ws:
+        await _send(ws, {"type": "auth", "token": "jl_x_wrong"})
+        assert (await ws.receive_json(timeout=10))["error"]["code"] == "unauthorized"
