@@ -33,16 +33,19 @@ async def test_tail_prints_the_events_of_a_job_or_a_type_live(db_url, tmp_path):
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{service.url}/jobs", json={"type": "ocr"}) as resp:
                 job = await resp.json()
-            tails = [await _tail("--url", service.url, "--job", job["id"]),
-                     await _tail("--url", service.url, "--type", "ocr", "--json")]
-            await asyncio.sleep(1.5)  # let both subscribe
+            # --after: whatever the tails miss while they start is replayed, so no sleep is needed
+            after = str(job["position"])
+            tails = [await _tail("--url", service.url, "--job", job["id"], "--after", after),
+                     await _tail("--url", service.url, "--type", "ocr", "--json", "--after", after)]
+            text, as_json = [], []
             for action, body in [("start", None), ("progress", {"percent": 40, "message": "p. 12"})]:
                 async with http.post(f"{service.url}/jobs/{job['id']}/{action}", json=body) as resp:
                     assert resp.status == 200
-            async with http.post(f"{service.url}/jobs", json={"type": "llm"}) as resp:
-                assert resp.status == 201
-            text = await _lines(tails[0], 2)
-            as_json = await _lines(tails[1], 2)
+                async with http.post(f"{service.url}/jobs", json={"type": "llm"}) as resp:
+                    assert resp.status == 201
+                # the progress is posted only once both tails printed the start: it reaches them live
+                text += await _lines(tails[0], 1)
+                as_json += await _lines(tails[1], 1)
         assert "JobStarted" in text[0] and job["id"] in text[0] and "[running]" in text[0]
         assert "ProgressReported" in text[1] and "40% p. 12" in text[1]
         assert ['"event":"JobStarted"' in as_json[0], '"event":"ProgressReported"' in as_json[1]] == [True, True]
