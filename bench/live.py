@@ -642,6 +642,26 @@ async def head(db: str) -> int:
         await conn.close()
 
 
+async def gc_pauses(url: str) -> tuple[float, float]:
+    """The service's full (generation 2) garbage collections so far: (count, seconds in all), from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as resp:
+        text = await resp.text()
+    found = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
+             if s.name.startswith("jobledger_gc_pause_seconds_") and s.labels.get("generation") == "2"}
+    return found.get("jobledger_gc_pause_seconds_count", 0.0), found.get("jobledger_gc_pause_seconds_sum", 0.0)
+
+
+async def appends(appender: "Appender", url: str, rate: float, seconds: float) -> dict:
+    """Run the appender; note the service's full collections meanwhile (they stop its event loop)."""
+    count, total = await gc_pauses(url)
+    phase = await appender.run(rate, seconds)
+    after_count, after_total = await gc_pauses(url)
+    phase["full_gc"] = (after_count - count, after_total - total)
+    return phase
+
+
 async def live_run(args, db: str) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -655,7 +675,7 @@ async def live_run(args, db: str) -> dict:
         appender = Appender(args.via, url, db, jobs)
         await appender.open()
         print(f"  {len(jobs)} jobs created; appending without listeners for {args.quiet} s", flush=True)
-        result["quiet"] = await appender.run(args.rate, args.quiet)
+        result["quiet"] = await appends(appender, url, args.rate, args.quiet)
         result["rss_before"] = rss_mb(service.pid)
 
         sockets = [[f"{url}/jobs/{j}/ws", "job"] for j in jobs] + [[f"{url}/ws", "all"] for _ in range(args.all)]
@@ -667,7 +687,7 @@ async def live_run(args, db: str) -> dict:
         start = await head(db)
         meter = CpuMeter({"service": service.pid, "listeners": listeners.process.pid, "appender": os.getpid()})
         meter.start()
-        result["live"] = await appender.run(args.rate, args.seconds)
+        result["live"] = await appends(appender, url, args.rate, args.seconds)
         result["cpu"] = meter.stop()
         result["rss_live"] = rss_mb(service.pid)
         window = await log_after(db, start)
@@ -698,7 +718,7 @@ async def live_run(args, db: str) -> dict:
             await appender.close()
             appender = Appender(args.via, url, db, jobs)
             await appender.open()
-            result["idle_appends"] = await appender.run(args.rate, args.quiet)
+            result["idle_appends"] = await appends(appender, url, args.rate, args.quiet)
             await listeners.ask('{"do": "quit"}')
     finally:
         if appender is not None:
@@ -723,7 +743,8 @@ def summary(args, base: dict, run: dict) -> bool:
         phases.append((f"{args.idle} per-job listeners (10 a job)", run["idle_appends"]))
     for name, phase in phases:
         print(f"appends via {args.via}, {name}: {phase['acked'] / phase['elapsed']:6.1f} events/s   "
-              f"append call {ms(phase['latencies'])}   errors {len(phase['errors'])}")
+              f"append call {ms(phase['latencies'])}   errors {len(phase['errors'])}   service's full GCs meanwhile "
+              f"{phase['full_gc'][0]:.0f} ({phase['full_gc'][1] * 1000:.0f} ms in all)")
     print("  CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in base["cpu"].items()))
     print(f"live: {run['events']} events -> {run['received']} messages, {run['received'] / live['elapsed']:.0f} "
           f"messages/s delivered ({run['message_bytes']:.0f} bytes each)")

@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
     app[schemas.limits_key] = schemas.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
+    app.cleanup_ctx.append(_gc_context)
     app.cleanup_ctx.append(_store_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
@@ -40,6 +41,12 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(ui_routes.routes)
     headers.setup(app, settings)  # after every route
     return app
+
+
+async def _gc_context(app: web.Application):
+    app[keys.metrics_key].watch_gc()
+    yield
+    app[keys.metrics_key].unwatch_gc()
 
 
 async def _store_context(app: web.Application):

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import os
 import sys
@@ -79,7 +80,18 @@ def serve(
         "serving", url=f"http://{settings.host}:{settings.port}", db=logs.redact(settings.db), auth=mode
     )
     app = create_app(settings)
+    app.on_startup.append(_freeze_heap)  # runs after create_app's start-up contexts
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=logs.AccessLogger)
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    """Move what start-up left (modules, migrations: ~150,000 objects) out of the cyclic collector's reach.
+
+    A full collection walks every tracked object while the event loop stands still; these
+    live as long as the process, so walking them again is pure pause (see jobledger_gc_pause_seconds).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @main.command()

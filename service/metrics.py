@@ -5,12 +5,16 @@ right. Gauges of shared state (jobs by status, projection lag) are read from the
 scrape time (see service/metrics_routes.py), so every replica reports the same values.
 """
 
+import gc
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from domain.job import Job
 from domain.status import Status
 from eventlog.store import RecordedEvent
 
+_PAUSES = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 
@@ -42,6 +46,30 @@ class Metrics:
             "jobledger_projection_lag_events", "Log head position minus the projection's checkpoint", ["projection"],
             registry=registry,
         )
+
+        self.gc_pauses = Histogram(
+            "jobledger_gc_pause_seconds", "CPython's cyclic garbage collections in this process, by generation: "
+            "the event loop stands still meanwhile", ["generation"], buckets=_PAUSES, registry=registry,
+        )
+        self.gc_frozen = Gauge(
+            "jobledger_gc_frozen_objects", "Objects moved out of the collector's reach at start-up (gc.freeze)",
+            registry=registry,
+        )
+        self.gc_frozen.set_function(gc.get_freeze_count)
+        self._gc_started = 0.0
+
+    def watch_gc(self) -> None:
+        """Time every collection from now on (`unwatch_gc` stops it; tests run many apps in one process)."""
+        gc.callbacks.append(self._gc)
+
+    def unwatch_gc(self) -> None:
+        gc.callbacks.remove(self._gc)
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_pauses.labels(str(info["generation"])).observe(time.perf_counter() - self._gc_started)
 
     def appended(self, recorded: list[RecordedEvent], before: Job | None, after: Job) -> None:
         """Count events this instance appended; time the run they ended, if they ended one."""

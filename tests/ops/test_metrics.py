@@ -1,17 +1,21 @@
 """GET /metrics over real HTTP, on both backends: each metric moves by what the requests did."""
 
 import asyncio
+import gc
 import re
 
+import aiohttp
 import asyncpg
 import pytest
 
-from tests.ops.helpers import moved, scrape
+from tests.live.processes import Service
+from tests.ops.helpers import Scrape, moved, scrape
 from tests.service.helpers import ok
 
 EVENTS = "jobledger_events_appended_total"
 RUN = "jobledger_job_run_seconds"
 HTTP = "jobledger_http_request_duration_seconds"
+GC = "jobledger_gc_pause_seconds"
 
 
 async def _create(client, job_type: str = "ocr", **body) -> dict:
@@ -189,3 +193,25 @@ async def test_projection_lag_counts_the_events_a_stalled_projection_has_not_app
     finally:
         await conn.close()
     await _caught_up(client)
+
+
+async def test_every_garbage_collection_is_timed_by_generation(client):
+    before = await scrape(client)
+    gc.collect()  # the service runs in this process: a full collection stops its event loop too
+    gc.collect(0)
+    after = await scrape(client)
+    assert moved(before, after, f"{GC}_count", generation="2") == 1
+    assert moved(before, after, f"{GC}_count", generation="0") >= 1
+    assert moved(before, after, f"{GC}_sum", generation="2") > 0
+
+
+async def test_a_served_instance_freezes_its_start_up_heap(db_url, tmp_path):
+    """`jobledger serve` moves the objects start-up left out of the collector's reach; full collections skip them."""
+    service = await Service(db_url, tmp_path).start()
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{service.url}/metrics") as resp:
+            metrics = Scrape(await resp.text())
+    finally:
+        await service.stop()
+    assert metrics.value("jobledger_gc_frozen_objects") > 50_000
+    assert metrics.value(f"{GC}_count", generation="2") >= 1  # the collection just before the freeze
