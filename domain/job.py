@@ -1,6 +1,6 @@
-"""The job state, folded from its events by `evolve`."""
+"""The job state, folded from its events by `evolve` (or, in place, by a `Draft`)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -164,20 +164,49 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
             )
         case events.JobExpired():
             return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE)
+        case events.JobCreated():
+            raise ValueError("JobCreated applied to an existing job")
     raise TypeError(f"no evolve rule for {type(e).__name__}")
+
+
+def _first(event: events.Event, at: datetime, job_id: UUID | None) -> Job:
+    if not isinstance(event, events.JobCreated):
+        raise ValueError(f"{event.type} applied before JobCreated")
+    if job_id is None:
+        raise ValueError("JobCreated needs the job id")
+    return _created(job_id, event, at)
 
 
 def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | None = None) -> Job:
     """Apply one event recorded at `at` to the job state (None before JobCreated)."""
-    if isinstance(event, events.JobCreated):
-        if job is not None:
-            raise ValueError("JobCreated applied to an existing job")
-        if job_id is None:
-            raise ValueError("JobCreated needs the job id")
-        return _created(job_id, event, at)
     if job is None:
-        raise ValueError(f"{event.type} applied before JobCreated")
+        return _first(event, at, job_id)
     return replace(job, version=job.version + 1, updated_at=at, **_changes(job, event, at))
+
+
+_FIELDS = tuple(f.name for f in fields(Job))
+
+
+class Draft:
+    """A job folded in place, for folding many events of many jobs (a rebuild): the same
+    rules as `evolve` (`_changes`), without a new frozen Job per event."""
+
+    def __init__(self, job: Job) -> None:
+        self.__dict__.update({name: getattr(job, name) for name in _FIELDS})
+
+    @classmethod
+    def start(cls, event: events.Event, at: datetime, job_id: UUID) -> "Draft":
+        """The draft of a job from its first event (JobCreated)."""
+        return cls(_first(event, at, job_id))
+
+    def apply(self, event: events.Event, at: datetime) -> None:
+        """Apply one event recorded at `at`, as `evolve` would."""
+        self.__dict__.update(_changes(self, event, at))
+        self.version += 1
+        self.updated_at = at
+
+    def job(self) -> Job:
+        return Job(**self.__dict__)
 
 
 def fold(job: Job | None, new_events: list[events.Event], at: datetime, job_id: UUID | None = None) -> Job:

@@ -338,7 +338,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 await conn.execute(f"ALTER TABLE job_status RENAME CONSTRAINT {shadow.SHADOW}_pkey TO job_status_pkey")
                 for name in shadow.index_names():
                     await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
-        return len(fold.jobs)
+        return len(fold.drafts)
 
     @staticmethod
     async def _fold_log(conn, fold, after: int, progress=None, touched: set | None = None) -> int:

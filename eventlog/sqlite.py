@@ -400,4 +400,4 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         for start in range(0, len(rows), 2000):
             await self._writer.run(_load_shadow, rows[start : start + 2000])
         await self._writer.run(_swap, fold, position)
-        return len(fold.jobs)
+        return len(fold.drafts)

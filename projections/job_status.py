@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import events
-from domain.job import Artifact, Job, Phase, Progress, evolve
+from domain.job import Artifact, Draft, Job, Phase, Progress
 from domain.status import PhaseStatus, Status
 
 NAME = "job_status"
@@ -166,19 +166,28 @@ class Rebuild:
 
     def __init__(self, finished_before: datetime | None = None) -> None:
         self.finished_before = finished_before
-        self.jobs: dict[UUID, Job] = {}
-        self.positions: dict[UUID, tuple[int, int]] = {}  # job id -> (created, last)
+        self.drafts: dict[UUID, Draft] = {}  # folded in place: a rebuild applies millions of events
+        self.created: dict[UUID, int] = {}  # job id -> position of its first event
+        self.last: dict[UUID, int] = {}  # job id -> position of its last event
 
     def apply(self, stream_id: UUID, position: int, event: events.Event, at: datetime) -> None:
-        self.jobs[stream_id] = evolve(self.jobs.get(stream_id), event, at, stream_id)
-        created = self.positions[stream_id][0] if stream_id in self.positions else position
-        self.positions[stream_id] = (created, position)
+        draft = self.drafts.get(stream_id)
+        if draft is None:
+            self.drafts[stream_id] = Draft.start(event, at, stream_id)
+            self.created[stream_id] = position
+        else:
+            draft.apply(event, at)
+        self.last[stream_id] = position
+
+    def jobs(self) -> dict[UUID, Job]:
+        """Every job folded so far."""
+        return {job_id: draft.job() for job_id, draft in self.drafts.items()}
 
     def rows(self, only: set[UUID] | None = None) -> list[dict[str, Any]]:
-        """The rows of every retained job (or of the jobs in `only`)."""
+        """The rows of every retained job (or of the jobs in `only`); a draft has every field of a Job."""
+        drafts = self.drafts
         return [
-            {**row(job), "created_position": self.positions[job_id][0], "last_position": self.positions[job_id][1]}
-            for job_id, job in self.jobs.items()
-            if (only is None or job_id in only) and retained(job, self.finished_before)
+            {**row(drafts[job_id]), "created_position": self.created[job_id], "last_position": self.last[job_id]}
+            for job_id in (drafts if only is None else only)
+            if retained(drafts[job_id], self.finished_before)
         ]
-

@@ -11,7 +11,7 @@ import pytest
 
 from domain import commands, errors, events
 from domain.decide import create, decide
-from domain.job import Job, evolve, fold
+from domain.job import Draft, Job, evolve, fold
 from projections import job_status
 
 SEEDS = range(40)
@@ -191,6 +191,33 @@ def test_row_carries_the_filter_columns_and_the_document():
     }
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_draft_folds_every_history_as_evolve_does(seed: int):
+    job_id, recorded = history(seed)
+    job, draft, evolved, drafted = None, None, [], []
+    for event, at in recorded:
+        job = evolve(job, event, at, job_id)
+        if draft is None:
+            draft = Draft.start(event, at, job_id)
+        else:
+            draft.apply(event, at)
+        assert job_status.document(draft) == job_status.document(job)
+        evolved.append(job)
+        drafted.append(draft.job())
+    assert drafted == evolved  # each frozen state stays as it was while the draft folds on
+
+
+def test_a_draft_refuses_what_evolve_refuses():
+    job_id, recorded = history(1)
+    (created, at), (started, _) = recorded[0], recorded[1]
+    with pytest.raises(ValueError, match="before JobCreated"):
+        Draft.start(started, at, job_id)
+    with pytest.raises(ValueError, match="existing job"):
+        Draft.start(created, at, job_id).apply(created, at)
+    with pytest.raises(ValueError, match="existing job"):
+        evolve(evolve(None, created, at, job_id), created, at)
+
+
 def test_rebuild_folds_interleaved_streams_into_one_row_each():
     streams = {job_id: recorded for job_id, recorded in map(history, range(5))}
     pending = {job_id: list(recorded) for job_id, recorded in streams.items()}
@@ -204,7 +231,7 @@ def test_rebuild_folds_interleaved_streams_into_one_row_each():
         if not pending[job_id]:
             del pending[job_id]
     expected = {job_id: _final(job_id, recorded) for job_id, recorded in streams.items()}
-    assert rebuild.jobs == expected
+    assert rebuild.jobs() == expected
     assert sorted(rebuild.rows(), key=lambda r: str(r["job_id"])) == sorted(
         (
             {**job_status.row(job), "created_position": seen[job_id][0], "last_position": seen[job_id][-1]}
