@@ -8,7 +8,7 @@ from aiohttp import web
 
 from eventlog.follower import LogFollower
 from service import (
-    auth, headers, keys, live_routes, logs, metrics_routes, projection_runner, schemas, storage, sweeper, ui_routes,
+    auth, headers, keys, live_routes, logs, metrics_routes, openapi, projection_runner, schemas, storage, sweeper, ui_routes,
     worker_routes,
 )
 from service.config import Settings
@@ -39,6 +39,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
     app.add_routes(ui_routes.routes)
+    app.add_routes(openapi.routes)
+    openapi.document_bytes()  # built (and checked) once, at start-up
     headers.setup(app, settings)  # after every route
     return app
 

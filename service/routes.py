@@ -31,25 +31,10 @@ def _job_id(request: web.Request) -> UUID:
         raise errors.JobNotFound(f"no job with id {raw!r}", id=raw, reason="not a UUID") from None
 
 
-def _meta(request: web.Request) -> dict[str, Any]:
+def _meta(request: web.Request, headers: schemas.MetaHeaders | None = None) -> dict[str, Any]:
+    headers = headers or schemas.parse_headers(schemas.MetaHeaders, request.headers)
     request_id = request[keys.request_id_key]
-    return {
-        "actor": request.headers.get("X-Actor", "api"),
-        "request_id": request_id,
-        "correlation_id": request.headers.get("X-Correlation-Id", request_id),
-    }
-
-
-def _if_match(request: web.Request) -> int | None:
-    raw = request.headers.get("If-Match")
-    if raw is None:
-        return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()):
-        raise errors.InvalidCommand(
-            "If-Match: expected a job version", fields=[{"field": "If-Match", "reason": "expected a job version, e.g. 3"}]
-        )
-    return int(value)
+    return {"actor": headers.actor or "api", "request_id": request_id, "correlation_id": headers.correlation_id or request_id}
 
 
 def lease(body: schemas.LeaseBody) -> dict[str, str | None]:
@@ -68,7 +53,8 @@ def _job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.
 async def execute(request: web.Request, command: commands.Command) -> web.Response:
     jobs = request.app[keys.jobs_key]
     scope = auth.principal_of(request)
-    snapshot = await jobs.execute(_job_id(request), command, _meta(request), _if_match(request), scope)
+    headers = schemas.parse_headers(schemas.CommandHeaders, request.headers)
+    snapshot = await jobs.execute(_job_id(request), command, _meta(request, headers), headers.if_match, scope)
     return _job_response(snapshot)
 
 
@@ -76,16 +62,12 @@ async def execute(request: web.Request, command: commands.Command) -> web.Respon
 @auth.requires("create")
 async def create_job(request: web.Request) -> web.Response:
     body = await schemas.read_body(request, schemas.CreateJobBody)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise errors.InvalidCommand(
-            "Idempotency-Key: 1 to 255 characters", fields=[{"field": "Idempotency-Key", "reason": "1 to 255 characters"}]
-        )
+    headers = schemas.parse_headers(schemas.CreateHeaders, request.headers)
     principal = auth.principal_of(request)
     principal.check_type(body.type)
     job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
-    command = body.command(principal.tenant, key, request_hash(body.model_dump(mode="json")), job_type)
-    snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request))
+    command = body.command(principal.tenant, headers.idempotency_key, request_hash(body.model_dump(mode="json")), job_type)
+    snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request, headers))
     structlog.contextvars.bind_contextvars(job_id=str(snapshot.job.id))  # for this request's log lines
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
@@ -105,7 +87,7 @@ async def get_job(request: web.Request) -> web.Response:
     if not scope.sees(row.tenant, row.type):
         raise errors.JobNotFound(job_id=str(job_id))
     etag = _etag(row.version)
-    if etag in request.headers.get("If-None-Match", ""):
+    if etag in (schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match or ""):
         return web.Response(status=304, headers={"ETag": etag})
     body = f'{row.doc[:-1]},"position":{row.last_position}}}'  # the stored document, as written
     return web.Response(text=body, content_type="application/json", headers={"ETag": etag})

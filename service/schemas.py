@@ -6,7 +6,10 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema,
+    field_validator,
+)
 
 from domain import commands, errors
 from domain.status import Status
@@ -167,6 +170,54 @@ class EventsQuery(Body):
     limit: int = Field(500, ge=1, le=5000)
 
 
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable UTF-8 text")
+    return value
+
+
+def _version(value: Any) -> Any:
+    digits = value.strip().removeprefix("W/").strip('"') if isinstance(value, str) else ""
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+        raise ValueError("expected a job version, e.g. 3")
+    return int(digits)
+
+
+HeaderText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+Version = Annotated[
+    int, BeforeValidator(_version), WithJsonSchema({"type": "string", "pattern": '^(W/)?"?[0-9]{1,18}"?$'})
+]
+
+
+class Headers(BaseModel):
+    """Request headers a route reads, by their HTTP names (see parse_headers)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class MetaHeaders(Headers):
+    actor: HeaderText | None = Field(None, alias="X-Actor", description="who acts (default: api); in each event's metadata")
+    correlation_id: HeaderText | None = Field(
+        None, alias="X-Correlation-Id", description="links related requests (default: the request id)"
+    )
+
+
+class CommandHeaders(MetaHeaders):
+    if_match: Version | None = Field(None, alias="If-Match", description="only if the job is still at this version")
+
+
+class ReadHeaders(Headers):
+    if_none_match: Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_printable)] | None = Field(
+        None, alias="If-None-Match", description='the version you hold, quoted ("5"): 304 if it is still current'
+    )
+
+
+class CreateHeaders(MetaHeaders):
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)] | None = Field(
+        None, alias="Idempotency-Key", description="the same key and body again answer the same job"
+    )
+
+
 def _field(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
@@ -241,6 +292,15 @@ def parse_query(model: type[M], query: dict[str, str]) -> M:
         return model.model_validate(dict(query))
     except ValidationError as exc:
         raise invalid(exc, "query") from None
+
+
+def parse_headers(model: type[M], headers) -> M:
+    """The headers `model` names (case-insensitive `headers`), validated; raises InvalidCommand naming each bad one."""
+    given = {f.alias: headers[f.alias] for f in model.model_fields.values() if f.alias in headers}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise invalid(exc, "headers") from None
 
 
 

@@ -1,0 +1,65 @@
+"""GET /openapi.json: public, and it documents every route the app serves (and only those)."""
+
+import orjson
+
+from service import auth, openapi
+from service.app import create_app
+from tests.security.conftest import bearer
+from tests.service.helpers import ok
+
+#: routes OpenAPI cannot or need not describe as operations
+UNDOCUMENTED = {
+    ("GET", "/ws"),  # WebSocket endpoints: an upgrade, then messages (README, Live updates); OpenAPI has no such operation
+    ("GET", "/jobs/{id}/ws"),
+    ("GET", "/ui"),  # the dashboard: HTML, CSS and JavaScript files, not an API
+    ("GET", "/ui/"),
+    ("GET", "/ui/{name}"),
+}
+
+
+def _served(settings) -> set[tuple[str, str]]:
+    app = create_app(settings)
+    return {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.method not in ("HEAD", "OPTIONS")  # aiohttp's HEAD for each GET; CORS preflights
+    }
+
+
+def _documented(document: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+
+
+def test_every_route_is_documented_and_every_operation_is_a_route(settings):
+    served, documented = _served(settings), _documented(openapi.document())
+    assert served - UNDOCUMENTED == documented
+    assert UNDOCUMENTED <= served  # the exclusions name real routes
+
+
+def test_security_follows_the_handlers_action(settings):
+    document = openapi.document()
+    for op in openapi.OPERATIONS:
+        security = document["paths"][op.path][op.method]["security"]
+        assert security == ([] if op.handler.jobledger_action == auth.PUBLIC else [{"bearer": []}]), op.path
+        route = next(r for r in create_app(settings).router.routes()
+                     if r.method == op.method.upper() and r.resource.canonical == op.path)
+        assert route.handler is op.handler
+
+
+async def test_the_document_is_served_without_a_key(serve, settings, make_key):
+    secure = await serve(settings.model_copy(update={"auth": "required"}))
+    resp = await secure.get("/openapi.json")
+    assert resp.status == 200 and resp.content_type == "application/json"
+    document = orjson.loads(await resp.read())
+    assert document["openapi"] == "3.1.0" and document == orjson.loads(openapi.document_bytes())
+    assert (await secure.get("/jobs")).status == 401
+    await ok(await secure.get("/jobs", headers=bearer(await make_key("admin"))))
+
+
+def test_request_bodies_are_the_models_that_validate_them():
+    document = openapi.document()
+    body = document["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    created = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert created["required"] == ["type"] and created["additionalProperties"] is False
+    limit = next(p for p in document["paths"]["/jobs"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 500
