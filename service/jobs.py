@@ -161,11 +161,17 @@ class Jobs:
     async def claim(
         self, worker_id: str, types: tuple[str, ...] | None, limit: int, lease_seconds: float,
         meta: dict[str, Any], wait_seconds: float = 0, max_running: dict[str, int] | None = None,
-        tenant: str | None = None,
+        tenant: str | None = None, gone: Callable[[], bool] = lambda: False,
     ) -> list[Claimed]:
-        """Claim up to `limit` due jobs (of `tenant`), highest priority then oldest first; long-poll up to `wait_seconds`."""
+        """Claim up to `limit` due jobs (of `tenant`), highest priority then oldest first; long-poll up to `wait_seconds`.
+
+        `gone()` tells that the claimer hung up: then nothing is claimed (nobody would run the
+        jobs, and their leases running out would cost them an attempt).
+        """
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
+            if gone():
+                return []
             self.queue_moved.clear()
             query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
             claimed = await self._claim_once(query, worker_id, lease_seconds, meta)

@@ -22,7 +22,8 @@ async def claim(request: web.Request) -> web.Response:
     max_running, lease_seconds = await request.app[keys.types_key].claim_limits(wanted, body.lease_seconds)
     meta = {**_meta(request), "actor": f"worker:{body.worker_id}"}
     claimed = await request.app[keys.jobs_key].claim(
-        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant
+        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
+        gone=lambda: request.transport is None or request.transport.is_closing(),
     )
     return json_response({"jobs": [{**c.snapshot.document, "lease_token": c.lease_token} for c in claimed]})
 

@@ -4,8 +4,10 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+import aiohttp
 import pytest
 
+from tests.live.processes import Service
 from tests.workers.helpers import error_of, get_job, history, ok, seconds_between
 
 
@@ -162,6 +164,29 @@ async def test_two_long_polls_and_one_new_job_one_winner(client, create_job, cla
     assert sorted([len(first), len(second)]) == [0, 1]
     assert (first or second)[0]["id"] == job["id"]
     assert [e["type"] for e in await history(client, job)] == ["JobCreated", "JobStarted"]
+
+
+async def test_a_long_poll_whose_client_went_away_claims_nothing(db_url, tmp_path):
+    """A worker that hung up mid long-poll must not take the next job: nobody would run it, and
+    its lease running out would cost the job an attempt. A real `jobledger serve`: unlike the
+    test server, it does not cancel a handler whose client went away."""
+    body = {"worker_id": "gone", "types": ["ghost"], "lease_seconds": 30, "wait_seconds": 10}
+    service = await Service(db_url, tmp_path).start()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3)) as gone:
+            with pytest.raises(TimeoutError):
+                await gone.post(f"{service.url}/workers/claim", json=body)  # the handler goes on waiting
+        async with aiohttp.ClientSession(service.url) as http:
+            async with http.post("/jobs", json={"type": "ghost"}) as resp:
+                job = await ok(resp, 201)
+            await asyncio.sleep(0.5)  # time enough for the waiting handler to wake and (wrongly) claim
+            async with http.get(f"/jobs/{job['id']}/events") as resp:
+                assert [e["type"] for e in (await ok(resp))["events"]] == ["JobCreated"]
+            async with http.post("/workers/claim", json={**body, "worker_id": "here", "wait_seconds": 0}) as resp:
+                [doc] = (await ok(resp))["jobs"]
+    finally:
+        await service.stop()
+    assert (doc["id"], doc["attempts"], doc["worker_id"]) == (job["id"], 1, "here")
 
 
 async def test_finished_running_and_cancelled_jobs_are_not_claimed(client, create_job, claim, send):
