@@ -122,6 +122,15 @@ class AddArtifact(WorkerReport):
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseJob(WorkerReport):
+    """The worker gives its job back unfinished (it is shutting down): queued again at once, and
+    the attempt does not count."""
+
+    trigger: ClassVar[str] = "release"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireLease(Command):
     trigger: ClassVar[str] = "lose_lease"
     jitter: float = 1.0

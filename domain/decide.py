@@ -36,6 +36,9 @@ def create(job_id: UUID, command: commands.CreateJob, now: datetime) -> list[eve
     ]
 
 
+_LEASED_ONLY = (commands.Heartbeat, commands.ReleaseJob)  # a job nobody leased has nothing to extend or give back
+
+
 def decide(job: Job, command: commands.Command, now: datetime) -> list[events.Event]:
     """The events that `command` records on `job`; raises if the transition is illegal.
 
@@ -43,7 +46,7 @@ def decide(job: Job, command: commands.Command, now: datetime) -> list[events.Ev
     requested, the worker's next call ends the job cancelled instead.
     """
     if isinstance(command, commands.WorkerReport) and (
-        job.leased or command.lease_token_hash is not None or isinstance(command, commands.Heartbeat)
+        job.leased or command.lease_token_hash is not None or isinstance(command, _LEASED_ONLY)
     ):
         _check_lease(job, command.lease_token_hash, now)
         if job.cancel_requested:
@@ -160,6 +163,10 @@ def _expire_lease(job: Job, c: commands.ExpireLease, now: datetime) -> list[even
     return [lost, _retry_or_fail(job, error, c.jitter, now)]
 
 
+def _release(job: Job, c: commands.ReleaseJob, now: datetime) -> list[events.Event]:
+    return [events.JobReleased(worker_id=job.worker_id, attempt=job.attempts, reason=c.reason)]
+
+
 def _requeue(job: Job, c: commands.RetryJob, now: datetime) -> list[events.Event]:
     return [events.RetryScheduled(attempt=job.attempts, run_at=now, error=job.error, manual=True, requested_by=c.requested_by)]
 
@@ -180,5 +187,6 @@ _DECIDERS: dict[type, Callable[..., list[events.Event]]] = {
     commands.CancelJob: _cancel,
     commands.ExpireJob: _expire,
     commands.ExpireLease: _expire_lease,
+    commands.ReleaseJob: _release,
     commands.RetryJob: _requeue,
 }

@@ -95,6 +95,18 @@ class LeaseExpired(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class JobReleased(Event):
+    """The worker gave the job back unfinished: queued again, claimable at once; its attempt
+    does not count (the next claim is attempt `attempt` again)."""
+
+    type: ClassVar[str] = "JobReleased"
+
+    worker_id: str | None
+    attempt: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RetryScheduled(Event):
     """The job is queued again, claimable from `run_at`."""
 
@@ -206,6 +218,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JobExpired,
         LeaseExtended,
         LeaseExpired,
+        JobReleased,
         RetryScheduled,
         CancellationRequested,
         ArtifactAdded,

@@ -128,6 +128,8 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
             return dict(lease_expires_at=e.lease_expires_at)
         case events.LeaseExpired():
             return dict(_NO_LEASE)
+        case events.JobReleased():  # the attempt is given back: the next claim is the same attempt again
+            return dict(status=Status.QUEUED, attempts=e.attempt - 1, run_at=None, worker_id=None, **_NO_LEASE)
         case events.RetryScheduled():
             max_attempts = max(job.max_attempts, job.attempts + 1) if e.manual else job.max_attempts
             return dict(

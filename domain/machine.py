@@ -20,6 +20,7 @@ JOB_TRANSITIONS = [
     {"trigger": "complete", "source": R, "dest": C},
     {"trigger": "fail", "source": R, "dest": F},  # or back to queued when a retry is left
     {"trigger": "lose_lease", "source": R, "dest": Q},  # or failed/cancelled, see decide
+    {"trigger": "release", "source": R, "dest": Q},  # the worker gives the job back; or cancelled, see decide
     {"trigger": "cancel", "source": [Q, R], "dest": X},  # a leased job: at the worker's next call
     {"trigger": "expire", "source": [Q, R], "dest": E},
     {"trigger": "requeue", "source": F, "dest": Q},  # a retry by hand

@@ -91,6 +91,9 @@ class HttpTransport:
     async def fail(self, job_id, token, error, retryable):
         return await self._report(job_id, "fail", token, {"error": error, "retryable": retryable})
 
+    async def release(self, job_id, token, reason):
+        return await self._report(job_id, "release", token, {"reason": reason})
+
 
 def _phase(name: str, action: str) -> str:
     return f"phases/{quote(name, safe='')}/{action}"

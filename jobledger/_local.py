@@ -165,6 +165,12 @@ class InProcessTransport:
             lambda b, k: commands.FailJob(b.error, b.retryable, self.jobs.jitter(), **k),
         )
 
+    async def release(self, job_id, token, reason):
+        body = {"reason": reason}
+        return await self._report(
+            job_id, token, schemas.ReleaseBody, body, lambda b, k: commands.ReleaseJob(b.reason, **k)
+        )
+
 
 async def _first(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
     """Wait until either event is set, or `timeout` seconds."""

@@ -209,9 +209,11 @@ class Worker:
         if run.reason != _SHUTDOWN:
             log.info("job %s stopped: %s", run.job_id, run.reason)
             return
-        log.warning("job %s did not finish within the shutdown grace: releasing it for a retry", run.job_id)
-        error = {"code": "worker_shutdown", "message": f"worker {self.worker_id} shut down before the job finished"}
-        await self._final(run, "fail", error, True)
+        log.warning("job %s did not finish within the shutdown grace: giving it back", run.job_id)
+        try:  # queued again at once; the attempt does not count
+            await self._report(run, "release", (f"worker {self.worker_id} shut down before the job finished",))
+        except ServiceError as exc:  # the lease was lost meanwhile, or the service is gone: its lease runs out
+            log.warning("job %s: could not release it: %s", run.job_id, exc.message)
 
     async def _failed(self, run: Run, exc: Exception) -> None:
         retryable = run.spec.retryable and not isinstance(exc, PermanentError)
@@ -294,7 +296,7 @@ class Worker:
     # ------------------------------------------------------------ shutdown
 
     async def _drain(self) -> None:
-        """Let jobs in flight finish within the grace period, then release the rest for a retry."""
+        """Let jobs in flight finish within the grace period, then give the rest back (JobReleased)."""
         tasks = [run.task for run in self._runs.values()]
         if not tasks:
             return

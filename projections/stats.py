@@ -35,6 +35,10 @@ def _retried(docs: Docs, f: Fact) -> None:
     doc.update(status="queued", queued_at=max(f.event.run_at, f.recorded_at).isoformat(), finished_at=None)
 
 
+def _released(docs: Docs, f: Fact) -> None:  # given back unfinished: waiting again from now
+    docs[str(f.job_id)].update(status="queued", queued_at=f.recorded_at.isoformat())
+
+
 def _phase_started(docs: Docs, f: Fact) -> None:
     docs[str(f.job_id)]["phase_started"][f.event.phase] = f.recorded_at.isoformat()
 
@@ -60,6 +64,7 @@ projection = Projection(
         events.JobCreated: _created,
         events.JobStarted: _started,
         events.RetryScheduled: _retried,
+        events.JobReleased: _released,
         events.PhaseStarted: _phase_started,
         events.PhaseCompleted: _phase_ended,
         events.PhaseFailed: _phase_ended,

@@ -113,6 +113,8 @@ OPERATIONS = (
               body=schemas.ClaimBody, headers=schemas.MetaHeaders),
     Operation("post", "/jobs/{id}/heartbeat", _w.heartbeat, "Extend a lease", body=schemas.HeartbeatBody,
               **_COMMAND),
+    Operation("post", "/jobs/{id}/release", _w.release, "Give a claimed job back unfinished (the attempt does not "
+              "count)", body=schemas.ReleaseBody, **_COMMAND),
     Operation("post", "/jobs/{id}/retry", _w.retry, "Queue a failed job again", body=schemas.RetryBody, **_COMMAND),
     Operation("post", "/jobs/{id}/artifacts", _w.add_artifact, "Add an artifact", body=schemas.ArtifactBody,
               **_COMMAND),

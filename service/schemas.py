@@ -121,6 +121,11 @@ class HeartbeatBody(Body):
     lease_seconds: float | None = Field(None, gt=0, le=86400)
 
 
+class ReleaseBody(Body):
+    lease_token: str = Field(min_length=1, max_length=200, description="the token a claim returned")
+    reason: str | None = Field(None, max_length=10_000, description="why the job is given back")
+
+
 class ArtifactBody(LeaseBody):
     name: Name
     content_type: str = Field("application/json", min_length=1, max_length=200)

@@ -41,6 +41,14 @@ async def heartbeat(request: web.Request) -> web.Response:
     return await execute(request, commands.Heartbeat(lease_seconds, **lease(body)))
 
 
+@routes.post("/jobs/{id}/release")
+@auth.requires("work")
+async def release(request: web.Request) -> web.Response:
+    """The worker gives its job back unfinished: queued again at once, and the attempt does not count."""
+    body = await schemas.read_body(request, schemas.ReleaseBody)
+    return await execute(request, commands.ReleaseJob(body.reason, **lease(body)))
+
+
 @routes.post("/jobs/{id}/retry")
 @auth.requires("manage")
 async def retry(request: web.Request) -> web.Response:

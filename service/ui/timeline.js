@@ -6,7 +6,7 @@ import { clockTime, errorText, percentText } from "./format.js";
 const KINDS = {
   JobCreated: "created", JobStarted: "started", PhaseStarted: "phase", PhaseCompleted: "phase",
   PhaseFailed: "failed", ProgressReported: "progress", ArtifactAdded: "artifact", LeaseExtended: "lease",
-  LeaseExpired: "failed", RetryScheduled: "retry", CancellationRequested: "cancelled",
+  LeaseExpired: "failed", JobReleased: "retry", RetryScheduled: "retry", CancellationRequested: "cancelled",
   JobCompleted: "completed", JobFailed: "failed", JobCancelled: "cancelled", JobExpired: "cancelled",
 };
 
@@ -18,6 +18,7 @@ const SUMMARIES = {
   PhaseFailed: (d) => `${d.phase}: ${errorText(d.error)}`,
   ProgressReported: (d) => [d.percent === null ? null : percentText(d.percent), d.message].filter(Boolean).join(" · "),
   ArtifactAdded: (d) => `${d.name} (${d.content_type})`,
+  JobReleased: (d) => `attempt ${d.attempt} given back${d.worker_id ? ` by ${d.worker_id}` : ""}${d.reason ? `: ${d.reason}` : ""}`,
   RetryScheduled: (d) => (d.manual ? `queued again by ${d.requested_by ?? "hand"}` : `attempt ${d.attempt} failed: ${errorText(d.error)}; next at ${clockTime(d.run_at)}`),
   CancellationRequested: (d) => d.reason ?? "",
   JobFailed: (d) => errorText(d.error),

@@ -30,6 +30,7 @@ REPORTS = {
     "FailJob": commands.FailJob(error={"code": "crash"}),
     "Heartbeat": commands.Heartbeat(lease_seconds=90),
     "AddArtifact": commands.AddArtifact(name="log", content_type="text/plain", data="ok", size=2),
+    "ReleaseJob": commands.ReleaseJob(reason="shutting down"),
 }
 REPORT_SETUP = {
     "CompletePhase": (commands.StartPhase(phase="research"),),

@@ -54,6 +54,8 @@ SAMPLES = [
     events.LeaseExtended(lease_expires_at=datetime(2024, 5, 1, 18, 31, 7, 5, tzinfo=KOLKATA)),
     events.LeaseExpired(worker_id="w-7", attempt=2),
     events.LeaseExpired(worker_id=None, attempt=1),
+    events.JobReleased(worker_id="w-7", attempt=2, reason="shutting down"),
+    events.JobReleased(worker_id=None, attempt=1),
     events.RetryScheduled(attempt=1, run_at=AT + timedelta(seconds=1.5), error={"code": "lease_expired", "attempt": 1}),
     events.RetryScheduled(attempt=3, run_at=AT, error="boom", manual=True, requested_by="ops"),
     events.CancellationRequested(reason="customer asked", cancelled_by="bob"),

@@ -76,6 +76,8 @@ MUTABLE_COMMANDS = [
     builders.as_worker(commands.FailJob(error={"code": "E", "context": {"k": [1]}}, retryable=True, jitter=0.3)),
     commands.ExpireLease(jitter=0.25),
     commands.RetryJob(requested_by="ops"),
+    commands.ReleaseJob(),
+    builders.as_worker(commands.ReleaseJob(reason="shutting down")),
 ]
 
 RETRIES_LEFT = {"max_attempts": 3}

@@ -14,7 +14,7 @@ from domain.decide import create, decide
 from domain.job import Draft, Job, evolve, fold
 from projections import job_status
 
-SEEDS = range(40)
+SEEDS = range(200)
 PHASE_NAMES = ["research", "audit", "draft", "review"]
 ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]
 
@@ -78,6 +78,7 @@ def _command(rng: random.Random, job: Job) -> commands.Command:
         (0.4, QUEUED | RUNNING, lambda: commands.CancelJob(rng.choice([None, _text(rng)]), _text(rng) or None)),
         (1, QUEUED | RUNNING, lambda: commands.ExpireJob()),
         (2, RUNNING, lambda: commands.ExpireLease(jitter=rng.random())),
+        (1, RUNNING, lambda: commands.ReleaseJob(rng.choice([None, _text(rng)]))),
         (2, NONE, lambda: commands.RetryJob(rng.choice([None, _text(rng)]))),
     ]
     if rng.random() < 0.6:

@@ -29,6 +29,8 @@ FULL = commands.CreateJob(
 )
 LEASE = T0 + timedelta(minutes=5)
 HISTORY = [
+    events.JobStarted(attempt=1, worker_id="w0", lease_token_hash="s", lease_expires_at=LEASE),
+    events.JobReleased(worker_id="w0", attempt=1, reason="shutting down"),
     events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=LEASE),
     events.LeaseExtended(lease_expires_at=LEASE + timedelta(minutes=5)),
     events.LeaseExpired(worker_id="w1", attempt=1),
@@ -103,7 +105,7 @@ def test_fold_applies_a_batch_with_one_time():
     assert job.updated_at == job.started_at == job.finished_at == at
     assert job.status is Status.FAILED
     assert (job.attempts, job.worker_id, job.lease_token_hash, job.lease_expires_at) == (2, "w2", None, None)
-    assert job.artifacts == (Artifact("notes", "text/plain", 1, at, 9),)
+    assert job.artifacts == (Artifact("notes", "text/plain", 1, at, 11),)
 
 
 def test_the_history_covers_every_event_type_after_job_created():
@@ -133,6 +135,18 @@ def test_progress_records_when_it_was_reported():
 def _leased() -> Job:
     started = events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=LEASE)
     return evolve(builders.created(), started, T0)
+
+
+def test_a_released_job_is_queued_again_with_its_attempt_given_back():
+    job = builders.created(max_attempts=1)
+    started = events.JobStarted(attempt=1, worker_id="w1", lease_token_hash="t", lease_expires_at=LEASE)
+    job = evolve(job, started, T0 + timedelta(seconds=1))
+    at = T0 + timedelta(seconds=2)
+    job = evolve(job, events.JobReleased(worker_id="w1", attempt=1, reason="shutting down"), at)
+    assert (job.status, job.attempts, job.run_at, job.worker_id) == (Status.QUEUED, 0, None, None)
+    assert (job.lease_token_hash, job.lease_expires_at, job.updated_at) == (None, None, at)
+    again = builders.apply(job, builders.claim(), at)  # the same attempt again: max_attempts=1 is not used up
+    assert (again.status, again.attempts) == (Status.RUNNING, 1)
 
 
 def test_job_started_records_the_worker_and_lease():

@@ -26,6 +26,7 @@ def _recorded_under_the_lease(name: str, now) -> list[events.Event]:
         "FailJob": [events.JobFailed(error={"code": "crash"})],
         "Heartbeat": [events.LeaseExtended(lease_expires_at=now + timedelta(seconds=90))],
         "AddArtifact": [events.ArtifactAdded(name="log", content_type="text/plain", data="ok", size=2)],
+        "ReleaseJob": [events.JobReleased(worker_id=builders.WORKER, attempt=1, reason="shutting down")],
     }[name]
 
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "AddArtifact": commands.AddArtifact(name="report.pdf", content_type="application/pdf", data="JVBERi0=", size=5),
     "ExpireLease": commands.ExpireLease(jitter=0.5),
     "RetryJob": commands.RetryJob(requested_by="ops"),
+    "ReleaseJob": commands.ReleaseJob(reason="shutting down"),
 }
 
 TRANSITION_NAMES = {
@@ -44,6 +45,7 @@ TRANSITION_NAMES = {
     "AddArtifact": "report",
     "ExpireLease": "lose_lease",
     "RetryJob": "requeue",
+    "ReleaseJob": "release",
 }
 
 # A running job needs its phase started before the phase can complete or fail.
@@ -84,8 +86,8 @@ REASONS = {
     (R, "ExpireLease"): "the job holds no lease",
 }
 
-# These jobs were never leased: a heartbeat has no lease to extend, whatever the status.
-NO_LEASE = {(status, "Heartbeat") for status in Status}
+# These jobs were never leased: a heartbeat has no lease to extend, a release none to give back.
+NO_LEASE = {(status, name) for status in Status for name in ("Heartbeat", "ReleaseJob")}
 
 JOB_MACHINE = {
     (Q, "start"): R,
@@ -94,6 +96,7 @@ JOB_MACHINE = {
     (R, "report"): R,
     (R, "heartbeat"): R,
     (R, "lose_lease"): Q,
+    (R, "release"): Q,
     (R, "complete"): C,
     (R, "fail"): F,
     (R, "cancel"): X,
@@ -107,7 +110,9 @@ PHASE_MACHINE = {
     (PhaseStatus.RUNNING, "fail"): PhaseStatus.FAILED,
 }
 
-JOB_TRIGGERS = ("start", "report", "heartbeat", "complete", "fail", "lose_lease", "cancel", "expire", "requeue")
+JOB_TRIGGERS = (
+    "start", "report", "heartbeat", "complete", "fail", "lose_lease", "release", "cancel", "expire", "requeue",
+)
 PHASE_TRIGGERS = ("start", "complete", "fail")
 
 

@@ -75,6 +75,20 @@ def test_finished_jobs_are_counted_per_window_by_when_they_finished():
     assert report["counts"] == {"completed": 2, "failed": 1, "queued": 1}
 
 
+async def test_a_released_job_counts_as_queued_and_waits_again(client):
+    await client.post("/jobs", json={"type": "ocr"})
+    claim = {"worker_id": "w", "types": ["ocr"], "lease_seconds": 30}
+    [job] = (await (await client.post("/workers/claim", json=claim)).json())["jobs"]
+    resp = await client.post(f"/jobs/{job['id']}/release", json={"lease_token": job["lease_token"]})
+    assert resp.status == 200
+    assert (await caught_up(client))["types"]["ocr"]["counts"] == {"queued": 1}
+    [job] = (await (await client.post("/workers/claim", json=claim)).json())["jobs"]
+    await client.post(f"/jobs/{job['id']}/complete", json={"lease_token": job["lease_token"]})
+    ocr = (await caught_up(client))["types"]["ocr"]
+    assert ocr["counts"] == {"completed": 1}
+    assert ocr["all_time"]["queue_wait_seconds"]["count"] == 2  # one wait before each claim
+
+
 async def test_rebuild_beside_the_live_one_gives_the_same_stats_and_reads_never_fail(client, db_url):
     await run_jobs(client, 20)
     before = await caught_up(client)

@@ -86,8 +86,10 @@ async def test_sigterm_lets_the_job_in_flight_finish(client, start_worker):
     assert (await get(client, later["id"]))["status"] == "queued"
 
 
-async def test_a_job_still_running_when_the_grace_runs_out_is_released_for_retry(client, start_worker):
-    job = await create(client, payload={"seconds": 60}, max_attempts=2, retry_base_seconds=600)
+async def test_a_job_still_running_when_the_grace_runs_out_is_released_without_using_an_attempt(
+    client, start_worker
+):
+    job = await create(client, payload={"seconds": 60}, max_attempts=1)
     process = await start_worker("--grace", "0.5")
     await _started(client, job["id"])
 
@@ -95,9 +97,10 @@ async def test_a_job_still_running_when_the_grace_runs_out_is_released_for_retry
 
     assert await asyncio.wait_for(process.wait(), 20) == 0
     released = await get(client, job["id"])
-    assert (released["status"], released["attempts"]) == ("queued", 1)
-    assert released["error"]["code"] == "worker_shutdown"
-    assert types(await history(client, job["id"]))[-1] == "RetryScheduled"
+    assert (released["status"], released["attempts"], released["run_at"]) == ("queued", 0, None)
+    last = (await history(client, job["id"]))[-1]
+    assert (last["type"], last["data"]["attempt"]) == ("JobReleased", 1)
+    assert "shut down before the job finished" in last["data"]["reason"]
 
 
 async def test_a_second_signal_stops_without_waiting_for_the_grace(client, start_worker):
@@ -110,4 +113,4 @@ async def test_a_second_signal_stops_without_waiting_for_the_grace(client, start
     process.send_signal(signal.SIGINT)
 
     assert await asyncio.wait_for(process.wait(), 20) == 0
-    assert (await get(client, job["id"]))["error"]["code"] == "worker_shutdown"
+    assert types(await history(client, job["id"]))[-1] == "JobReleased"

@@ -25,6 +25,7 @@ MATRIX = [
     ("POST", "/jobs/{id}/start", {}, WORKER),
     ("POST", "/jobs/{id}/progress", {"percent": 1}, WORKER),
     ("POST", "/jobs/{id}/heartbeat", {"lease_token": "t"}, WORKER),
+    ("POST", "/jobs/{id}/release", {"lease_token": "t"}, WORKER),
     ("POST", "/jobs/{id}/phases/p/start", {}, WORKER),
     ("POST", "/jobs/{id}/phases/p/complete", {}, WORKER),
     ("POST", "/jobs/{id}/phases/p/fail", {"error": {"message": "x"}}, WORKER),

@@ -24,6 +24,7 @@ PER_JOB = [
     ("POST", "/jobs/{id}/start", {}),
     ("POST", "/jobs/{id}/progress", {"percent": 1}),
     ("POST", "/jobs/{id}/heartbeat", {"lease_token": "t"}),
+    ("POST", "/jobs/{id}/release", {"lease_token": "t"}),
     ("POST", "/jobs/{id}/phases/p/start", {}),
     ("POST", "/jobs/{id}/complete", {}),
     ("POST", "/jobs/{id}/fail", {"error": {"message": "x"}}),

@@ -23,6 +23,7 @@ REPORTS = [
     ("artifacts", {"name": "out", "data": {"rows": 3}}),
     ("complete", {"result": {"ok": True}}),
     ("fail", {"error": "boom", "retryable": True}),
+    ("release", {"reason": "shutting down"}),
 ]
 
 
@@ -63,7 +64,7 @@ async def test_a_report_with_another_workers_token_is_lease_lost_and_changes_not
     assert (await get_job(client, job))["version"] == job["version"]
 
 
-@pytest.mark.parametrize(("action", "body"), [r for r in REPORTS if r[0] != "heartbeat"])
+@pytest.mark.parametrize(("action", "body"), [r for r in REPORTS if r[0] not in ("heartbeat", "release")])
 async def test_a_report_without_a_token_on_a_leased_job_is_lease_lost(client, claimed, send, log_unchanged, action, body):
     job = await claimed(phases=["research"], max_attempts=3)
 
@@ -71,11 +72,12 @@ async def test_a_report_without_a_token_on_a_leased_job_is_lease_lost(client, cl
         await error_of(await send(job, action, body), 409, "lease_lost")
 
 
-async def test_a_heartbeat_without_a_token_is_refused(claimed, send, log_unchanged):
+@pytest.mark.parametrize("action", ["heartbeat", "release"])
+async def test_a_heartbeat_or_release_without_a_token_is_refused(claimed, send, log_unchanged, action):
     job = await claimed()
 
     async with log_unchanged():
-        details = await error_of(await send(job, "heartbeat", {}), 400, "invalid_request")
+        details = await error_of(await send(job, action, {}), 400, "invalid_request")
 
     assert [f["field"] for f in details["fields"]] == ["lease_token"]
 
@@ -143,3 +145,36 @@ async def test_heartbeats_keep_a_short_lease_alive_past_its_first_expiry(client,
 
     assert "LeaseExpired" not in await types_of(client, job)
     assert (await get_job(client, job))["status"] == "completed"
+
+
+async def test_a_released_job_is_queued_at_once_and_its_attempt_does_not_count(client, claimed, claim, send):
+    job = await claimed(worker_id="leaving", max_attempts=1)
+
+    released = await ok(await send(job, "release", {"lease_token": job["lease_token"], "reason": "shutting down"}))
+
+    last = (await history(client, job))[-1]
+    assert (last["type"], last["data"]) == ("JobReleased", {"worker_id": "leaving", "attempt": 1, "reason": "shutting down"})
+    assert (released["status"], released["attempts"], released["lease_expires_at"]) == ("queued", 0, None)
+    [again] = await claim("next")  # max_attempts=1, yet claimable: the released attempt did not count
+    assert (again["id"], again["attempts"], again["worker_id"]) == (job["id"], 1, "next")
+    await error_of(await send(job, "progress", {"percent": 1, "lease_token": job["lease_token"]}), 409, "lease_lost")
+    done = await ok(await send(again, "complete", {"lease_token": again["lease_token"]}))
+    assert done["status"] == "completed"
+
+
+async def test_releasing_a_job_whose_cancel_was_asked_cancels_it(client, claimed, send):
+    job = await claimed()
+    await ok(await send(job, "cancel", {"reason": "enough"}))
+
+    doc = await ok(await send(job, "release", {"lease_token": job["lease_token"]}))
+
+    assert doc["status"] == "cancelled"
+    assert (await types_of(client, job))[-2:] == ["CancellationRequested", "JobCancelled"]
+
+
+async def test_a_tracked_job_has_no_lease_to_release(client, create_job, send, log_unchanged):
+    job = await create_job()
+    await ok(await send(job, "start"))
+
+    async with log_unchanged():
+        await error_of(await send(job, "release", {"lease_token": "any"}), 409, "lease_lost")
