@@ -110,8 +110,10 @@ _NO_LEASE = {"lease_token_hash": None, "lease_expires_at": None}  # worker_id st
 
 
 def _changes(job: Job, e: events.Event, at: datetime) -> dict:
-    """The fields an event changes (one `replace` per event keeps folding cheap)."""
-    match e:
+    """The fields an event changes: the one fold rule, for `evolve` (one `replace`) and `Draft`."""
+    match e:  # cases are tried in order: the most frequent event first
+        case events.ProgressReported():
+            return dict(progress=Progress(e.percent, e.message, e.details, at))
         case events.JobStarted():  # a new attempt starts its phases and progress afresh
             return dict(
                 status=Status.RUNNING,
@@ -141,8 +143,6 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
             return dict(artifacts=tuple(a for a in job.artifacts if a.name != e.name) + (artifact,))
         case events.PhaseStarted():
             return dict(phases=_with_phase(job, e.phase, status=PhaseStatus.RUNNING, started_at=at))
-        case events.ProgressReported():
-            return dict(progress=Progress(e.percent, e.message, e.details, at))
         case events.PhaseCompleted():
             phases = _with_phase(
                 job, e.phase, status=PhaseStatus.COMPLETED, finished_at=at, result=e.result, confidence=e.confidence
@@ -170,11 +170,11 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
 
 
 def _first(event: events.Event, at: datetime, job_id: UUID | None) -> Job:
-    if not isinstance(event, events.JobCreated):
-        raise ValueError(f"{event.type} applied before JobCreated")
-    if job_id is None:
-        raise ValueError("JobCreated needs the job id")
-    return _created(job_id, event, at)
+    if isinstance(event, events.JobCreated):
+        if job_id is None:
+            raise ValueError("JobCreated needs the job id")
+        return _created(job_id, event, at)
+    raise ValueError(f"{event.type} applied before JobCreated")
 
 
 def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | None = None) -> Job:
