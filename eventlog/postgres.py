@@ -8,7 +8,7 @@ lock that makes position order equal commit order.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,7 @@ APPEND_LANES = 2  # batches in flight: the next one travels while the previous o
 CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
 log = logging.getLogger("jobledger.postgres")
 
+_FOLD_SLICE = 1000  # events folded between two turns of the event loop, which reads the next page
 _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
     "SELECT position, stream_id, type, schema_version, data::text, recorded_at FROM events "
     "WHERE position > $1 ORDER BY position LIMIT $2"
@@ -361,7 +362,9 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             reading = asyncio.ensure_future(conn.fetch(_FOLD_PAGE, page[-1][0], shadow.PAGE))
             await asyncio.sleep(0)  # the query goes out before the fold holds the event loop
             try:
-                after = shadow.fold_page(fold, page, touched)
+                for start in range(0, len(page), _FOLD_SLICE):
+                    after = shadow.fold_page(fold, page[start : start + _FOLD_SLICE], touched)
+                    await asyncio.sleep(0)  # the next page keeps arriving (PostgreSQL keeps sending) meanwhile
             except BaseException:
                 reading.cancel()
                 raise
@@ -371,8 +374,10 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         return after
 
     @staticmethod
-    async def _write_shadow(conn, rows: list[dict[str, Any]]) -> None:
-        await conn.copy_records_to_table(shadow.SHADOW, records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
+    async def _write_shadow(conn, rows: Iterable[dict[str, Any]]) -> None:
+        # a generator: the rows are made while COPY sends the ones before
+        records = (_status_record(r) for r in rows)
+        await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
 
 
 def _append_args(batch: list[AppendRequest]) -> tuple:

@@ -8,7 +8,7 @@ run beside the writer); an in-memory database has only the one connection.
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -196,7 +196,7 @@ def _fold_log(conn: sqlite3.Connection, fold, after: int, touched: set | None = 
     return after
 
 
-def _write_shadow(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+def _write_shadow(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> None:
     values = [_status_values(r, r["created_position"], r["last_position"]) for r in rows]
     conn.executemany(_INSERT_STATUS % shadow.SHADOW, values)
 
@@ -396,7 +396,7 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
             position = await self._reader.run(_fold_log, fold, 0)
             if progress is not None:
                 progress(position)
-            rows = fold.rows()
+            rows = list(fold.rows())
             for start in range(0, len(rows), 2000):
                 await self._writer.run(_load_shadow, rows[start : start + 2000])
             await self._writer.run(_swap, fold, position)
