@@ -1,6 +1,6 @@
 """The job state, folded from its events by `evolve` (or, in place, by a `Draft`)."""
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -84,8 +84,9 @@ def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
     return tuple(replace(p, **changes) if p.name == name else p for p in job.phases)
 
 
-def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> Job:
-    return Job(
+def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
+    """The fields JobCreated sets; the others start at their defaults."""
+    return dict(
         id=job_id,
         type=e.job_type,
         tenant=e.tenant,
@@ -169,7 +170,7 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
     raise TypeError(f"no evolve rule for {type(e).__name__}")
 
 
-def _first(event: events.Event, at: datetime, job_id: UUID | None) -> Job:
+def _first(event: events.Event, at: datetime, job_id: UUID | None) -> dict:
     if isinstance(event, events.JobCreated):
         if job_id is None:
             raise ValueError("JobCreated needs the job id")
@@ -180,24 +181,21 @@ def _first(event: events.Event, at: datetime, job_id: UUID | None) -> Job:
 def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | None = None) -> Job:
     """Apply one event recorded at `at` to the job state (None before JobCreated)."""
     if job is None:
-        return _first(event, at, job_id)
+        return Job(**_first(event, at, job_id))
     return replace(job, version=job.version + 1, updated_at=at, **_changes(job, event, at))
 
 
-_FIELDS = tuple(f.name for f in fields(Job))
+_DEFAULTS = {f.name: f.default for f in fields(Job) if f.default is not MISSING}
 
 
 class Draft:
     """A job folded in place, for folding many events of many jobs (a rebuild): the same
-    rules as `evolve` (`_changes`), without a new frozen Job per event."""
+    rules as `evolve` (`_first`, `_changes`), without a new frozen Job per event."""
 
-    def __init__(self, job: Job) -> None:
-        self.__dict__.update({name: getattr(job, name) for name in _FIELDS})
-
-    @classmethod
-    def start(cls, event: events.Event, at: datetime, job_id: UUID) -> "Draft":
-        """The draft of a job from its first event (JobCreated)."""
-        return cls(_first(event, at, job_id))
+    def __init__(self, event: events.Event, at: datetime, job_id: UUID) -> None:
+        """The draft of a job from its first event (JobCreated) recorded at `at`."""
+        self.__dict__.update(_DEFAULTS)
+        self.__dict__.update(_first(event, at, job_id))
 
     def apply(self, event: events.Event, at: datetime) -> None:
         """Apply one event recorded at `at`, as `evolve` would."""

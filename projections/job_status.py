@@ -174,7 +174,7 @@ class Rebuild:
     def apply(self, stream_id: UUID, position: int, event: events.Event, at: datetime) -> None:
         draft = self.drafts.get(stream_id)
         if draft is None:
-            self.drafts[stream_id] = Draft.start(event, at, stream_id)
+            self.drafts[stream_id] = Draft(event, at, stream_id)
             self.created[stream_id] = position
         else:
             draft.apply(event, at)
