@@ -2,7 +2,8 @@
 of the events table from the same run.
 
     python bench/rebuild.py [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--jobs 100000]
-                            [--events-per-job 10] [--per-append N] [--requests 2000] [--max-minutes 30]
+                            [--events-per-job 10] [--per-append N] [--requests 2000] [--rebuilds 3]
+                            [--max-minutes 30]
 
 Creates a scratch database, migrates it, and:
 
@@ -20,11 +21,13 @@ Creates a scratch database, migrates it, and:
 4. checks the log (counts, versions 1..n gapless in position order, status rows match
    their streams) and verifies every hash chain (service.audit.verify_log, timed);
 5. measures the raw read rate: `SELECT * FROM events` through an asyncpg cursor
-   (prefetch 5000, as the rebuild reads), rows/s, before and after the rebuild; the
-   better of the two is the machine's limit;
-6. times `store.rebuild_status(projections.job_status.Rebuild(...))` (what
-   `jobledger projections rebuild` runs) and checks that the rebuilt table equals the
-   one the appends wrote, row for row;
+   (prefetch 5000), rows/s, before each rebuild and after the last; the best pass is the
+   machine's limit;
+6. times --rebuilds rebuilds (default 3) of
+   `store.rebuild_status(projections.job_status.Rebuild(...))` (what `jobledger
+   projections rebuild` runs), prints their median and best, each as a ratio to the raw
+   read rate, and checks that every rebuilt table equals the one the appends wrote, row
+   for row;
 7. times `service.projection_runner.rebuild(store, "stats")` (`jobledger projections
    rebuild stats`);
 8. measures GET /jobs/{id} again, now at --jobs jobs.
@@ -256,6 +259,43 @@ async def prepare_tables(url: str) -> None:
         await conn.close()
 
 
+# ---------------------------------------------------------------- rebuilds
+
+
+async def rebuild_rounds(
+    store, conn: asyncpg.Connection, url: str, jobs: int, n: int, rounds: int, problems: list[str]
+) -> tuple[list[float], list[float]]:
+    """Raw read, rebuild, raw read, rebuild, ..., raw read: rows/s of each raw read and events/s
+    of each rebuild, so that both see the same machine. Every rebuilt table must equal the
+    one the appends wrote (copied aside first)."""
+    await conn.execute("DROP TABLE IF EXISTS bench_before")
+    await conn.execute("CREATE TABLE bench_before AS SELECT * FROM job_status")
+    cutoff = sweeper.retention_cutoff(datetime.now(UTC), Settings.model_fields["retention_seconds"].default)
+    raws, rebuilds = [], []
+    for k in range(rounds + 1):
+        await prepare_tables(url)
+        rows, elapsed = await raw_read(url)
+        raws.append(rows / elapsed)
+        print(f"raw read {k + 1}: {rows:,} rows in {elapsed:.2f} s = {raws[-1]:,.0f} rows/s", flush=True)
+        if k == rounds:
+            break
+        started = time.perf_counter()
+        count = await store.rebuild_status(job_status.Rebuild(cutoff))  # what `jobledger projections rebuild` runs
+        elapsed = time.perf_counter() - started
+        rebuilds.append(jobs * n / elapsed)
+        differ = await rebuilt_differences(conn)
+        if count != jobs or differ:
+            problems.append(f"rebuild {k + 1}: {count} rows written, {differ} differ from the rows the appends wrote")
+        print(
+            f"rebuild job_status {k + 1}: {jobs * n:,} events -> {count:,} rows in {elapsed:.2f} s"
+            f" = {rebuilds[-1]:,.0f} events/s ({rebuilds[-1] / raws[-1]:.3f}x the raw read just before);"
+            f" rows differing from the appended ones: {differ}",
+            flush=True,
+        )
+    await conn.execute("DROP TABLE bench_before")
+    return raws, rebuilds
+
+
 # ---------------------------------------------------------------- the service and GET latency
 
 
@@ -373,11 +413,15 @@ async def measure_latency(url: str, conn: asyncpg.Connection, jobs: int, request
 # ---------------------------------------------------------------- report
 
 
-def report(f: dict[str, float], fills: list[Fill], small: Latency | None, large: Latency, jobs: int) -> None:
+def report(
+    f: dict[str, float], fills: list[Fill], small: Latency | None, large: Latency, jobs: int, rounds: int
+) -> None:
     raw = f["raw"]
-    ratio = f["rebuild"] / raw
     print()
-    print(f"rebuild of {jobs:,} jobs / {f['events']:,} events ({os.cpu_count()} CPUs; raw read = better of two passes)")
+    print(
+        f"rebuild of {jobs:,} jobs / {f['events']:,} events ({os.cpu_count()} CPUs;"
+        f" raw read = best of {rounds + 1} passes, one before each rebuild and one after the last)"
+    )
     header = f"{'figure':<46} {'value':>16} {'ratio':>15}  {'target':<20} {'result':<6}"
     print(header)
     print("-" * len(header))
@@ -390,20 +434,16 @@ def report(f: dict[str, float], fills: list[Fill], small: Latency | None, large:
         line(f"fill ({kind}, {fl.jobs:,} jobs)", f"{fl.rate:,.0f} ev/s")  # a write: no read limit to compare
     line("raw read: SELECT * FROM events (asyncpg)", f"{raw:,.0f} rows/s", "1.000x raw")
     line("audit verify (every hash chain)", f"{f['verify']:,.0f} ev/s", f"{f['verify'] / raw:.3f}x raw")
-    line(
-        "rebuild job_status",
-        f"{f['rebuild']:,.0f} ev/s",
-        f"{ratio:.3f}x raw",
-        f">= {RATIO_TARGET:.2f}x raw",
-        "PASS" if ratio >= RATIO_TARGET else "FAIL",
-    )
-    line(
-        "",
-        "",
-        "",
-        f">= {REBUILD_TARGET:,.0f} ev/s",
-        "PASS" if f["rebuild"] >= REBUILD_TARGET else "FAIL",
-    )
+    for name, rate in (("median", f["rebuild"]), ("best", f["rebuild best"])):
+        ratio = rate / raw
+        line(
+            f"rebuild job_status, {name} of {rounds}",
+            f"{rate:,.0f} ev/s",
+            f"{ratio:.3f}x raw",
+            f">= {RATIO_TARGET:.2f}x raw",
+            "PASS" if ratio >= RATIO_TARGET else "FAIL",
+        )
+        line("", "", "", f">= {REBUILD_TARGET:,.0f} ev/s", "PASS" if rate >= REBUILD_TARGET else "FAIL")
     if "stats" in f:
         line("rebuild stats (projection_runner)", f"{f['stats']:,.0f} ev/s", f"{f['stats'] / raw:.3f}x raw")
     if small is not None:
@@ -427,7 +467,7 @@ def report(f: dict[str, float], fills: list[Fill], small: Latency | None, large:
 # ---------------------------------------------------------------- main
 
 
-async def run(pg: str, jobs: int, n: int, per_append: int, requests: int, url: str) -> int:
+async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, url: str) -> int:
     store = conn = None
     problems: list[str] = []
     figures: dict[str, float] = {"events": jobs * n}
@@ -470,33 +510,10 @@ async def run(pg: str, jobs: int, n: int, per_append: int, requests: int, url: s
             problems.append(f"hash chains: {checked} checked, first break {first_break}")
         print(f"hash chains: {checked:,} events verified in {elapsed:.1f} s, first break: {first_break}")
 
-        await prepare_tables(url)
-        rows, elapsed = await raw_read(url)
-        raws = [rows / elapsed]
-        print(f"raw read 1: {rows:,} rows in {elapsed:.2f} s = {raws[-1]:,.0f} rows/s", flush=True)
-
-        await conn.execute("DROP TABLE IF EXISTS bench_before")
-        await conn.execute("CREATE TABLE bench_before AS SELECT * FROM job_status")
-        cutoff = sweeper.retention_cutoff(datetime.now(UTC), Settings.model_fields["retention_seconds"].default)
-        started = time.perf_counter()
-        count = await store.rebuild_status(job_status.Rebuild(cutoff))
-        elapsed = time.perf_counter() - started
-        figures["rebuild"] = jobs * n / elapsed
-        differ = await rebuilt_differences(conn)
-        if count != jobs or differ:
-            problems.append(f"rebuild: {count} rows written, {differ} differ from the rows the appends wrote")
-        print(
-            f"rebuild job_status: {jobs * n:,} events -> {count:,} rows in {elapsed:.2f} s = {figures['rebuild']:,.0f}"
-            f" events/s; rows differing from the appended ones: {differ}",
-            flush=True,
-        )
-        await conn.execute("DROP TABLE bench_before")
-
-        await prepare_tables(url)
-        rows, elapsed = await raw_read(url)
-        raws.append(rows / elapsed)
-        print(f"raw read 2: {rows:,} rows in {elapsed:.2f} s = {raws[-1]:,.0f} rows/s", flush=True)
+        raws, rebuilds = await rebuild_rounds(store, conn, url, jobs, n, rounds, problems)
         figures["raw"] = max(raws)
+        figures["rebuild"] = statistics.median(rebuilds)
+        figures["rebuild best"] = max(rebuilds)
 
         started = time.perf_counter()
         position = await projection_runner.rebuild(store, "stats")
@@ -509,7 +526,7 @@ async def run(pg: str, jobs: int, n: int, per_append: int, requests: int, url: s
 
         await prepare_tables(url)
         large = await measure_latency(url, conn, jobs, requests)
-        report(figures, fills, small, large, jobs)
+        report(figures, fills, small, large, jobs, rounds)
         if problems:
             print("\nchecks FAILED:\n  " + "\n  ".join(problems))
         return 1 if problems else 0
@@ -520,7 +537,7 @@ async def run(pg: str, jobs: int, n: int, per_append: int, requests: int, url: s
             await conn.close()
 
 
-async def main(pg: str, jobs: int, n: int, per_append: int, requests: int, max_minutes: float) -> int:
+async def main(pg: str, jobs: int, n: int, per_append: int, requests: int, rounds: int, max_minutes: float) -> int:
     append.check_local(pg)
     name = f"jobledger_bench_rebuild_{os.getpid()}"
     url = append.database_url(pg, name)
@@ -528,7 +545,7 @@ async def main(pg: str, jobs: int, n: int, per_append: int, requests: int, max_m
     await append.admin(pg, f"CREATE DATABASE {name}")
     try:
         async with asyncio.timeout(max_minutes * 60):
-            return await run(pg, jobs, n, per_append, requests, url)
+            return await run(jobs, n, per_append, requests, rounds, url)
     except TimeoutError:
         print(f"stopped: over --max-minutes {max_minutes:g}", file=sys.stderr)
         return 2
@@ -551,6 +568,9 @@ if __name__ == "__main__":
         "--requests", type=int, default=2000, help="GET /jobs/{id} requests per latency point (default 2000)"
     )
     parser.add_argument(
+        "--rebuilds", type=int, default=3, help="rebuilds to time, each after a raw read; median and best (default 3)"
+    )
+    parser.add_argument(
         "--max-minutes", type=float, default=30, help="give up (and drop the database) after this long (default 30)"
     )
     options = parser.parse_args()
@@ -558,12 +578,20 @@ if __name__ == "__main__":
         parser.error("--events-per-job must be at least 3 (created, started, completed)")
     if options.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if options.rebuilds < 1:
+        parser.error("--rebuilds must be at least 1")
     per_append = min(options.per_append or options.events_per_job, options.events_per_job)
     try:
         sys.exit(
             asyncio.run(
                 main(
-                    options.pg, options.jobs, options.events_per_job, per_append, options.requests, options.max_minutes
+                    options.pg,
+                    options.jobs,
+                    options.events_per_job,
+                    per_append,
+                    options.requests,
+                    options.rebuilds,
+                    options.max_minutes,
                 )
             )
         )

@@ -30,6 +30,8 @@ class Event:
 
     @classmethod
     def from_data(cls, data: dict[str, JSON]) -> "Event":
+        if not cls._datetimes and "phases" not in data:
+            return cls(**data)  # nothing to convert (most events, progress reports among them)
         values = dict(data)
         for name in cls._datetimes:
             if values.get(name) is not None:

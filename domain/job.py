@@ -1,6 +1,6 @@
 """The job state, folded from its events by `evolve` (or, in place, by a `Draft`)."""
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -84,8 +84,9 @@ def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
     return tuple(replace(p, **changes) if p.name == name else p for p in job.phases)
 
 
-def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> Job:
-    return Job(
+def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
+    """The fields JobCreated sets; the others start at their defaults."""
+    return dict(
         id=job_id,
         type=e.job_type,
         tenant=e.tenant,
@@ -110,8 +111,10 @@ _NO_LEASE = {"lease_token_hash": None, "lease_expires_at": None}  # worker_id st
 
 
 def _changes(job: Job, e: events.Event, at: datetime) -> dict:
-    """The fields an event changes (one `replace` per event keeps folding cheap)."""
-    match e:
+    """The fields an event changes: the one fold rule, for `evolve` (one `replace`) and `Draft`."""
+    match e:  # cases are tried in order: the most frequent event first
+        case events.ProgressReported():
+            return dict(progress=Progress(e.percent, e.message, e.details, at))
         case events.JobStarted():  # a new attempt starts its phases and progress afresh
             return dict(
                 status=Status.RUNNING,
@@ -143,8 +146,6 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
             return dict(artifacts=tuple(a for a in job.artifacts if a.name != e.name) + (artifact,))
         case events.PhaseStarted():
             return dict(phases=_with_phase(job, e.phase, status=PhaseStatus.RUNNING, started_at=at))
-        case events.ProgressReported():
-            return dict(progress=Progress(e.percent, e.message, e.details, at))
         case events.PhaseCompleted():
             phases = _with_phase(
                 job, e.phase, status=PhaseStatus.COMPLETED, finished_at=at, result=e.result, confidence=e.confidence
@@ -171,35 +172,32 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
     raise TypeError(f"no evolve rule for {type(e).__name__}")
 
 
-def _first(event: events.Event, at: datetime, job_id: UUID | None) -> Job:
-    if not isinstance(event, events.JobCreated):
-        raise ValueError(f"{event.type} applied before JobCreated")
-    if job_id is None:
-        raise ValueError("JobCreated needs the job id")
-    return _created(job_id, event, at)
+def _first(event: events.Event, at: datetime, job_id: UUID | None) -> dict:
+    if isinstance(event, events.JobCreated):
+        if job_id is None:
+            raise ValueError("JobCreated needs the job id")
+        return _created(job_id, event, at)
+    raise ValueError(f"{event.type} applied before JobCreated")
 
 
 def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | None = None) -> Job:
     """Apply one event recorded at `at` to the job state (None before JobCreated)."""
     if job is None:
-        return _first(event, at, job_id)
+        return Job(**_first(event, at, job_id))
     return replace(job, version=job.version + 1, updated_at=at, **_changes(job, event, at))
 
 
-_FIELDS = tuple(f.name for f in fields(Job))
+_DEFAULTS = {f.name: f.default for f in fields(Job) if f.default is not MISSING}
 
 
 class Draft:
     """A job folded in place, for folding many events of many jobs (a rebuild): the same
-    rules as `evolve` (`_changes`), without a new frozen Job per event."""
+    rules as `evolve` (`_first`, `_changes`), without a new frozen Job per event."""
 
-    def __init__(self, job: Job) -> None:
-        self.__dict__.update({name: getattr(job, name) for name in _FIELDS})
-
-    @classmethod
-    def start(cls, event: events.Event, at: datetime, job_id: UUID) -> "Draft":
-        """The draft of a job from its first event (JobCreated)."""
-        return cls(_first(event, at, job_id))
+    def __init__(self, event: events.Event, at: datetime, job_id: UUID) -> None:
+        """The draft of a job from its first event (JobCreated) recorded at `at`."""
+        self.__dict__.update(_DEFAULTS)
+        self.__dict__.update(_first(event, at, job_id))
 
     def apply(self, event: events.Event, at: datetime) -> None:
         """Apply one event recorded at `at`, as `evolve` would."""

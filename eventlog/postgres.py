@@ -8,14 +8,14 @@ lock that makes position order equal commit order.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from domain import errors, events
+from domain import errors
 from eventlog import chain, codec, pg_outage, shadow
 from eventlog.key_store import PostgresKeyStore
 from eventlog.projection_store_pg import PostgresProjectionStore
@@ -39,6 +39,11 @@ APPEND_LANES = 2  # batches in flight: the next one travels while the previous o
 CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
 log = logging.getLogger("jobledger.postgres")
 
+_FOLD_SLICE = 1000  # events folded between two turns of the event loop, which reads the next page
+_FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
+    "SELECT position, stream_id, type, schema_version, data::text, recorded_at FROM events "
+    "WHERE position > $1 ORDER BY position LIMIT $2"
+)
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
 _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 _CANDIDATES = (
@@ -318,51 +323,61 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         append lock and swap it in, in one transaction. Reads never stop; appends wait only
         for the catch-up and the swap."""
         async with self._connection() as conn:
-            await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
-            await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
-            position = await self._fold_log(conn, fold, 0, progress)
-            with codec.no_gc():
-                rows = fold.rows()
-            await self._write_shadow(conn, rows)
-            for statement in shadow.create_indexes("postgresql"):
-                await conn.execute(statement)
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-                touched = set()
-                await self._fold_log(conn, fold, position, progress, touched)
-                await conn.execute(f"DELETE FROM {shadow.SHADOW} WHERE job_id = ANY($1)", list(touched))
-                await self._write_shadow(conn, fold.rows(touched))
-                await conn.execute("ALTER TABLE job_status RENAME TO job_status_replaced")
-                await conn.execute(f"ALTER TABLE {shadow.SHADOW} RENAME TO job_status")
-                await conn.execute("DROP TABLE job_status_replaced")
-                await conn.execute(f"ALTER TABLE job_status RENAME CONSTRAINT {shadow.SHADOW}_pkey TO job_status_pkey")
-                for name in shadow.index_names():
-                    await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
+            with codec.no_gc():  # the fold builds millions of acyclic objects: nothing to collect
+                position = await self._build_shadow(conn, fold, progress)
+                await self._swap(conn, fold, position, progress)
         return len(fold.drafts)
+
+    async def _build_shadow(self, conn, fold, progress) -> int:
+        """The shadow table, written and indexed from the log up to the position returned."""
+        await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
+        await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
+        position = await self._fold_log(conn, fold, 0, progress)
+        await self._write_shadow(conn, fold.rows())
+        for statement in shadow.create_indexes("postgresql"):
+            await conn.execute(statement)
+        return position
+
+    async def _swap(self, conn, fold, position: int, progress) -> None:
+        """Under the append lock: the rest of the log into the shadow, then the shadow in place of job_status."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            touched = set()
+            await self._fold_log(conn, fold, position, progress, touched)
+            await conn.execute(f"DELETE FROM {shadow.SHADOW} WHERE job_id = ANY($1)", list(touched))
+            await self._write_shadow(conn, fold.rows(touched))
+            await conn.execute("ALTER TABLE job_status RENAME TO job_status_replaced")
+            await conn.execute(f"ALTER TABLE {shadow.SHADOW} RENAME TO job_status")
+            await conn.execute("DROP TABLE job_status_replaced")
+            await conn.execute(f"ALTER TABLE job_status RENAME CONSTRAINT {shadow.SHADOW}_pkey TO job_status_pkey")
+            for name in shadow.index_names():
+                await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
 
     @staticmethod
     async def _fold_log(conn, fold, after: int, progress=None, touched: set | None = None) -> int:
-        # only what the fold needs: metadata and hashes are not parsed
-        sql = (
-            "SELECT position, stream_id, type, schema_version, data::text, recorded_at FROM events "
-            "WHERE position > $1 ORDER BY position"
-        )
-        count = 0
-        with codec.no_gc():
-            async with conn.transaction():  # a cursor lives in a transaction
-                async for position, stream_id, type_, schema_version, data, at in conn.cursor(sql, after, prefetch=5000):
-                    fold.apply(stream_id, position, events.decode(type_, codec.loads(data), schema_version), at)
-                    after = position
-                    if touched is not None:
-                        touched.add(stream_id)
-                    count += 1
-                    if progress is not None and count % 5000 == 0:
-                        progress(5000)
+        """Fold the log after `after` a page at a time; each page is read while the one before
+        is folded (position order is commit order, so pages read apart miss nothing)."""
+        page = await conn.fetch(_FOLD_PAGE, after, shadow.PAGE)
+        while page:
+            reading = asyncio.ensure_future(conn.fetch(_FOLD_PAGE, page[-1][0], shadow.PAGE))
+            await asyncio.sleep(0)  # the query goes out before the fold holds the event loop
+            try:
+                for start in range(0, len(page), _FOLD_SLICE):
+                    after = shadow.fold_page(fold, page[start : start + _FOLD_SLICE], touched)
+                    await asyncio.sleep(0)  # the next page keeps arriving (PostgreSQL keeps sending) meanwhile
+            except BaseException:
+                reading.cancel()
+                raise
+            if progress is not None:
+                progress(len(page))
+            page = await reading
         return after
 
     @staticmethod
-    async def _write_shadow(conn, rows: list[dict[str, Any]]) -> None:
-        await conn.copy_records_to_table(shadow.SHADOW, records=[_status_record(r) for r in rows], columns=_STATUS_COLUMNS)
+    async def _write_shadow(conn, rows: Iterable[dict[str, Any]]) -> None:
+        # a generator: the rows are made while COPY sends the ones before
+        records = (_status_record(r) for r in rows)
+        await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
 
 
 def _append_args(batch: list[AppendRequest]) -> tuple:

@@ -8,13 +8,13 @@ run beside the writer); an in-memory database has only the one connection.
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain import errors, events
+from domain import errors
 from eventlog import chain, codec, shadow
 from eventlog.key_store import SQLiteKeyStore
 from eventlog.projection_store_sqlite import SQLiteProjectionStore
@@ -186,18 +186,17 @@ _INSERT_STATUS = f"INSERT INTO %s ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.j
 
 
 def _fold_log(conn: sqlite3.Connection, fold, after: int, touched: set | None = None) -> int:
-    sql = "SELECT position, stream_id, type, schema_version, data, recorded_at FROM events WHERE position > ? ORDER BY position"
-    with codec.no_gc():
-        for position, stream_id, type_, schema_version, data, at in conn.execute(sql, (after,)):
-            job_id = UUID(stream_id)
-            fold.apply(job_id, position, events.decode(type_, codec.loads(data), schema_version), datetime.fromisoformat(at))
-            after = position
-            if touched is not None:
-                touched.add(job_id)
+    sql = (
+        "SELECT position, stream_id, type, schema_version, data, recorded_at FROM events "
+        "WHERE position > ? ORDER BY position LIMIT ?"
+    )
+    while page := conn.execute(sql, (after, shadow.PAGE)).fetchall():
+        rows = [(p, UUID(job), t, v, data, datetime.fromisoformat(at)) for p, job, t, v, data, at in page]
+        after = shadow.fold_page(fold, rows, touched)
     return after
 
 
-def _write_shadow(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+def _write_shadow(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> None:
     values = [_status_values(r, r["created_position"], r["last_position"]) for r in rows]
     conn.executemany(_INSERT_STATUS % shadow.SHADOW, values)
 
@@ -392,12 +391,13 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
     async def rebuild_status(self, fold, progress=None) -> int:
         """Replay the log into a shadow table (read on the reader, written in small
         transactions between appends), then catch up and swap it in under the writer."""
-        await self._writer.run(_create_shadow)
-        position = await self._reader.run(_fold_log, fold, 0)
-        if progress is not None:
-            progress(position)
-        rows = fold.rows()
-        for start in range(0, len(rows), 2000):
-            await self._writer.run(_load_shadow, rows[start : start + 2000])
-        await self._writer.run(_swap, fold, position)
+        with codec.no_gc():  # the fold builds millions of acyclic objects: nothing to collect
+            await self._writer.run(_create_shadow)
+            position = await self._reader.run(_fold_log, fold, 0)
+            if progress is not None:
+                progress(position)
+            rows = list(fold.rows())
+            for start in range(0, len(rows), 2000):
+                await self._writer.run(_load_shadow, rows[start : start + 2000])
+            await self._writer.run(_swap, fold, position)
         return len(fold.drafts)

@@ -4,6 +4,7 @@ The row holds the columns that lists and sweeps filter on, plus `doc`: the whole
 job document, which is also the snapshot that commands decide on.
 """
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -173,7 +174,7 @@ class Rebuild:
     def apply(self, stream_id: UUID, position: int, event: events.Event, at: datetime) -> None:
         draft = self.drafts.get(stream_id)
         if draft is None:
-            self.drafts[stream_id] = Draft.start(event, at, stream_id)
+            self.drafts[stream_id] = Draft(event, at, stream_id)
             self.created[stream_id] = position
         else:
             draft.apply(event, at)
@@ -183,11 +184,11 @@ class Rebuild:
         """Every job folded so far."""
         return {job_id: draft.job() for job_id, draft in self.drafts.items()}
 
-    def rows(self, only: set[UUID] | None = None) -> list[dict[str, Any]]:
-        """The rows of every retained job (or of the jobs in `only`); a draft has every field of a Job."""
+    def rows(self, only: Iterable[UUID] | None = None) -> Iterator[dict[str, Any]]:
+        """The rows of every retained job (or of the jobs in `only`), made one at a time;
+        a draft has every field of a Job."""
         drafts = self.drafts
-        return [
-            {**row(drafts[job_id]), "created_position": self.created[job_id], "last_position": self.last[job_id]}
-            for job_id in (drafts if only is None else only)
-            if retained(drafts[job_id], self.finished_before)
-        ]
+        for job_id in drafts if only is None else only:
+            draft = drafts[job_id]
+            if retained(draft, self.finished_before):
+                yield {**row(draft), "created_position": self.created[job_id], "last_position": self.last[job_id]}

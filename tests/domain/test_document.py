@@ -199,7 +199,7 @@ def test_a_draft_folds_every_history_as_evolve_does(seed: int):
     for event, at in recorded:
         job = evolve(job, event, at, job_id)
         if draft is None:
-            draft = Draft.start(event, at, job_id)
+            draft = Draft(event, at, job_id)
         else:
             draft.apply(event, at)
         assert job_status.document(draft) == job_status.document(job)
@@ -212,9 +212,9 @@ def test_a_draft_refuses_what_evolve_refuses():
     job_id, recorded = history(1)
     (created, at), (started, _) = recorded[0], recorded[1]
     with pytest.raises(ValueError, match="before JobCreated"):
-        Draft.start(started, at, job_id)
+        Draft(started, at, job_id)
     with pytest.raises(ValueError, match="existing job"):
-        Draft.start(created, at, job_id).apply(created, at)
+        Draft(created, at, job_id).apply(created, at)
     with pytest.raises(ValueError, match="existing job"):
         evolve(evolve(None, created, at, job_id), created, at)
 

@@ -8,9 +8,10 @@ import sys
 from uuid import UUID
 
 import asyncpg
+import pytest
 
 from domain import commands, errors
-from eventlog import codec
+from eventlog import codec, shadow
 from eventlog.sqlite import sqlite_path
 from projections import job_status
 from service.jobs import Jobs, replay
@@ -107,7 +108,48 @@ async def _damage(db_url: str) -> None:
         await conn.close()
 
 
-async def test_rebuild_while_appends_and_reads_go_on(store, db_url):
+async def test_rebuild_reads_the_log_page_by_page(store, db_url, monkeypatch):
+    ids = await random_history(Jobs(store), random.Random(5), n_jobs=30, n_commands=400)
+    live = await dump_status(db_url)
+    monkeypatch.setattr(shadow, "PAGE", 3)  # the log spans dozens of pages, the last one short
+    assert await store.head() % 3 and await store.head() > 20 * 3
+    assert await store.rebuild_status(job_status.Rebuild()) == len(ids)
+    assert await dump_status(db_url) == live
+
+
+class FailingRebuild(job_status.Rebuild):
+    """A fold that breaks at its `fail_at`-th event (a bad event, say)."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.fail_at, self.applied = fail_at, 0
+
+    def apply(self, *args) -> None:
+        self.applied += 1
+        if self.applied == self.fail_at:
+            raise RuntimeError("the fold broke")
+        super().apply(*args)
+
+
+async def test_a_fold_that_breaks_leaves_the_table_and_the_store_as_they_were(store, db_url, monkeypatch):
+    jobs = Jobs(store)
+    ids = await random_history(jobs, random.Random(11), n_jobs=20, n_commands=300)
+    live = await dump_status(db_url)
+    monkeypatch.setattr(shadow, "PAGE", 10)  # it breaks while the next page is being read
+    assert await store.head() > 60
+    with pytest.raises(RuntimeError, match="the fold broke"):
+        await store.rebuild_status(FailingRebuild(fail_at=45))
+    assert await dump_status(db_url) == live
+    snapshot, _ = await jobs.create(commands.CreateJob(type="after", payload={}), {})
+    assert codec.loads((await store.get_status(snapshot.job.id)).doc)["status"] == "queued"
+    live = await dump_status(db_url)
+    assert await store.rebuild_status(job_status.Rebuild()) == len(ids) + 1
+    assert await dump_status(db_url) == live
+
+
+@pytest.mark.parametrize("page", [shadow.PAGE, 13])
+async def test_rebuild_while_appends_and_reads_go_on(store, db_url, monkeypatch, page):
+    monkeypatch.setattr(shadow, "PAGE", page)
     jobs = Jobs(store)
     rng = random.Random(99)
     ids = await random_history(jobs, rng, n_jobs=60, n_commands=1500)
