@@ -20,6 +20,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Confidence = Annotated[float, Field(ge=0, le=1)]
 MAX_EXPIRES_IN = 365 * 24 * 3600
+MAX_INT64 = 2**63 - 1  # positions and counts are BIGINT on PostgreSQL
 
 
 class Body(BaseModel):
@@ -152,21 +153,21 @@ class ListQuery(Body):
     status: Status | None = None
     type: Name | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: int | None = Field(None, ge=1, description="next_cursor of the previous page")
+    cursor: int | None = Field(None, ge=1, le=MAX_INT64, description="next_cursor of the previous page")
 
 
 class AsOfQuery(Body):
     as_of: AwareDatetime | None = Field(None, description="the job as it was at this time")
-    at_position: int | None = Field(None, ge=0, description="the job as it was at this log position")
+    at_position: int | None = Field(None, ge=0, le=MAX_INT64, description="the job as it was at this log position")
 
 
 class JobEventsQuery(Body):
-    after: int = Field(0, ge=0, description="only events past this log position")
+    after: int = Field(0, ge=0, le=MAX_INT64, description="only events past this log position")
     until: AwareDatetime | None = Field(None, description="only events recorded at or before this time")
 
 
 class EventsQuery(Body):
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=MAX_INT64)
     limit: int = Field(500, ge=1, le=5000)
 
 
