@@ -85,8 +85,8 @@ OPERATIONS = (
     Operation("post", "/jobs", _r.create_job, "Create a job", body=schemas.CreateJobBody, status=201,
               more=(200,), headers=schemas.CreateHeaders, errors=(422,), **_JOB),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
-    Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery, more=(304,),
-              headers=schemas.ReadHeaders, **_JOB),
+    Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
+              more=(304,), headers=schemas.ReadHeaders, **_JOB),
     Operation("delete", "/jobs/{id}", _r.cancel_job, "Cancel a job", body=schemas.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/cancel", _r.cancel_job, "Cancel a job", body=schemas.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/start", _r.start_job, "Start a tracked job", body=schemas.EmptyBody, **_COMMAND),
@@ -243,7 +243,9 @@ def document() -> dict[str, Any]:
         "components": {
             "schemas": defs,
             "responses": _error_answers(),
-            "headers": {name: {"description": d, "required": True, "schema": {"type": "string"}} for name, d in HEADERS.items()},
+            "headers": {
+                name: {"description": d, "required": True, "schema": {"type": "string"}} for name, d in HEADERS.items()
+            },
             "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": "an API key: jl_..."}},
         },
     }

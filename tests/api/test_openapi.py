@@ -9,7 +9,7 @@ from tests.service.helpers import ok
 
 #: routes OpenAPI cannot or need not describe as operations
 UNDOCUMENTED = {
-    ("GET", "/ws"),  # WebSocket endpoints: an upgrade, then messages (README, Live updates); OpenAPI has no such operation
+    ("GET", "/ws"),  # WebSocket endpoints: an upgrade, then messages (README, Live updates); not an OpenAPI operation
     ("GET", "/jobs/{id}/ws"),
     ("GET", "/ui"),  # the dashboard: HTML, CSS and JavaScript files, not an API
     ("GET", "/ui/"),
