@@ -103,3 +103,49 @@ def test_every_operation_answers_as_documented(running):
                 failures.append(f"{operation.label}: {exc}")
     print(f"schemathesis: {len(list(schema.get_all_operations()))} operations in {time.monotonic() - started:.1f} s")
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_whole_job_life_answers_as_documented(running):
+    """The answers fuzzing rarely reaches (a leased job, artifacts, a 304, the brief health) meet the document too."""
+    url, admin = running
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    session = requests.Session()
+
+    def call(method: str, path: str, status: int, headers: dict | None = None, **case) -> dict | str | None:
+        operation = schema[path][method]
+        response = operation.Case(**case).call_and_validate(
+            base_url=url, session=session, headers={**admin, **(headers or {})}, checks=CHECKS, timeout=10
+        )
+        assert response.status_code == status, response.text
+        try:
+            return response.json()
+        except ValueError:  # the text artifact, the metrics, a 304
+            return response.text
+
+    call("PUT", "/types/{name}", 200, path_parameters={"name": "ocr"}, body={"max_attempts": 2, "max_running": 5})
+    job = call("POST", "/jobs", 201, body={"type": "ocr", "phases": ["scan"]}, headers={"Idempotency-Key": "k"})
+    assert call("POST", "/jobs", 200, body={"type": "ocr", "phases": ["scan"]}, headers={"Idempotency-Key": "k"})
+    lease = call("POST", "/workers/claim", 200, body={"worker_id": "w1", "types": ["ocr"]})["jobs"][0]["lease_token"]
+    at = {"path_parameters": {"id": job["id"]}}
+    phase = {"path_parameters": {"id": job["id"], "phase": "scan"}}
+    call("POST", "/jobs/{id}/heartbeat", 200, body={"lease_token": lease}, **at)
+    call("POST", "/jobs/{id}/phases/{phase}/start", 200, body={"lease_token": lease}, **phase)
+    call("POST", "/jobs/{id}/progress", 200, body={"percent": 50, "lease_token": lease}, **at)
+    call("POST", "/jobs/{id}/phases/{phase}/complete", 200, body={"lease_token": lease, "confidence": 0.5}, **phase)
+    for name, data, content_type in [("j", {"n": 1}, "application/json"), ("t", "# hi", "text/markdown")]:
+        body = {"name": name, "data": data, "content_type": content_type, "lease_token": lease}
+        call("POST", "/jobs/{id}/artifacts", 200, body=body, **at)
+        got = call("GET", "/jobs/{id}/artifacts/{name}", 200, path_parameters={"id": job["id"], "name": name})
+        assert got == data
+    call("GET", "/jobs/{id}/artifacts", 200, **at)
+    done = call("POST", "/jobs/{id}/complete", 200, body={"result": {"ok": True}, "lease_token": lease}, **at)
+    call("GET", "/jobs/{id}", 304, headers={"If-None-Match": f'"{done["version"]}"'}, **at)
+    call("POST", "/jobs/{id}/retry", 409, body={}, **at)
+    call("GET", "/jobs/{id}/events", 200, **at)
+    assert call("GET", "/jobs/{id}/verify", 200, **at)["ok"]
+    call("GET", "/events", 200, query={"after": 0, "limit": 2})
+    assert call("GET", "/jobs", 200, query={"limit": 1})["next_cursor"] is None
+    assert call("GET", "/stats", 200)["types"]["ocr"]["counts"] == {"completed": 1}
+    assert "queues" in call("GET", "/health", 200)
+    assert "queues" not in call("GET", "/health", 200, headers={"Authorization": None})
+    assert "jobledger_jobs" in call("GET", "/metrics", 200)
