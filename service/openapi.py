@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 import service
 from service import auth, metrics_routes, responses, routes as job_routes, schemas, types, worker_routes
-from service.errors import STATUS
+from service.errors import HTTP_CODES, STATUS
 
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"
@@ -197,12 +197,19 @@ def _answers(op: Operation) -> dict[str, Any]:
     return answers
 
 
+def _error_body(status: int) -> dict[str, Any]:
+    """`Error`, with the codes this status is answered with (from the error middleware's tables)."""
+    codes = sorted({cls.code for cls, s in STATUS.items() if s == status} | {HTTP_CODES.get(status)} - {None})
+    code = {"type": "object", "properties": {"code": {"enum": codes}}}
+    return {"allOf": [_schema(responses.Error), {"type": "object", "properties": {"error": code}}]}
+
+
 def _error_answers() -> dict[str, Any]:
     return {
         str(status): {
             "description": description,
             "headers": _headers(*filter(None, [_ERROR_HEADERS.get(status)])),
-            "content": {"application/json": {"schema": _schema(responses.Error)}},
+            "content": {"application/json": {"schema": _error_body(status)}},
         }
         for status, description in ERRORS.items()
     }
