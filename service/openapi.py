@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 import service
-from service import auth, metrics_routes, responses, routes as job_routes, schemas, types, worker_routes
+from service import auth, logs, metrics_routes, responses, routes as job_routes, schemas, types, worker_routes
 from service.errors import HTTP_CODES, STATUS
 
 routes = web.RouteTableDef()
@@ -170,12 +170,15 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [{"name": n, "in": "path", "required": True, "schema": _PATH[n]} for n in names]
 
 
+#: answer headers: description and the pattern of their values
 HEADERS = {
-    "X-Request-Id": "the request's id: the client's X-Request-Id if sane, else a new one",
-    "ETag": 'the job\'s version, quoted: "5"',
-    "Location": "the job's URL",
-    "Retry-After": "seconds to wait before trying again",
-    "WWW-Authenticate": 'Bearer realm="jobledger"',
+    "X-Request-Id": (
+        "the request's id: the client's X-Request-Id if sane, else a new one", f"^{logs.SANE_REQUEST_ID.pattern}$"
+    ),
+    "ETag": ('the job\'s version, quoted: "5"', '^"[0-9]+"$'),
+    "Location": ("the job's URL", "^/jobs/[0-9a-f-]{36}$"),
+    "Retry-After": ("seconds to wait before trying again", "^[0-9]+$"),
+    "WWW-Authenticate": ('Bearer realm="jobledger"', "^Bearer "),
 }
 
 
@@ -251,7 +254,8 @@ def document() -> dict[str, Any]:
             "schemas": defs,
             "responses": _error_answers(),
             "headers": {
-                name: {"description": d, "required": True, "schema": {"type": "string"}} for name, d in HEADERS.items()
+                name: {"description": d, "required": True, "schema": {"type": "string", "pattern": pattern}}
+                for name, (d, pattern) in HEADERS.items()
             },
             "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": "an API key: jl_..."}},
         },

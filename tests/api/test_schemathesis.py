@@ -26,7 +26,7 @@ CHECKS = [
     not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 25  # per operation and mode: the whole run stays under a minute per backend
+EXAMPLES = 20  # per operation and mode: the whole run stays under a minute per backend
 
 
 @pytest.fixture
