@@ -8,8 +8,8 @@ from aiohttp import web
 
 from eventlog.follower import LogFollower
 from service import (
-    auth, headers, keys, live_routes, logs, metrics_routes, openapi, projection_runner, schemas, storage, sweeper, ui_routes,
-    worker_routes,
+    auth, headers, keys, live_routes, logs, metrics_routes, openapi, projection_runner, schemas, storage, sweeper,
+    ui_routes, worker_routes,
 )
 from service.config import Settings
 from service.errors import error_middleware

@@ -182,7 +182,8 @@ def bearer(request: web.Request) -> str | None:
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    # keys are printable ASCII; aiohttp hands other bytes over as surrogates, which cannot even be hashed
+    if scheme.lower() != "bearer" or not token.strip() or not (token.isascii() and token.isprintable()):
         raise Unauthorized("Authorization: expected 'Bearer <key>'")
     return token.strip()
 

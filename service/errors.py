@@ -26,7 +26,7 @@ STATUS = {
     auth.RateLimited: 429,
 }
 
-_HTTP_CODES = {
+HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -51,7 +51,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         details = {"limit_bytes": request.app[keys.settings_key].max_body_bytes} if exc.status == 413 else {}
-        code = _HTTP_CODES.get(exc.status, "http_error")
+        code = HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, details, **_allow_header(exc))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)

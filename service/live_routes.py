@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 MAX_SUBSCRIPTION_ITEMS = 10_000
 
 
-MAX_POSITION = 2**63 - 1
+MAX_POSITION = schemas.MAX_INT64
 
 
 class AfterQuery(schemas.Body):

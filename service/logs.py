@@ -17,7 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from service import keys
 
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 _access = structlog.get_logger("jobledger.access")
 
@@ -72,7 +72,7 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     else a new one; the same id goes into the metadata of the events the request appends.
     """
     given = request.headers.get("X-Request-Id", "")
-    request[keys.request_id_key] = request_id = given if _SANE_REQUEST_ID.fullmatch(given) else str(uuid4())
+    request[keys.request_id_key] = request_id = given if SANE_REQUEST_ID.fullmatch(given) else str(uuid4())
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)  # the tenant: once auth knows it
     if "id" in request.match_info:

@@ -16,8 +16,8 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 import service
-from service import auth, metrics_routes, responses, routes as job_routes, schemas, types, worker_routes
-from service.errors import STATUS
+from service import auth, logs, metrics_routes, responses, routes as job_routes, schemas, types, worker_routes
+from service.errors import HTTP_CODES, STATUS
 
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"
@@ -35,7 +35,6 @@ ERRORS = {
     429: "rate_limited: too many requests with this key (Retry-After)",
     503: "store_unavailable: the database cannot be reached (Retry-After)",
 }
-assert set(STATUS.values()) <= set(ERRORS)  # a new error status must be described here
 _ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After"}
 
 
@@ -85,8 +84,8 @@ OPERATIONS = (
     Operation("post", "/jobs", _r.create_job, "Create a job", body=schemas.CreateJobBody, status=201,
               more=(200,), headers=schemas.CreateHeaders, errors=(422,), **_JOB),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
-    Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery, more=(304,),
-              headers=schemas.ReadHeaders, **_JOB),
+    Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
+              more=(304,), headers=schemas.ReadHeaders, **_JOB),
     Operation("delete", "/jobs/{id}", _r.cancel_job, "Cancel a job", body=schemas.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/cancel", _r.cancel_job, "Cancel a job", body=schemas.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/start", _r.start_job, "Start a tracked job", body=schemas.EmptyBody, **_COMMAND),
@@ -172,12 +171,15 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [{"name": n, "in": "path", "required": True, "schema": _PATH[n]} for n in names]
 
 
+#: answer headers: description and the pattern of their values
 HEADERS = {
-    "X-Request-Id": "the request's id: the client's X-Request-Id if sane, else a new one",
-    "ETag": 'the job\'s version, quoted: "5"',
-    "Location": "the job's URL",
-    "Retry-After": "seconds to wait before trying again",
-    "WWW-Authenticate": 'Bearer realm="jobledger"',
+    "X-Request-Id": (
+        "the request's id: the client's X-Request-Id if sane, else a new one", f"^{logs.SANE_REQUEST_ID.pattern}$"
+    ),
+    "ETag": ('the job\'s version, quoted: "5"', '^"[0-9]+"$'),
+    "Location": ("the job's URL", "^/jobs/[0-9a-f-]{36}$"),
+    "Retry-After": ("seconds to wait before trying again", "^[0-9]+$"),
+    "WWW-Authenticate": ('Bearer realm="jobledger"', "^Bearer "),
 }
 
 
@@ -199,12 +201,19 @@ def _answers(op: Operation) -> dict[str, Any]:
     return answers
 
 
+def _error_body(status: int) -> dict[str, Any]:
+    """`Error`, with the codes this status is answered with (from the error middleware's tables)."""
+    codes = sorted({cls.code for cls, s in STATUS.items() if s == status} | {HTTP_CODES.get(status)} - {None})
+    code = {"type": "object", "properties": {"code": {"enum": codes}}}
+    return {"allOf": [_schema(responses.Error), {"type": "object", "properties": {"error": code}}]}
+
+
 def _error_answers() -> dict[str, Any]:
     return {
         str(status): {
             "description": description,
             "headers": _headers(*filter(None, [_ERROR_HEADERS.get(status)])),
-            "content": {"application/json": {"schema": _schema(responses.Error)}},
+            "content": {"application/json": {"schema": _error_body(status)}},
         }
         for status, description in ERRORS.items()
     }
@@ -245,7 +254,10 @@ def document() -> dict[str, Any]:
         "components": {
             "schemas": defs,
             "responses": _error_answers(),
-            "headers": {name: {"description": d, "required": True, "schema": {"type": "string"}} for name, d in HEADERS.items()},
+            "headers": {
+                name: {"description": d, "required": True, "schema": {"type": "string", "pattern": pattern}}
+                for name, (d, pattern) in HEADERS.items()
+            },
             "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": "an API key: jl_..."}},
         },
     }

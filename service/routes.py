@@ -34,7 +34,8 @@ def _job_id(request: web.Request) -> UUID:
 def _meta(request: web.Request, headers: schemas.MetaHeaders | None = None) -> dict[str, Any]:
     headers = headers or schemas.parse_headers(schemas.MetaHeaders, request.headers)
     request_id = request[keys.request_id_key]
-    return {"actor": headers.actor or "api", "request_id": request_id, "correlation_id": headers.correlation_id or request_id}
+    correlation_id = headers.correlation_id or request_id
+    return {"actor": headers.actor or "api", "request_id": request_id, "correlation_id": correlation_id}
 
 
 def lease(body: schemas.LeaseBody) -> dict[str, str | None]:
@@ -66,7 +67,8 @@ async def create_job(request: web.Request) -> web.Response:
     principal = auth.principal_of(request)
     principal.check_type(body.type)
     job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
-    command = body.command(principal.tenant, headers.idempotency_key, request_hash(body.model_dump(mode="json")), job_type)
+    digest = request_hash(body.model_dump(mode="json"))
+    command = body.command(principal.tenant, headers.idempotency_key, digest, job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request, headers))
     structlog.contextvars.bind_contextvars(job_id=str(snapshot.job.id))  # for this request's log lines
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")

@@ -1,5 +1,6 @@
 """Request bodies and query strings, validated by pydantic; errors name the field."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -16,10 +17,43 @@ from domain.status import Status
 
 M = TypeVar("M", bound=BaseModel)
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL cannot store it (text or JSON): refused alike on both backends
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+_MEDIA_TOKEN = "[A-Za-z0-9!#$&^_.+-]+"
+MEDIA_TYPE = re.compile(f'^{_MEDIA_TOKEN}/{_MEDIA_TOKEN}( *; *{_MEDIA_TOKEN}=({_MEDIA_TOKEN}|"[ !#-~]*"))*$')
+
+
+def _media_type(value: str) -> str:
+    if not MEDIA_TYPE.match(value):
+        raise ValueError("must be a media type, e.g. text/markdown or text/plain; charset=utf-8")
+    return value
+
+
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
+]
+#: a time with its offset that can be moved to UTC; validated as the UTC time
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+MediaType = Annotated[
+    str,
+    Field(min_length=1, max_length=200, json_schema_extra={"pattern": MEDIA_TYPE.pattern}),
+    AfterValidator(_media_type),
+]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Confidence = Annotated[float, Field(ge=0, le=1)]
 MAX_EXPIRES_IN = 365 * 24 * 3600
+MAX_INT64 = 2**63 - 1  # positions and counts are BIGINT on PostgreSQL
 
 
 class Body(BaseModel):
@@ -33,7 +67,7 @@ class CreateJobBody(Body):
     phases: list[Name] = Field(default_factory=list, max_length=100)
     priority: int = Field(0, ge=-(2**31), le=2**31 - 1)
     max_attempts: int = Field(1, ge=1, le=1000)
-    run_at: AwareDatetime | None = None
+    run_at: UtcTime | None = None
     expires_in: float = Field(24 * 3600, gt=0, le=MAX_EXPIRES_IN, description="seconds until the job expires")
     retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
     retry_max_seconds: float = Field(300.0, ge=0, le=7 * 86400, description="longest retry delay")
@@ -61,7 +95,7 @@ class CreateJobBody(Body):
             phases=tuple(self.phases),
             priority=self.priority,
             max_attempts=pick("max_attempts"),
-            run_at=self.run_at.astimezone(UTC) if self.run_at else None,
+            run_at=self.run_at,
             expires_in=timedelta(seconds=pick("expires_in")),
             idempotency_key=idempotency_key,
             request_hash=digest,
@@ -128,7 +162,7 @@ class ReleaseBody(Body):
 
 class ArtifactBody(LeaseBody):
     name: Name
-    content_type: str = Field("application/json", min_length=1, max_length=200)
+    content_type: MediaType = "application/json"
     data: Any
 
     @field_validator("data")
@@ -153,25 +187,29 @@ class EmptyBody(Body):
     pass
 
 
+class TypePath(Body):
+    name: Name = Field(description="the job type's name")
+
+
 class ListQuery(Body):
     status: Status | None = None
     type: Name | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: int | None = Field(None, ge=1, description="next_cursor of the previous page")
+    cursor: int | None = Field(None, ge=1, le=MAX_INT64, description="next_cursor of the previous page")
 
 
 class AsOfQuery(Body):
-    as_of: AwareDatetime | None = Field(None, description="the job as it was at this time")
-    at_position: int | None = Field(None, ge=0, description="the job as it was at this log position")
+    as_of: UtcTime | None = Field(None, description="the job as it was at this time")
+    at_position: int | None = Field(None, ge=0, le=MAX_INT64, description="the job as it was at this log position")
 
 
 class JobEventsQuery(Body):
-    after: int = Field(0, ge=0, description="only events past this log position")
-    until: AwareDatetime | None = Field(None, description="only events recorded at or before this time")
+    after: int = Field(0, ge=0, le=MAX_INT64, description="only events past this log position")
+    until: UtcTime | None = Field(None, description="only events recorded at or before this time")
 
 
 class EventsQuery(Body):
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=MAX_INT64)
     limit: int = Field(500, ge=1, le=5000)
 
 
@@ -201,7 +239,9 @@ class Headers(BaseModel):
 
 
 class MetaHeaders(Headers):
-    actor: HeaderText | None = Field(None, alias="X-Actor", description="who acts (default: api); in each event's metadata")
+    actor: HeaderText | None = Field(
+        None, alias="X-Actor", description="who acts (default: api); in each event's metadata"
+    )
     correlation_id: HeaderText | None = Field(
         None, alias="X-Correlation-Id", description="links related requests (default: the request id)"
     )
@@ -297,6 +337,14 @@ def parse_query(model: type[M], query: dict[str, str]) -> M:
         return model.model_validate(dict(query))
     except ValidationError as exc:
         raise invalid(exc, "query") from None
+
+
+def parse_path(model: type[M], match_info) -> M:
+    """The path's variables as `model`; raises InvalidCommand naming each bad one."""
+    try:
+        return model.model_validate(dict(match_info))
+    except ValidationError as exc:
+        raise invalid(exc, "path") from None
 
 
 def parse_headers(model: type[M], headers) -> M:

@@ -21,10 +21,14 @@ class JobType(BaseModel):
     max_attempts: int | None = Field(None, ge=1, le=1000)
     lease_seconds: float | None = Field(None, gt=0, le=86400)
     expires_in: float | None = Field(None, gt=0, le=365 * 86400)
-    max_running: int | None = Field(None, ge=1, description="jobs of this type running at once, enforced at claim")
+    max_running: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="jobs of this type running at once, enforced at claim"
+    )
     retry_base_seconds: float | None = Field(None, ge=0, le=86400)
     retry_max_seconds: float | None = Field(None, ge=0, le=7 * 86400)
-    max_payload_bytes: int | None = Field(None, ge=1, description="largest payload (as JSON) of a job of this type")
+    max_payload_bytes: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="largest payload (as JSON) of a job of this type"
+    )
 
     @field_validator("payload_schema")
     @classmethod

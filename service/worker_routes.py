@@ -89,8 +89,8 @@ async def get_artifact(request: web.Request) -> web.Response:
 @routes.put("/types/{name}")
 @auth.requires("admin")
 async def put_type(request: web.Request) -> web.Response:
+    name = schemas.parse_path(schemas.TypePath, request.match_info).name
     job_type = await schemas.read_body(request, JobType)
-    name = request.match_info["name"]
     await request.app[keys.types_key].put(name, job_type, request.app[keys.jobs_key].clock())
     return json_response({"name": name, **job_type.as_json()})
 
@@ -105,7 +105,7 @@ async def list_types(request: web.Request) -> web.Response:
 @routes.get("/types/{name}")
 @auth.requires("read")
 async def get_type(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
+    name = schemas.parse_path(schemas.TypePath, request.match_info).name
     job_type = await request.app[keys.types_key].get(name)
     if job_type is None:
         raise errors.TypeNotFound(f"no job type {name!r}", type=name)

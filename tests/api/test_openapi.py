@@ -2,14 +2,14 @@
 
 import orjson
 
-from service import auth, openapi
+from service import auth, errors, openapi
 from service.app import create_app
 from tests.security.conftest import bearer
 from tests.service.helpers import ok
 
 #: routes OpenAPI cannot or need not describe as operations
 UNDOCUMENTED = {
-    ("GET", "/ws"),  # WebSocket endpoints: an upgrade, then messages (README, Live updates); OpenAPI has no such operation
+    ("GET", "/ws"),  # WebSocket endpoints: an upgrade, then messages (README, Live updates); not an OpenAPI operation
     ("GET", "/jobs/{id}/ws"),
     ("GET", "/ui"),  # the dashboard: HTML, CSS and JavaScript files, not an API
     ("GET", "/ui/"),
@@ -63,3 +63,11 @@ def test_request_bodies_are_the_models_that_validate_them():
     assert created["required"] == ["type"] and created["additionalProperties"] is False
     limit = next(p for p in document["paths"]["/jobs"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 500
+
+
+def test_every_error_status_and_code_the_middleware_answers_is_documented():
+    answers = openapi.document()["components"]["responses"]
+    assert set(errors.STATUS.values()) | {413} == {int(status) for status in answers}
+    for cls, status in errors.STATUS.items():
+        code = answers[str(status)]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
+        assert cls.code in code["properties"]["code"]["enum"]

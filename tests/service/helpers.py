@@ -24,6 +24,13 @@ async def ok(resp, status: int = 200) -> dict:
     return body
 
 
+async def bad_fields(resp) -> list[str]:
+    """Assert a 400 invalid_request with a reason for each field; return the fields it names."""
+    details = await error_of(resp, 400, "invalid_request")
+    assert all(isinstance(f["reason"], str) and f["reason"] for f in details["fields"])
+    return [f["field"] for f in details["fields"]]
+
+
 async def all_events(client) -> list[dict]:
     """The whole global log, page by page."""
     events, after = [], 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.service.helpers import error_of, ok
+from tests.service.helpers import bad_fields, ok
 
 INVALID_JSON = [b'{"type": ', b"{'type': 'report'}", b"\xff\xfe", b'{"type": "report"} trailing']
 NOT_AN_OBJECT = [b"[]", b'"report"', b"42", b"null", b"true"]
@@ -65,28 +65,22 @@ COMMANDS = [
 ACTIONS = sorted({(state, action) for state, action, _, _ in COMMANDS})
 
 
-async def _fields(resp) -> list[str]:
-    details = await error_of(resp, 400, "invalid_request")
-    assert all(isinstance(f["reason"], str) and f["reason"] for f in details["fields"])
-    return [f["field"] for f in details["fields"]]
-
-
 @pytest.mark.parametrize(("body", "fields"), CREATE)
 async def test_create_with_bad_fields_answers_400(client, unchanged, body, fields):
     async with unchanged():
-        assert await _fields(await client.post("/jobs", json=body)) == fields
+        assert await bad_fields(await client.post("/jobs", json=body)) == fields
 
 
 @pytest.mark.parametrize("raw", INVALID_JSON + NOT_AN_OBJECT)
 async def test_create_with_a_body_that_is_not_a_json_object_answers_400(client, unchanged, raw):
     async with unchanged():
         resp = await client.post("/jobs", data=raw, headers={"Content-Type": "application/json"})
-        assert await _fields(resp) == ["body"]
+        assert await bad_fields(resp) == ["body"]
 
 
 async def test_create_with_an_empty_body_asks_for_the_type(client, unchanged):
     async with unchanged():
-        assert await _fields(await client.post("/jobs")) == ["type"]
+        assert await bad_fields(await client.post("/jobs")) == ["type"]
 
 
 @pytest.mark.parametrize(("state", "action", "body", "fields"), COMMANDS)
@@ -94,7 +88,7 @@ async def test_command_with_bad_fields_answers_400(job_in, send, unchanged, stat
     job = await job_in(state)
 
     async with unchanged():
-        assert await _fields(await send(job, action, body)) == fields
+        assert await bad_fields(await send(job, action, body)) == fields
 
 
 @pytest.mark.parametrize("raw", NOT_AN_OBJECT_SAMPLE)
@@ -104,7 +98,7 @@ async def test_command_with_a_body_that_is_not_a_json_object_answers_400(client,
 
     async with unchanged():
         resp = await client.post(f"/jobs/{job['id']}/{action}", data=raw, headers={"Content-Type": "application/json"})
-        assert await _fields(resp) == ["body"]
+        assert await bad_fields(resp) == ["body"]
 
 
 @pytest.mark.parametrize(("state", "action"), ACTIONS)
@@ -119,4 +113,4 @@ async def test_the_same_command_with_a_good_body_succeeds(job_in, send, state, a
 async def test_events_with_bad_query_parameters_answer_400(client, create_job, params):
     await create_job()
 
-    assert await _fields(await client.get("/events", params=params)) == list(params)
+    assert await bad_fields(await client.get("/events", params=params)) == list(params)
