@@ -1,5 +1,6 @@
 """Request bodies and query strings, validated by pydantic; errors name the field."""
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,7 +58,7 @@ MAX_INT64 = 2**63 - 1  # positions and counts are BIGINT on PostgreSQL
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # JSON has no NaN; 1e400 would be stored as null
 
 
 class CreateJobBody(Body):
@@ -289,7 +290,7 @@ _INT_RANGE = range(-(2**63), 2**63)
 
 def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[str, str] | None:
     """(field, reason) where `value` breaks a limit or cannot be stored alike on both backends,
-    or None: PostgreSQL refuses NUL characters, orjson integers beyond 64 bits."""
+    or None: PostgreSQL refuses NUL characters, orjson integers beyond 64 bits and non-finite floats."""
     if depth > limits.depth:
         return path, f"nested deeper than {limits.depth} levels"
     if isinstance(value, str):
@@ -298,6 +299,8 @@ def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[st
         return (path, "must not contain NUL characters") if "\x00" in value else None
     if isinstance(value, int) and not isinstance(value, bool):
         return None if value in _INT_RANGE else (path, "integer out of the signed 64-bit range")
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, or past a double (1e400): JSON would say null
+        return path, "must be a finite number within the range of a double"
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     if items and len(value) > limits.array:
         return path, f"more than {limits.array} items"

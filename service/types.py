@@ -15,7 +15,7 @@ _CACHE_SECONDS = 2.0  # other instances' PUT /types reach this one within this t
 
 
 class JobType(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     payload_schema: dict[str, Any] | None = Field(None, alias="schema", description="JSON Schema for payloads")
     max_attempts: int | None = Field(None, ge=1, le=1000)

@@ -89,3 +89,32 @@ async def test_an_artifact_content_type_that_is_not_a_media_type_answers_400(job
     async with unchanged():
         resp = await send(job, "artifacts", {"name": "a", "data": "x", "content_type": content_type})
         assert await bad_fields(resp) == ["content_type"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"type": "report", "payload": {"x": 1e400}}', "payload.x"),
+        (b'{"type": "report", "metadata": {"x": [-1e400]}}', "metadata.x.0"),
+        (b'{"type": "report", "payload": NaN}', "payload"),
+        (b'{"type": "report", "expires_in": Infinity}', "expires_in"),
+    ],
+)
+async def test_a_number_json_cannot_carry_answers_400_instead_of_becoming_null(client, unchanged, raw, field):
+    async with unchanged():
+        assert await bad_fields(await client.post("/jobs", data=raw)) == [field]
+
+
+@pytest.mark.parametrize(("action", "raw", "field"), [
+    ("progress", b'{"percent": 5, "details": {"eta": 1e400}}', "details.eta"),
+    ("complete", b'{"result": -1e400}', "result"),
+])
+async def test_a_report_with_a_number_json_cannot_carry_answers_400(job_in, client, unchanged, action, raw, field):
+    job = await job_in("running")
+    async with unchanged():
+        assert await bad_fields(await client.post(f"/jobs/{job['id']}/{action}", data=raw)) == [field]
+
+
+async def test_a_job_type_setting_that_is_not_finite_answers_400(client, unchanged):
+    async with unchanged():
+        assert await bad_fields(await client.put("/types/ocr", data=b'{"lease_seconds": NaN}')) == ["lease_seconds"]
