@@ -8,6 +8,7 @@ lock that makes position order equal commit order.
 import asyncio
 import contextlib
 import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -408,5 +409,9 @@ _STATUS_COLUMNS = [
 ]
 
 
+_STATUS_VALUES = operator.itemgetter(*_STATUS_COLUMNS)
+
+
 def _status_record(row: dict[str, Any]) -> tuple:
-    return tuple(codec.dumps(row["doc"]) if c == "doc" else row[c] for c in _STATUS_COLUMNS)
+    *values, doc = _STATUS_VALUES(row)  # doc is the last column
+    return (*values, codec.dumps(doc))

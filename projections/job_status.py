@@ -191,4 +191,6 @@ class Rebuild:
         for job_id in drafts if only is None else only:
             draft = drafts[job_id]
             if retained(draft, self.finished_before):
-                yield {**row(draft), "created_position": self.created[job_id], "last_position": self.last[job_id]}
+                values = row(draft)
+                values["created_position"], values["last_position"] = self.created[job_id], self.last[job_id]
+                yield values
