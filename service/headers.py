@@ -27,6 +27,8 @@ def setup(app: web.Application, settings: Settings) -> None:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
 
     async def secure(_request: web.Request, response: web.StreamResponse) -> None:
+        if response.status == 101:  # a WebSocket upgrade renders nothing; its headers live as long as the socket
+            return
         for name, value in headers.items():
             response.headers.setdefault(name, value)
 

@@ -18,6 +18,17 @@ async def test_every_response_carries_security_headers(client, method, path):
     assert "Strict-Transport-Security" not in resp.headers  # only when configured (behind TLS)
 
 
+async def test_a_websocket_upgrade_carries_its_request_id_and_no_document_headers(client):
+    """A 101 renders nothing, and its headers live as long as the socket: ~1.4 KB a socket saved."""
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    resp = await client.get("/ws", headers=upgrade)
+    assert resp.status == 101
+    assert resp.headers["X-Request-Id"]
+    assert not {"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"} & set(resp.headers)
+    resp.close()
+
+
 async def test_refusals_carry_them_too(secure):
     resp = await secure.get("/jobs")
     assert resp.status == 401 and resp.headers["X-Content-Type-Options"] == "nosniff"
