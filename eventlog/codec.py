@@ -39,8 +39,10 @@ def no_gc():
         yield
     finally:
         # what was made meanwhile sits in the youngest generation, which the next collection
-        # would walk whole (0.7 s after a rebuild of 1,000,000 events): move it to the oldest
-        gc.freeze()
-        gc.unfreeze()
+        # would walk whole (0.7 s after a rebuild of 1,000,000 events): move it to the oldest.
+        # Not in a process that froze objects already (`jobledger serve`): unfreeze would thaw those too.
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()

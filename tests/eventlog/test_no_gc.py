@@ -24,3 +24,16 @@ def test_no_gc_leaves_a_disabled_collector_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_no_gc_leaves_what_the_process_froze_frozen():
+    """`jobledger serve` freezes its start-up heap; a rebuild in such a process must not thaw it."""
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with codec.no_gc():
+            [[k] for k in range(100)]
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
