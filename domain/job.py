@@ -84,6 +84,16 @@ def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
     return tuple(replace(p, **changes) if p.name == name else p for p in job.phases)
 
 
+def _attempt_ended(job: Job, at: datetime) -> dict:
+    """The attempt ended without finishing its running phase: that phase is interrupted."""
+    if not any(p.status is PhaseStatus.RUNNING for p in job.phases):
+        return {}
+    return dict(phases=tuple(
+        replace(p, status=PhaseStatus.INTERRUPTED, finished_at=at) if p.status is PhaseStatus.RUNNING else p
+        for p in job.phases
+    ))
+
+
 def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
     """The fields JobCreated sets; the others start at their defaults."""
     return dict(
@@ -132,12 +142,15 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
         case events.LeaseExpired():
             return dict(_NO_LEASE)
         case events.JobReleased():  # the attempt is given back: the next claim is the same attempt again
-            return dict(status=Status.QUEUED, attempts=e.attempt - 1, run_at=None, worker_id=None, **_NO_LEASE)
+            return dict(
+                status=Status.QUEUED, attempts=e.attempt - 1, run_at=None, worker_id=None, **_NO_LEASE,
+                **_attempt_ended(job, at),
+            )
         case events.RetryScheduled():
             max_attempts = max(job.max_attempts, job.attempts + 1) if e.manual else job.max_attempts
             return dict(
                 status=Status.QUEUED, run_at=e.run_at, error=e.error, finished_at=None,
-                max_attempts=max_attempts, worker_id=None, **_NO_LEASE,
+                max_attempts=max_attempts, worker_id=None, **_NO_LEASE, **_attempt_ended(job, at),
             )
         case events.CancellationRequested():
             return dict(cancel_requested=True, cancel_reason=e.reason, cancelled_by=e.cancelled_by)
@@ -156,7 +169,7 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
         case events.JobCompleted():
             return dict(status=Status.COMPLETED, result=e.result, finished_at=at, **_NO_LEASE)
         case events.JobFailed():
-            return dict(status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE)
+            return dict(status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE, **_attempt_ended(job, at))
         case events.JobCancelled():
             return dict(
                 status=Status.CANCELLED,
@@ -164,9 +177,10 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
                 cancel_reason=e.reason,
                 cancelled_by=e.cancelled_by,
                 **_NO_LEASE,
+                **_attempt_ended(job, at),
             )
         case events.JobExpired():
-            return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE)
+            return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE, **_attempt_ended(job, at))
         case events.JobCreated():
             raise ValueError("JobCreated applied to an existing job")
     raise TypeError(f"no evolve rule for {type(e).__name__}")

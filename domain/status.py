@@ -24,3 +24,4 @@ class PhaseStatus(str, Enum):
     RUNNING = "running"  #: started, not finished
     COMPLETED = "completed"  #: finished with a result
     FAILED = "failed"  #: finished with an error
+    INTERRUPTED = "interrupted"  #: running when its attempt ended unfinished (failed, retried, released, cancelled, expired)

@@ -35,7 +35,7 @@ export function tickTimes(root, now = Date.now()) {
 export function phaseSummary(job) {
   if (!job.phases?.length) return h("span", { class: "muted" }, "—");
   const done = job.phases.filter((p) => p.status === "completed").length;
-  const current = job.phases.find((p) => p.status === "running" || p.status === "failed")
+  const current = job.phases.find((p) => ["running", "failed", "interrupted"].includes(p.status))
     ?? job.phases.find((p) => p.status === "pending");
   const name = current ? current.name : job.phases.at(-1).name;
   return h("span", { class: "phase-summary" },

@@ -34,7 +34,33 @@ PHASE_LEGAL = {
 COMMANDS = {"start": START, "complete": COMPLETE, "fail": FAIL}
 
 
-@pytest.mark.parametrize("phase_status", list(PhaseStatus), ids=lambda s: s.value)
+def test_an_interrupted_phase_is_never_in_a_running_job():
+    """Interrupted only when an attempt ends; the next attempt's start sets every phase pending."""
+    assert set(REACH) == set(PhaseStatus) - {PhaseStatus.INTERRUPTED}
+
+
+ENDINGS = {  # how an attempt can end with a phase running: (leased?, command)
+    "fail": (False, commands.FailJob(error="boom")),
+    "retry": (True, builders.as_worker(commands.FailJob(error="flaky", retryable=True))),
+    "cancel": (False, commands.CancelJob(reason="stop")),
+    "expire": (False, commands.ExpireJob()),
+    "release": (True, builders.as_worker(commands.ReleaseJob())),
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_phase_running_when_its_attempt_ends_is_interrupted(ending: str):
+    leased, command = ENDINGS[ending]
+    job = builders.claimed(START, max_attempts=2) if leased else builders.running(START)
+    at = builders.AFTER_EXPIRY if ending == "expire" else job.updated_at + timedelta(seconds=1)
+    ended = builders.apply(job, command, at)
+    research = ended.phase("research")
+    assert ended.status is not Status.RUNNING
+    assert (research.status, research.started_at, research.finished_at) == (PhaseStatus.INTERRUPTED, job.updated_at, at)
+    assert {p.status for p in ended.phases if p.name != "research"} == {PhaseStatus.PENDING}
+
+
+@pytest.mark.parametrize("phase_status", list(REACH), ids=lambda s: s.value)
 @pytest.mark.parametrize("trigger", list(COMMANDS))
 def test_phase_command_per_phase_status(phase_status: PhaseStatus, trigger: str):
     job = builders.running(*REACH[phase_status])

@@ -149,7 +149,8 @@ def test_the_next_attempt_starts_its_phases_and_progress_afresh():
         retry_base_seconds=0,
     )
     assert job.status is Status.QUEUED and job.progress is not None
-    assert [p.status for p in job.phases] == [PhaseStatus.COMPLETED, PhaseStatus.RUNNING]
+    assert [p.status for p in job.phases] == [PhaseStatus.COMPLETED, PhaseStatus.INTERRUPTED]
+    assert job.phases[1].finished_at == job.updated_at
     now = job.updated_at + timedelta(minutes=1)
     job = builders.apply(job, builders.claim("worker-2", builders.OTHER_TOKEN), now)
     assert job.phases == (Phase("research"), Phase("audit"))

@@ -126,6 +126,17 @@ async def test_cancel_a_live_job(client, job_in, state, method):
     assert await ok(await client.get(f"/jobs/{job['id']}")) == cancelled
 
 
+@pytest.mark.parametrize(("action", "body"), [("cancel", {}), ("fail", {"error": "x"})])
+async def test_a_phase_running_when_the_job_ends_is_interrupted(job_in, send, action, body):
+    job = await job_in("phase_running")
+
+    ended = await ok(await send(job, action, body))
+
+    research, audit = ended["phases"]
+    assert (research["status"], research["finished_at"]) == ("interrupted", ended["finished_at"])
+    assert research["started_at"] is not None and audit["status"] == "pending"
+
+
 async def test_cancel_without_a_body(client, job_in):
     job = await job_in("queued")
 
