@@ -1,5 +1,5 @@
 """Graceful shutdown of a `jobledger worker` process: SIGTERM stops claiming, lets the job
-in flight finish within the grace period, else releases it for a retry."""
+in flight finish within the grace period, else gives it back (JobReleased) without using an attempt."""
 
 import asyncio
 import contextlib
