@@ -84,16 +84,6 @@ def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
     return tuple(replace(p, **changes) if p.name == name else p for p in job.phases)
 
 
-def _attempt_ended(job: Job, at: datetime) -> dict:
-    """The attempt ended without finishing its running phase: that phase is interrupted."""
-    if not any(p.status is PhaseStatus.RUNNING for p in job.phases):
-        return {}
-    return dict(phases=tuple(
-        replace(p, status=PhaseStatus.INTERRUPTED, finished_at=at) if p.status is PhaseStatus.RUNNING else p
-        for p in job.phases
-    ))
-
-
 def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
     """The fields JobCreated sets; the others start at their defaults."""
     return dict(
@@ -121,7 +111,22 @@ _NO_LEASE = {"lease_token_hash": None, "lease_expires_at": None}  # worker_id st
 
 
 def _changes(job: Job, e: events.Event, at: datetime) -> dict:
-    """The fields an event changes: the one fold rule, for `evolve` (one `replace`) and `Draft`."""
+    """The fields an event changes: the one fold rule, for `evolve` (one `replace`) and `Draft`.
+
+    An event that takes a running job out of `running` ends its attempt: a phase still
+    running then is interrupted.
+    """
+    changes = _event_changes(job, e, at)
+    status = changes.get("status")
+    if status not in (None, Status.RUNNING) and any(p.status is PhaseStatus.RUNNING for p in job.phases):
+        changes["phases"] = tuple(
+            replace(p, status=PhaseStatus.INTERRUPTED, finished_at=at) if p.status is PhaseStatus.RUNNING else p
+            for p in job.phases
+        )
+    return changes
+
+
+def _event_changes(job: Job, e: events.Event, at: datetime) -> dict:
     match e:  # cases are tried in order: the most frequent event first
         case events.ProgressReported():
             return dict(progress=Progress(e.percent, e.message, e.details, at))
@@ -142,15 +147,12 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
         case events.LeaseExpired():
             return dict(_NO_LEASE)
         case events.JobReleased():  # the attempt is given back: the next claim is the same attempt again
-            return dict(
-                status=Status.QUEUED, attempts=e.attempt - 1, run_at=None, worker_id=None, **_NO_LEASE,
-                **_attempt_ended(job, at),
-            )
+            return dict(status=Status.QUEUED, attempts=e.attempt - 1, run_at=None, worker_id=None, **_NO_LEASE)
         case events.RetryScheduled():
             max_attempts = max(job.max_attempts, job.attempts + 1) if e.manual else job.max_attempts
             return dict(
                 status=Status.QUEUED, run_at=e.run_at, error=e.error, finished_at=None,
-                max_attempts=max_attempts, worker_id=None, **_NO_LEASE, **_attempt_ended(job, at),
+                max_attempts=max_attempts, worker_id=None, **_NO_LEASE,
             )
         case events.CancellationRequested():
             return dict(cancel_requested=True, cancel_reason=e.reason, cancelled_by=e.cancelled_by)
@@ -169,7 +171,7 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
         case events.JobCompleted():
             return dict(status=Status.COMPLETED, result=e.result, finished_at=at, **_NO_LEASE)
         case events.JobFailed():
-            return dict(status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE, **_attempt_ended(job, at))
+            return dict(status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE)
         case events.JobCancelled():
             return dict(
                 status=Status.CANCELLED,
@@ -177,10 +179,9 @@ def _changes(job: Job, e: events.Event, at: datetime) -> dict:
                 cancel_reason=e.reason,
                 cancelled_by=e.cancelled_by,
                 **_NO_LEASE,
-                **_attempt_ended(job, at),
             )
         case events.JobExpired():
-            return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE, **_attempt_ended(job, at))
+            return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE)
         case events.JobCreated():
             raise ValueError("JobCreated applied to an existing job")
     raise TypeError(f"no evolve rule for {type(e).__name__}")

@@ -8,6 +8,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain import errors
+from service.schemas import MAX_INT64
 from eventlog.store import EventStore
 
 DEFAULT_LEASE_SECONDS = 30.0
@@ -22,12 +23,12 @@ class JobType(BaseModel):
     lease_seconds: float | None = Field(None, gt=0, le=86400)
     expires_in: float | None = Field(None, gt=0, le=365 * 86400)
     max_running: int | None = Field(
-        None, ge=1, le=2**63 - 1, description="jobs of this type running at once, enforced at claim"
+        None, ge=1, le=MAX_INT64, description="jobs of this type running at once, enforced at claim"
     )
     retry_base_seconds: float | None = Field(None, ge=0, le=86400)
     retry_max_seconds: float | None = Field(None, ge=0, le=7 * 86400)
     max_payload_bytes: int | None = Field(
-        None, ge=1, le=2**63 - 1, description="largest payload (as JSON) of a job of this type"
+        None, ge=1, le=MAX_INT64, description="largest payload (as JSON) of a job of this type"
     )
 
     @field_validator("payload_schema")
