@@ -47,11 +47,16 @@ _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
 )
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
 _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-_CANDIDATES = (
+# A claim's candidates, read off the queue indexes in claim order: of one type, or of any
+# type but those left out ($2). The same text for every claim: its plan is made once.
+_DUE = "status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 AND ($4::text IS NULL OR tenant = $4)"
+_CANDIDATES_OF_TYPE = (
     "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
-    "WHERE status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 "
-    "AND ($2::text[] IS NULL OR type = ANY($2)) AND NOT (type = ANY($3)) AND ($5::text IS NULL OR tenant = $5) "
-    "ORDER BY priority DESC, created_position LIMIT $4"
+    f"WHERE {_DUE} AND type = $2 ORDER BY priority DESC, created_position LIMIT $3"
+)
+_CANDIDATES_OF_ANY_TYPE = (
+    "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
+    f"WHERE {_DUE} AND NOT (type = ANY($2)) ORDER BY priority DESC, created_position LIMIT $3"
 )
 _RUNNING = "SELECT type, count(*) FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
 _QUEUE_STATS = (
@@ -187,8 +192,9 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
             allowance = claim_allowance(query, running)
             rows = []
-            for types, leave_out, limit in candidate_scans(query, allowance):
-                rows += await conn.fetch(_CANDIDATES, query.now, types, leave_out, limit, query.tenant)
+            for type_, leave_out, limit in candidate_scans(query, allowance):
+                sql, which = (_CANDIDATES_OF_ANY_TYPE, leave_out) if type_ is None else (_CANDIDATES_OF_TYPE, type_)
+                rows += await conn.fetch(sql, query.now, which, limit, query.tenant)
             rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:

@@ -192,15 +192,18 @@ def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int
     return {t: max(0, limit - running.get(t, 0)) for t, limit in query.max_running.items()}
 
 
-def candidate_scans(query: ClaimQuery, allowance: dict[str, int]) -> list[tuple[list[str] | None, list[str], int]]:
-    """(types or None for any, types to leave out, limit) of each candidate query a claim runs:
-    one for the types without a running limit, one per limited type with room left, so a
+def candidate_scans(query: ClaimQuery, allowance: dict[str, int]) -> list[tuple[str | None, list[str], int]]:
+    """(a type, or None for any, types to leave out, limit) of each candidate query a claim
+    runs, each read in claim order off a queue index: one per named type (or one across
+    types, leaving the limited ones out), and one per limited type with room left, so a
     type at its limit never crowds the others out of a claim."""
-    wanted = None if query.types is None else list(query.types)
-    scans = [(wanted, list(allowance), query.limit)]
+    if query.types is None:
+        scans = [(None, list(allowance), query.limit)]
+    else:
+        scans = [(type_, [], query.limit) for type_ in dict.fromkeys(query.types) if type_ not in allowance]
     for type_, room in allowance.items():
-        if room > 0 and (wanted is None or type_ in wanted):
-            scans.append(([type_], [], min(room, query.limit)))
+        if room > 0 and (query.types is None or type_ in query.types):
+            scans.append((type_, [], min(room, query.limit)))
     return scans
 
 

@@ -49,12 +49,20 @@ job_status = sa.Table(
     sa.Index("job_status_status_created", "status", "created_position"),
     sa.Index("job_status_type_created", "type", "created_position"),
     sa.Index("job_status_expiry", "expires_at", postgresql_where=_active, sqlite_where=_active),
-    sa.Index(
-        "job_status_queue", "type", "priority", "created_position",
-        postgresql_where=_queued, sqlite_where=_queued,
-    ),
     sa.Index("job_status_leases", "lease_expires_at", postgresql_where=_running, sqlite_where=_running),
     sa.Index("job_status_finished", "updated_at", postgresql_where=_finished, sqlite_where=_finished),
+)
+
+# The claim's queue, in the order claims take jobs (highest priority, then oldest), so a
+# claim reads its `limit` rows off an index instead of sorting every queued job: one per
+# type (a worker names its types), one across types (a worker that takes any type).
+sa.Index(
+    "job_status_queue", job_status.c.type, job_status.c.priority.desc(), job_status.c.created_position,
+    postgresql_where=_queued, sqlite_where=_queued,
+)
+sa.Index(
+    "job_status_queue_any", job_status.c.priority.desc(), job_status.c.created_position,
+    postgresql_where=_queued, sqlite_where=_queued,
 )
 
 job_types = sa.Table(
