@@ -25,15 +25,20 @@ class Service:
             self.process = await asyncio.create_subprocess_exec(
                 *CLI, "serve", "--db", self.db, "--port", str(self.port), stdout=log, stderr=log, env=self.env,
             )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(400):
-                assert self.process.returncode is None, self.log_path.read_text()
-                with contextlib.suppress(aiohttp.ClientConnectionError):
-                    async with session.get(f"{self.url}/health") as resp:
-                        if resp.status == 200:
-                            return self
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"the service never answered:\n{self.log_path.read_text()}")
+        try:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(400):
+                    assert self.process.returncode is None, self.log_path.read_text()
+                    with contextlib.suppress(aiohttp.ClientConnectionError):
+                        async with session.get(f"{self.url}/health") as resp:
+                            if resp.status == 200:
+                                return self
+                    await asyncio.sleep(0.05)
+            raise AssertionError(f"the service never answered:\n{self.log_path.read_text()}")
+        except BaseException:  # a process that did not start right is not left running
+            if self.process.returncode is None:
+                await self.kill()
+            raise
 
     async def kill(self) -> None:
         """SIGKILL: the process ends where it stands, with no shutdown of any kind."""

@@ -39,17 +39,19 @@ async def proxy(pg_url, tmp_path):
     """nginx with the compose configuration in front of one service process; yields its URL."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     service = await Service(pg_url, tmp_path).start()
-    port = free_port()
-    (tmp_path / "nginx.conf").write_text(_rendered(service.url, port, tmp_path))
-    command = [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")]
-    subprocess.run([*command, "-t"], check=True, capture_output=True, timeout=30)
-    process = await asyncio.create_subprocess_exec(*command, "-g", "daemon off; user root;")
-    try:
-        await _answering(f"http://127.0.0.1:{port}/health", process)
-        yield f"http://127.0.0.1:{port}", tmp_path / "access.log"
+    try:  # the service is stopped however nginx fares (a missing nginx left it running, on a dropped database)
+        port = free_port()
+        (tmp_path / "nginx.conf").write_text(_rendered(service.url, port, tmp_path))
+        command = [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")]
+        subprocess.run([*command, "-t"], check=True, capture_output=True, timeout=30)
+        process = await asyncio.create_subprocess_exec(*command, "-g", "daemon off; user root;")
+        try:
+            await _answering(f"http://127.0.0.1:{port}/health", process)
+            yield f"http://127.0.0.1:{port}", tmp_path / "access.log"
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
         await service.stop()
 
 
