@@ -18,6 +18,7 @@ import orjson
 
 from domain import commands, decide, errors
 from domain.job import Job, fold
+from domain.status import Status
 from eventlog import codec
 from eventlog.store import AppendRequest, ClaimQuery, EventStore, RecordedEvent, StatusRow
 from projections import job_status
@@ -27,6 +28,8 @@ _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
 _CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
 _LOG_SCAN_PAGES = 10  # a tenant's page of the log reads at most this many pages of the whole log
+_RECENT_JOBS = 1024  # running jobs whose last write this instance keeps, to decide a worker's next call without a read
+_RECENT_DOC_BYTES = 64 * 1024  # a job whose recorded document is bigger when claimed is read each time instead
 DEFAULT_TENANT = "default"
 
 
@@ -101,6 +104,7 @@ class Jobs:
         self.jitter = jitter
         self.queue_moved = asyncio.Event()  # set when the log moves: long-polling claims look again
         self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
+        self._recent: dict[UUID, Snapshot] = {}  # see _remember
 
     def log_moved(self, _batch: object = None) -> None:
         self.queue_moved.set()
@@ -137,6 +141,11 @@ class Jobs:
         does not see is not found.
         """
         async with self._job_locks.hold(job_id):
+            known = self._recent.pop(job_id, None)
+            if known is not None:
+                done = await self._execute_on(_seen(known, scope), command, meta, expected_version)
+                if done is not None:
+                    return done
             for _ in range(_CONFLICT_RETRIES):
                 try:
                     return await self._execute_once(job_id, command, meta, expected_version, scope)
@@ -144,6 +153,28 @@ class Jobs:
                     if expected_version is not None:
                         raise
         raise errors.VersionConflict(job_id, expected_version or 0, None, reason="the job kept changing; try again")
+
+    async def _execute_on(self, known: Snapshot, command, meta, expected_version) -> Snapshot | None:
+        """Decide `command` on the job as this instance last wrote it, or None to decide on the
+        recorded job instead. Only an accepted append is kept: it proves `known` was the job's
+        current state (its version was the log's). A refusal, a no-op or a conflict may come
+        from a state since moved on (another instance wrote), so it is decided again, on a read."""
+        job = known.job
+        if expected_version is not None and expected_version != job.version:
+            return None
+        now = self.clock()
+        try:
+            new_events = decide.decide(job, command, now)
+        except errors.JobServiceError:
+            return None
+        if not new_events:
+            return None
+        new_job = fold(job, new_events, now)
+        try:
+            recorded = await self._append(job, new_events, new_job, now, meta)
+        except errors.VersionConflict:
+            return None
+        return self._remember(Snapshot(new_job, recorded[-1].position))
 
     async def _execute_once(self, job_id, command, meta, expected_version, scope) -> Snapshot:
         current = await self.load(job_id, scope)
@@ -157,6 +188,20 @@ class Jobs:
         new_job = fold(job, new_events, now)
         recorded = await self._append(job, new_events, new_job, now, meta)
         return Snapshot(new_job, recorded[-1].position)
+
+    def _remember(self, snapshot: Snapshot, doc_bytes: int = 0) -> Snapshot:
+        """Keep a running, leased job's snapshot after this instance wrote it: a worker's next
+        heartbeat, report or finish is then decided without reading the job first. At most
+        `_RECENT_JOBS` are kept (the oldest written leaves first); a job is kept only while
+        this instance writes it (`execute` takes it out) and while it runs."""
+        job = snapshot.job
+        if job.status is not Status.RUNNING or not job.leased or doc_bytes > _RECENT_DOC_BYTES:
+            return snapshot
+        recent = self._recent
+        recent[job.id] = snapshot
+        if len(recent) > _RECENT_JOBS:
+            del recent[next(iter(recent))]
+        return snapshot
 
     async def claim(
         self, worker_id: str, types: tuple[str, ...] | None, limit: int, lease_seconds: float,
@@ -189,10 +234,13 @@ class Jobs:
         tokens: dict[UUID, str] = {}
         jobs: dict[UUID, Job] = {}
 
+        sizes: dict[UUID, int] = {}
+
         def plan(rows: list[StatusRow]) -> list[AppendRequest]:
             requests = []
             for row in rows:
                 job = job_status.job_from_document(codec.loads(row.doc))
+                sizes[job.id] = len(row.doc)
                 tokens[job.id] = secrets.token_urlsafe(24)
                 command = commands.ClaimJob(worker_id, token_hash(tokens[job.id]), lease_seconds)
                 new_events = decide.decide(job, command, now)
@@ -204,8 +252,9 @@ class Jobs:
         for events_ in recorded:
             self.metrics.appended(events_, None, jobs[events_[0].stream_id])
         return [
-            Claimed(Snapshot(jobs[events_[0].stream_id], events_[-1].position), tokens[events_[0].stream_id])
+            Claimed(self._remember(Snapshot(jobs[job_id], events_[-1].position), sizes[job_id]), tokens[job_id])
             for events_ in recorded
+            for job_id in (events_[0].stream_id,)
         ]
 
     async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> list[RecordedEvent]:
