@@ -59,10 +59,11 @@ class Snapshot:
 
     job: Job
     position: int
+    doc: dict[str, Any] | None = None  # job_status.document(job), where the status row already made it
 
     @property
     def document(self) -> dict[str, Any]:
-        return {**job_status.document(self.job), "position": self.position}
+        return {**(self.doc or job_status.document(self.job)), "position": self.position}
 
 
 class KeyedLock:
@@ -117,12 +118,12 @@ class Jobs:
         new_events = decide.create(job_id, command, now)
         job = fold(None, new_events, now, job_id)
         try:
-            recorded = await self._append(None, new_events, job, now, meta)
+            recorded, doc = await self._append(None, new_events, job, now, meta)
         except errors.VersionConflict:
             if key is None:
                 raise
             return await self._replayed(job_id, command), False
-        return Snapshot(job, recorded[-1].position), True
+        return Snapshot(job, recorded[-1].position, doc), True
 
     async def _replayed(self, job_id: UUID, command: commands.CreateJob) -> Snapshot:
         history = await self.store.read_stream(job_id)
@@ -171,10 +172,10 @@ class Jobs:
             return None
         new_job = fold(job, new_events, now)
         try:
-            recorded = await self._append(job, new_events, new_job, now, meta)
+            recorded, doc = await self._append(job, new_events, new_job, now, meta)
         except errors.VersionConflict:
             return None
-        return self._remember(Snapshot(new_job, recorded[-1].position))
+        return self._remember(Snapshot(new_job, recorded[-1].position, doc))
 
     async def _execute_once(self, job_id, command, meta, expected_version, scope) -> Snapshot:
         current = await self.load(job_id, scope)
@@ -186,8 +187,8 @@ class Jobs:
         if not new_events:
             return current
         new_job = fold(job, new_events, now)
-        recorded = await self._append(job, new_events, new_job, now, meta)
-        return Snapshot(new_job, recorded[-1].position)
+        recorded, doc = await self._append(job, new_events, new_job, now, meta)
+        return Snapshot(new_job, recorded[-1].position, doc)
 
     def _remember(self, snapshot: Snapshot, doc_bytes: int = 0) -> Snapshot:
         """Keep a running, leased job's snapshot after this instance wrote it: a worker's next
@@ -233,7 +234,7 @@ class Jobs:
         now = query.now
         tokens: dict[UUID, str] = {}
         jobs: dict[UUID, Job] = {}
-
+        docs: dict[UUID, dict[str, Any]] = {}
         sizes: dict[UUID, int] = {}
 
         def plan(rows: list[StatusRow]) -> list[AppendRequest]:
@@ -246,22 +247,24 @@ class Jobs:
                 new_events = decide.decide(job, command, now)
                 jobs[job.id] = fold(job, new_events, now)
                 requests.append(_request(job.id, job.version, new_events, jobs[job.id], now, meta))
+                docs[job.id] = requests[-1].state["doc"]
             return requests
 
         recorded = await self.store.claim(query, plan)
+        claimed = []
         for events_ in recorded:
-            self.metrics.appended(events_, None, jobs[events_[0].stream_id])
-        return [
-            Claimed(self._remember(Snapshot(jobs[job_id], events_[-1].position), sizes[job_id]), tokens[job_id])
-            for events_ in recorded
-            for job_id in (events_[0].stream_id,)
-        ]
+            job_id = events_[0].stream_id
+            self.metrics.appended(events_, None, jobs[job_id])
+            snapshot = Snapshot(jobs[job_id], events_[-1].position, docs[job_id])
+            claimed.append(Claimed(self._remember(snapshot, sizes[job_id]), tokens[job_id]))
+        return claimed
 
-    async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> list[RecordedEvent]:
+    async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], dict]:
+        """Append; the recorded events, and the new job's document (made once, for its status row)."""
         request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
         recorded = await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
         self.metrics.appended(recorded, job, new_job)
-        return recorded
+        return recorded, request.state["doc"]
 
     async def load(self, job_id: UUID, scope: Scope | None = None) -> Snapshot:
         """The job's current state: from the status read model, else folded from the log.

@@ -16,6 +16,7 @@ log = logging.getLogger("jobledger.projections")
 
 PROJECTIONS: dict[str, Projection] = {stats.NAME: stats.projection}
 PAGE = 2000
+MIN_PASS_INTERVAL = 0.05  # seconds: under load, passes come no closer (each costs round trips whatever it reads)
 
 
 async def generations(store: EventStore, name: str) -> dict[int, tuple[int, bool]]:
@@ -63,8 +64,17 @@ async def rebuild(store: EventStore, name: str, progress: Callable[[int], None] 
 
 
 async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) -> None:
-    """Follow the log forever, keeping each projection's active generation caught up."""
+    """Follow the log forever, keeping each projection's active generation caught up.
+
+    A pass starts when the log moves (or every `interval`), but no sooner than
+    MIN_PASS_INTERVAL after the previous one: under load, one pass takes in many commits."""
+    loop = asyncio.get_running_loop()
+    last = -MIN_PASS_INTERVAL
     while True:
+        if (wait := last + MIN_PASS_INTERVAL - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        last = loop.time()
+        moved.clear()  # what commits from here on wakes the next pass
         try:
             for name, projection in PROJECTIONS.items():
                 current = await active(store, name)
@@ -79,7 +89,6 @@ async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) ->
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(interval):  # not wait_for: on 3.11 it can swallow a cancellation
                 await moved.wait()
-        moved.clear()
 
 
 async def lags(store: EventStore) -> dict[str, dict[str, int]]:
