@@ -17,6 +17,37 @@ log = logging.getLogger("jobledger.projections")
 PROJECTIONS: dict[str, Projection] = {stats.NAME: stats.projection}
 PAGE = 2000
 MIN_PASS_INTERVAL = 0.05  # seconds: under load, passes come no closer (each costs round trips whatever it reads)
+RECENT_DOCS = 10_000  # documents a runner keeps from its own passes (a stats document is a few hundred bytes)
+
+
+class Recent:
+    """The documents one runner's passes last saved or read, with the checkpoint they are true at.
+
+    They stand for the stored documents only while the checkpoint is still where this
+    runner's last save left it: the save's compare-and-set on the checkpoint proves that no
+    other runner wrote in between. Anything else (another runner moved it, a failed save,
+    another generation) empties them.
+    """
+
+    def __init__(self, limit: int = RECENT_DOCS) -> None:
+        self.limit = limit
+        self.generation: int | None = None
+        self.position: int | None = None
+        self.docs: dict[str, dict] = {}
+
+    def valid_at(self, generation: int, position: int) -> dict[str, dict]:
+        if (self.generation, self.position) != (generation, position):
+            self.generation, self.position, self.docs = generation, None, {}
+        return self.docs
+
+    def saved(self, position: int, docs: dict[str, dict]) -> None:
+        self.position = position
+        kept = self.docs
+        for key, doc in docs.items():
+            kept.pop(key, None)  # to the young end
+            kept[key] = doc
+        while len(kept) > self.limit:
+            del kept[next(iter(kept))]
 
 
 async def generations(store: EventStore, name: str) -> dict[int, tuple[int, bool]]:
@@ -30,10 +61,12 @@ async def active(store: EventStore, name: str) -> tuple[int, int] | None:
 
 
 async def catch_up(
-    store: EventStore, projection: Projection, generation: int, progress: Callable[[int], None] | None = None
+    store: EventStore, projection: Projection, generation: int, progress: Callable[[int], None] | None = None,
+    recent: Recent | None = None,
 ) -> int | None:
     """Apply the log to `generation` from its checkpoint up to the head; the position reached,
-    or None if the generation was replaced meanwhile."""
+    or None if the generation was replaced meanwhile. With `recent`, documents this runner
+    saved last are not read again."""
     while True:
         current = (await generations(store, projection.name)).get(generation)
         if current is None:
@@ -44,10 +77,18 @@ async def catch_up(
             return position
         facts = [Fact(r.stream_id, r.position, r.recorded_at, codec.domain_event(r)) for r in batch]
         keys = projection.keys(facts)
-        docs = await store.load_projection_rows(projection.name, generation, keys) if keys else {}
-        changed = projection.apply(docs, facts)
+        known = recent.valid_at(generation, position) if recent is not None else {}
+        docs = {k: known[k] for k in keys if k in known}
+        if missing := [k for k in keys if k not in docs]:
+            docs.update(await store.load_projection_rows(projection.name, generation, missing))
+        touched = dict(docs)
+        changed = projection.apply(docs, facts)  # in place: `known` is not true any more until saved
         if not await store.save_projection(projection.name, generation, changed, position, batch[-1].position, utcnow()):
+            if recent is not None:
+                recent.valid_at(generation, -1)  # emptied: the documents were changed but not saved
             continue  # another runner moved the checkpoint first: read it again
+        if recent is not None:
+            recent.saved(batch[-1].position, {**touched, **changed})
         if progress is not None:
             progress(len(batch))
 
@@ -70,6 +111,7 @@ async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) ->
     MIN_PASS_INTERVAL after the previous one: under load, one pass takes in many commits."""
     loop = asyncio.get_running_loop()
     last = -MIN_PASS_INTERVAL
+    recent = {name: Recent() for name in PROJECTIONS}
     while True:
         if (wait := last + MIN_PASS_INTERVAL - loop.time()) > 0:
             await asyncio.sleep(wait)
@@ -81,7 +123,7 @@ async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) ->
                 if current is None:  # inside the loop: a store out of reach at start must not end the runner
                     await store.ensure_projection(name, utcnow())
                     current = await active(store, name)
-                await catch_up(store, projection, current[0])
+                await catch_up(store, projection, current[0], recent=recent[name])
         except errors.StoreUnavailable as exc:
             log.warning("projections paused: %s", exc)
         except Exception:

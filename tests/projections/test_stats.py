@@ -130,3 +130,24 @@ def test_projections_status_shows_checkpoints_and_lag(db_url):
     result = subprocess.run([*CLI, "projections", "status", "--db", db_url], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "job_status" in result.stdout and "stats" in result.stdout and "lag" in result.stdout
+
+
+async def test_two_instances_keep_the_stats_of_a_fresh_rebuild(serve, settings, store):
+    """Each instance's runner keeps the documents it saved; the other instance's passes in
+    between must make it read them again, or it would save a job's stale document."""
+    a, b = await serve(settings), await serve(settings)
+    for i in range(24):
+        one, other = (a, b) if i % 2 else (b, a)
+        job = await (await one.post("/jobs", json={"type": "report", "phases": ["research"]})).json()
+        await other.post(f"/jobs/{job['id']}/start")
+        await one.post(f"/jobs/{job['id']}/phases/research/start")
+        await asyncio.sleep(0.06)  # a pass of each runner between the steps
+        await other.post(f"/jobs/{job['id']}/phases/research/complete")
+        await one.post(f"/jobs/{job['id']}/complete")
+    await caught_up(a)
+    await caught_up(b)
+    live = sorted(map(str, await store.projection_docs(stats.NAME)))
+    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    await projection_runner.catch_up(store, stats.projection, generation)
+    await store.activate_generation(stats.NAME, generation)
+    assert sorted(map(str, await store.projection_docs(stats.NAME))) == live
