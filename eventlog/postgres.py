@@ -318,10 +318,10 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             return int((await conn.execute(sql, finished_before)).split()[-1])
 
     async def prune_status(self, finished_before: datetime) -> int:
-        """Remove finished jobs last changed before `finished_before` from the status table."""
+        """Remove jobs that finished before `finished_before` from the status table."""
         sql = (
             "DELETE FROM job_status WHERE status IN ('completed', 'failed', 'cancelled', 'expired') "
-            "AND updated_at < $1"
+            "AND finished_at < $1"
         )
         return await self._prune(sql, finished_before)
 
@@ -411,7 +411,7 @@ def _append_args(batch: list[AppendRequest]) -> tuple:
 
 _STATUS_COLUMNS = [
     "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
-    "created_at", "updated_at", "version", "created_position", "last_position", "doc",
+    "created_at", "updated_at", "finished_at", "version", "created_position", "last_position", "doc",
 ]
 
 

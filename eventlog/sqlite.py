@@ -42,13 +42,14 @@ _INSERT_EVENT = (
 )
 _STATUS_COLUMNS = (
     "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
-    "created_at", "updated_at", "version", "created_position", "last_position", "doc",
+    "created_at", "updated_at", "finished_at", "version", "created_position", "last_position", "doc",
 )
 _UPSERT_STATUS = (
     f"INSERT INTO job_status ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))}) "
     "ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, priority = excluded.priority, "
     "run_at = excluded.run_at, expires_at = excluded.expires_at, lease_expires_at = excluded.lease_expires_at, "
-    "updated_at = excluded.updated_at, version = excluded.version, last_position = excluded.last_position, "
+    "updated_at = excluded.updated_at, finished_at = excluded.finished_at, version = excluded.version, "
+    "last_position = excluded.last_position, "
     "doc = excluded.doc"
 )
 
@@ -78,7 +79,7 @@ def _status_values(state: dict[str, Any], created: int, last: int) -> tuple:
     values = {**state, "created_position": created, "last_position": last}
     values["doc"] = codec.dumps(state["doc"])
     values["job_id"] = state["job_id"].hex
-    for column in ("run_at", "expires_at", "lease_expires_at", "created_at", "updated_at"):
+    for column in ("run_at", "expires_at", "lease_expires_at", "created_at", "updated_at", "finished_at"):
         values[column] = _time(values[column])
     return tuple(values[c] for c in _STATUS_COLUMNS)
 
@@ -386,10 +387,10 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         return await self._writer.run(lambda conn: conn.execute(sql, (_time(finished_before),)).rowcount)
 
     async def prune_status(self, finished_before: datetime) -> int:
-        """Remove finished jobs last changed before `finished_before` from the status table."""
+        """Remove jobs that finished before `finished_before` from the status table."""
         sql = (
             "DELETE FROM job_status WHERE status IN ('completed', 'failed', 'cancelled', 'expired') "
-            "AND updated_at < ?"
+            "AND finished_at < ?"
         )
         return await self._prune(sql, finished_before)
 

@@ -45,12 +45,14 @@ job_status = sa.Table(
     sa.Column("created_position", sa.BigInteger(), nullable=False),
     sa.Column("last_position", sa.BigInteger(), nullable=False),
     sa.Column("doc", sa.JSON(), nullable=False),  # json, not jsonb: kept as written, key order too
+    # set once the job is terminal: retention's column (see migration 0007); last, as that migration added it
+    sa.Column("finished_at", _time),
     sa.Index("job_status_created", "created_position"),
     sa.Index("job_status_status_created", "status", "created_position"),
     sa.Index("job_status_type_created", "type", "created_position"),
     sa.Index("job_status_expiry", "expires_at", postgresql_where=_active, sqlite_where=_active),
     sa.Index("job_status_leases", "lease_expires_at", postgresql_where=_running, sqlite_where=_running),
-    sa.Index("job_status_finished", "updated_at", postgresql_where=_finished, sqlite_where=_finished),
+    sa.Index("job_status_finished", "finished_at", postgresql_where=_finished, sqlite_where=_finished),
 )
 
 # The claim's queue, in the order claims take jobs (highest priority, then oldest), so a

@@ -152,6 +152,7 @@ def row(job: Job) -> dict[str, Any]:
         "lease_expires_at": job.lease_expires_at,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
         "version": job.version,
         "doc": document(job),
     }
@@ -159,7 +160,7 @@ def row(job: Job) -> dict[str, Any]:
 
 def retained(job: Job, finished_before: datetime | None) -> bool:
     """Whether the job keeps its row: finished jobs leave after the retention time (the log keeps them)."""
-    return finished_before is None or not job.status.terminal or job.updated_at >= finished_before
+    return finished_before is None or not job.status.terminal or job.finished_at >= finished_before
 
 
 class Rebuild:

@@ -187,6 +187,7 @@ def test_row_carries_the_filter_columns_and_the_document():
         "lease_expires_at": job.lease_expires_at,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
         "version": job.version,
         "doc": job_status.document(job),
     }

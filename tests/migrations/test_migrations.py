@@ -51,3 +51,21 @@ async def test_a_rebuilt_job_status_still_matches_tables_metadata(db_url):
     finally:
         await store.close()
     assert await _inspect(db_url, _diff) == []
+
+
+async def test_no_index_of_job_status_covers_what_a_progress_report_changes(db_url):
+    """A progress report changes only these columns; PostgreSQL updates the row in place (HOT,
+    touching no index) only if none of them is indexed (0004 once indexed updated_at)."""
+    await storage.migrate(db_url)
+
+    def indexed(connection) -> set[str]:
+        indexes = sa.inspect(connection).get_indexes("job_status")
+        columns = {c for index in indexes for c in index["column_names"] if c}
+        predicates = " ".join(
+            str(index.get("dialect_options", {}).get(f"{connection.dialect.name}_where", "")) for index in indexes
+        )
+        return columns | {c for c in ("updated_at", "version", "last_position", "doc") if c in predicates}
+
+    indexed_columns = await _inspect(db_url, indexed)
+    assert "finished_at" in indexed_columns  # the reflection sees what retention reads
+    assert indexed_columns.isdisjoint({"updated_at", "version", "last_position", "doc"})
