@@ -82,10 +82,10 @@ async def catch_up(
         if missing := [k for k in keys if k not in docs]:
             docs.update(await store.load_projection_rows(projection.name, generation, missing))
         touched = dict(docs)
-        changed = projection.apply(docs, facts)  # in place: `known` is not true any more until saved
+        if recent is not None:
+            recent.position = None  # apply changes `known` in place: true again only once saved (not if it fails)
+        changed = projection.apply(docs, facts)
         if not await store.save_projection(projection.name, generation, changed, position, batch[-1].position, utcnow()):
-            if recent is not None:
-                recent.valid_at(generation, -1)  # emptied: the documents were changed but not saved
             continue  # another runner moved the checkpoint first: read it again
         if recent is not None:
             recent.saved(batch[-1].position, {**touched, **changed})

@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import pytest
+
 from domain import events
 from projections import stats
 from projections.framework import Fact
@@ -151,3 +153,32 @@ async def test_two_instances_keep_the_stats_of_a_fresh_rebuild(serve, settings, 
     await projection_runner.catch_up(store, stats.projection, generation)
     await store.activate_generation(stats.NAME, generation)
     assert sorted(map(str, await store.projection_docs(stats.NAME))) == live
+
+
+async def test_a_pass_whose_save_failed_does_not_apply_its_events_twice(store, client, monkeypatch):
+    """The runner changes the documents it keeps in place; when their save fails (here the
+    database goes away mid-pass), the next pass must read them again, not apply the same
+    events a second time to what the failed pass left."""
+    from domain import errors
+
+    jobs = [await (await client.post("/jobs", json={"type": "report"})).json() for _ in range(3)]
+    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    recent = projection_runner.Recent()
+    await projection_runner.catch_up(store, stats.projection, generation, recent=recent)  # keeps the 3 documents
+    for job in jobs:
+        await client.post(f"/jobs/{job['id']}/start")  # JobStarted adds a wait to each document
+
+    save = store.save_projection
+
+    async def unavailable(*args, **kwargs):
+        raise errors.StoreUnavailable("gone mid-pass")
+
+    monkeypatch.setattr(store, "save_projection", unavailable)
+    with pytest.raises(errors.StoreUnavailable):
+        await projection_runner.catch_up(store, stats.projection, generation, recent=recent)
+    monkeypatch.setattr(store, "save_projection", save)
+    await projection_runner.catch_up(store, stats.projection, generation, recent=recent)
+
+    await store.activate_generation(stats.NAME, generation)
+    docs = await store.projection_docs(stats.NAME)
+    assert sorted(len(doc["waits"]) for doc in docs if doc["type"] == "report") == [1, 1, 1]
