@@ -78,8 +78,16 @@ class Worker:
             self._hurry.set()
         self._stop.set()
 
+    def stop_on_signals(self) -> None:
+        """From now on SIGTERM and SIGINT stop the worker, also before its loop runs (a stop
+        asked while it starts is a clean stop, not a kill): the first gracefully, a second at
+        once. run_forever's loop takes the signals over once it runs."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _sig, _frame: self.stop())
+
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT (a second one stops without waiting for the grace period)."""
+        self.stop_on_signals()
         asyncio.run(self.run(handle_signals=True))
 
     async def run(self, *, handle_signals: bool = False) -> None:

@@ -284,6 +284,7 @@ def worker(
     if grace is not None:
         the_worker.shutdown_grace = grace
     logs.configure(settings.log_level, settings.log_format)
+    the_worker.stop_on_signals()  # before the start-up below: SIGTERM meanwhile is a clean stop
     _tune_gc()
     try:
         the_worker.run_forever()

@@ -114,3 +114,30 @@ async def test_a_second_signal_stops_without_waiting_for_the_grace(client, start
 
     assert await asyncio.wait_for(process.wait(), 20) == 0
     assert types(await history(client, job["id"]))[-1] == "JobReleased"
+
+
+async def test_a_stop_asked_while_the_worker_starts_is_a_clean_stop(client, service_url):
+    """`jobledger worker` takes SIGTERM over before its start-up (imports, GC tuning, opening
+    the transport); a signal meanwhile stops it cleanly, with nothing claimed, not by a kill."""
+    from jobledger.worker import Worker
+
+    worker = Worker(url=service_url, wait_seconds=0.5)
+
+    @worker.handler("report")
+    async def handle(job, ctx):
+        return None
+
+    job = await create(client, payload={"seconds": 0})
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stray = []
+    signal.signal(signal.SIGTERM, lambda sig, _frame: stray.append(sig))  # were it not taken over: no kill here
+    try:
+        worker.stop_on_signals()
+        signal.raise_signal(signal.SIGTERM)  # handled here, in the main thread, before the worker runs
+        await asyncio.wait_for(worker.run(), 10)  # returns at once: it was stopped before it started
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    assert stray == []
+    assert (await get(client, job["id"]))["status"] == "queued"  # nothing was claimed
