@@ -27,12 +27,11 @@ async def test_a_token_another_instance_handed_out_is_accepted_and_the_old_one_r
     a = await service_with(sweep_interval=3600)
     b = await service_with()
     created = await ok(await a.post("/jobs", json={"type": "task", "max_attempts": 3, "retry_base_seconds": 0}), 201)
-    first = await _claim(a, "slow", lease_seconds=0.2)
-    await ok(await a.post(f"/jobs/{first['id']}/progress", json={"percent": 10, "lease_token": first["lease_token"]}))
+    first = await _claim(a, "slow", lease_seconds=0.2)  # A keeps the job as its claim wrote it
     await wait_for_events(b, created, "LeaseExpired", "RetryScheduled")  # B's sweeper
     second = await _claim(b, "fast")
 
-    # A last wrote the job under the first lease; the second worker's token is the valid one now
+    # A last wrote the job under the first lease (its claim); the second worker's token is the valid one now
     doc = await ok(await a.post(f"/jobs/{second['id']}/progress", json={"percent": 50, "lease_token": second["lease_token"]}))
     before = await log_length(a)
     stale = await a.post(f"/jobs/{first['id']}/progress", json={"percent": 90, "lease_token": first["lease_token"]})
