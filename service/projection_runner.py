@@ -40,6 +40,10 @@ class Recent:
             self.generation, self.position, self.docs = generation, None, {}
         return self.docs
 
+    def changing(self) -> None:
+        """The documents are about to change in place: true again only once saved (not if that fails)."""
+        self.position = None
+
     def saved(self, position: int, docs: dict[str, dict]) -> None:
         self.position = position
         kept = self.docs
@@ -81,14 +85,13 @@ async def catch_up(
         docs = {k: known[k] for k in keys if k in known}
         if missing := [k for k in keys if k not in docs]:
             docs.update(await store.load_projection_rows(projection.name, generation, missing))
-        touched = dict(docs)
         if recent is not None:
-            recent.position = None  # apply changes `known` in place: true again only once saved (not if it fails)
-        changed = projection.apply(docs, facts)
+            recent.changing()
+        changed = projection.apply(docs, facts)  # in place: `docs` then holds every document of the batch
         if not await store.save_projection(projection.name, generation, changed, position, batch[-1].position, utcnow()):
             continue  # another runner moved the checkpoint first: read it again
         if recent is not None:
-            recent.saved(batch[-1].position, {**touched, **changed})
+            recent.saved(batch[-1].position, docs)
         if progress is not None:
             progress(len(batch))
 
