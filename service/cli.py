@@ -80,14 +80,14 @@ def serve(
         "serving", url=f"http://{settings.host}:{settings.port}", db=logs.redact(settings.db), auth=mode
     )
     app = create_app(settings)
-    app.on_startup.append(_freeze_heap)  # runs after create_app's start-up contexts
+    app.on_startup.append(_tune_gc_at_start)  # runs after create_app's start-up contexts
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=logs.AccessLogger)
 
 
 YOUNG_GC_THRESHOLD = 10_000  # CPython's default is 700
 
 
-async def _freeze_heap(app: web.Application) -> None:
+async def _tune_gc_at_start(app: web.Application) -> None:
     _tune_gc()
 
 
