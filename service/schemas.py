@@ -151,13 +151,17 @@ class ClaimBody(Body):
     wait_seconds: float = Field(0, ge=0, le=60)
 
 
-class HeartbeatBody(Body):
-    lease_token: str = Field(min_length=1, max_length=200)
+class HeldLeaseBody(Body):
+    """A call only the lease holder makes: the token is required (LeaseBody's is not: a tracked job has none)."""
+
+    lease_token: str = Field(min_length=1, max_length=200, description="the token a claim returned")
+
+
+class HeartbeatBody(HeldLeaseBody):
     lease_seconds: float | None = Field(None, gt=0, le=86400)
 
 
-class ReleaseBody(Body):
-    lease_token: str = Field(min_length=1, max_length=200, description="the token a claim returned")
+class ReleaseBody(HeldLeaseBody):
     reason: str | None = Field(None, max_length=10_000, description="why the job is given back")
 
 
