@@ -232,31 +232,25 @@ class Jobs:
 
     async def _claim_once(self, query: ClaimQuery, worker_id, lease_seconds, meta) -> list[Claimed]:
         now = query.now
-        tokens: dict[UUID, str] = {}
-        jobs: dict[UUID, Job] = {}
-        docs: dict[UUID, dict[str, Any]] = {}
-        sizes: dict[UUID, int] = {}
+        planned: dict[UUID, tuple[Job, dict[str, Any], str, int]] = {}  # job id -> (claimed job, document, token, size)
 
         def plan(rows: list[StatusRow]) -> list[AppendRequest]:
             requests = []
             for row in rows:
                 job = job_status.job_from_document(codec.loads(row.doc))
-                sizes[job.id] = len(row.doc)
-                tokens[job.id] = secrets.token_urlsafe(24)
-                command = commands.ClaimJob(worker_id, token_hash(tokens[job.id]), lease_seconds)
-                new_events = decide.decide(job, command, now)
-                jobs[job.id] = fold(job, new_events, now)
-                requests.append(_request(job.id, job.version, new_events, jobs[job.id], now, meta))
-                docs[job.id] = requests[-1].state["doc"]
+                token = secrets.token_urlsafe(24)
+                new_events = decide.decide(job, commands.ClaimJob(worker_id, token_hash(token), lease_seconds), now)
+                new_job = fold(job, new_events, now)
+                requests.append(_request(job.id, job.version, new_events, new_job, now, meta))
+                planned[job.id] = (new_job, requests[-1].state["doc"], token, len(row.doc))
             return requests
 
         recorded = await self.store.claim(query, plan)
         claimed = []
         for events_ in recorded:
-            job_id = events_[0].stream_id
-            self.metrics.appended(events_, None, jobs[job_id])
-            snapshot = Snapshot(jobs[job_id], events_[-1].position, docs[job_id])
-            claimed.append(Claimed(self._remember(snapshot, sizes[job_id]), tokens[job_id]))
+            job, doc, token, size = planned[events_[0].stream_id]
+            self.metrics.appended(events_, None, job)
+            claimed.append(Claimed(self._remember(Snapshot(job, events_[-1].position, doc), size), token))
         return claimed
 
     async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], dict]:
