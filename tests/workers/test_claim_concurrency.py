@@ -23,15 +23,20 @@ async def _create_many(client, count: int, batch: int = 100) -> set[str]:
     return ids
 
 
+async def _claim(client, worker_id: str) -> list[dict]:
+    body = {"worker_id": worker_id, "types": ["bulk"], "limit": 10, "lease_seconds": 300}
+    return (await ok(await client.post("/workers/claim", json=body)))["jobs"]
+
+
+async def _complete(client, worker_id: str, jobs: list[dict], done: Counter) -> None:
+    for job in jobs:
+        await ok(await client.post(f"/jobs/{job['id']}/complete", json={"lease_token": job["lease_token"], "result": worker_id}))
+        done[(job["id"], worker_id)] += 1
+
+
 async def _claim_and_complete_until_empty(client, worker_id: str, done: Counter) -> None:
-    while True:
-        body = {"worker_id": worker_id, "types": ["bulk"], "limit": 10, "lease_seconds": 300}
-        jobs = (await ok(await client.post("/workers/claim", json=body)))["jobs"]
-        if not jobs:
-            return
-        for job in jobs:
-            await ok(await client.post(f"/jobs/{job['id']}/complete", json={"lease_token": job["lease_token"], "result": worker_id}))
-            done[(job["id"], worker_id)] += 1
+    while jobs := await _claim(client, worker_id):
+        await _complete(client, worker_id, jobs, done)
 
 
 async def _events_by_job(client) -> dict[str, list[str]]:
@@ -67,9 +72,11 @@ async def test_claimers_on_two_service_instances_over_one_database_never_share_a
     ids = await _create_many(first, 300)
     done: Counter = Counter()
 
-    claimers = [_claim_and_complete_until_empty(instance, f"{name}{i}", done) for i in range(6)
-                for name, instance in (("a", first), ("b", second))]
-    await asyncio.gather(*claimers)
+    claimers = [(instance, f"{name}{i}") for i in range(6) for name, instance in (("a", first), ("b", second))]
+    # In rounds: every claimer claims at once, then completes what it got. Free-running, one
+    # SQLite instance's writer could take every job while the other's waited out its lock.
+    while any(claims := await asyncio.gather(*(_claim(client, worker) for client, worker in claimers))):
+        await asyncio.gather(*(_complete(c, w, jobs, done) for (c, w), jobs in zip(claimers, claims, strict=True)))
 
     by_job = await _events_by_job(second)
     assert set(by_job) == ids and sum(done.values()) == len(ids)
