@@ -2,9 +2,10 @@
 
 One commit per event caps appends at the disk's flush rate; the appender drains
 everything queued while the previous batch was committing, so the commit cost is
-shared. With `lanes` > 1, the next batch is already on its way while the previous one
-commits (the backend still serialises the commits themselves). Callers still get
-their own result or conflict.
+shared. With `lanes` > 1, several batches are in flight at once: what is queued is
+shared out among the idle lanes, so that a backend whose commits overlap (PostgreSQL)
+works on them side by side and they share a WAL flush. Callers still get their own
+result or conflict.
 """
 
 import asyncio
@@ -14,18 +15,21 @@ from collections.abc import Awaitable, Callable
 from eventlog.store import AppendRequest, RecordedEvent
 
 Outcome = list[RecordedEvent] | Exception
+MIN_SHARE = 64  # events: a lane does not take a smaller share of a longer queue
 WriteBatch = Callable[[list[AppendRequest], int], Awaitable[list[Outcome]]]
 
 
 class GroupCommitter:
-    def __init__(self, write_batch: WriteBatch, max_events: int = 2000, lanes: int = 1):
+    def __init__(self, write_batch: WriteBatch, max_events: int = 2000, lanes: int = 1, max_appends: int = 256):
         self._write_batch = write_batch
         self._max_events = max_events
+        self._max_appends = max_appends
         self._lanes = lanes
         self._queue: list[tuple[AppendRequest, asyncio.Future]] = []
         self._wake = asyncio.Condition()
         self._tasks: list[asyncio.Task] = []
         self._busy = 0
+        self._writing: set = set()  # streams of the batches in flight: a later append to one waits its turn here
 
     async def submit(self, request: AppendRequest) -> list[RecordedEvent]:
         """Queue one append and wait until its batch has committed (or failed)."""
@@ -40,11 +44,21 @@ class GroupCommitter:
 
     def _take(self) -> list[tuple[AppendRequest, asyncio.Future]]:
         """The next batch, in arrival order: at most one append per stream (a later one
-        to the same stream waits for the next batch) and about `max_events` events."""
+        to the same stream waits for the next batch), about `max_events` events, and this
+        lane's share of the queue among the lanes now idle."""
+        idle = self._lanes - self._busy
+        queued = sum(len(request.events) for request, _ in self._queue)
+        # a batch costs about as much to commit whatever its size: split only what is worth it
+        share = min(self._max_events, max(MIN_SHARE, -(-queued // idle)))
         batch, rest, streams, count = [], [], set(), 0
         for item in self._queue:
             request = item[0]
-            if request.stream_id in streams or (batch and count + len(request.events) > self._max_events):
+            if (
+                request.stream_id in streams
+                or request.stream_id in self._writing
+                or len(batch) == self._max_appends
+                or (batch and count + len(request.events) > share)
+            ):
                 rest.append(item)
                 continue
             streams.add(request.stream_id)
@@ -58,7 +72,13 @@ class GroupCommitter:
             async with self._wake:
                 await self._wake.wait_for(lambda: bool(self._queue))
             batch = self._take()
+            if not batch:  # all that is queued waits for streams another lane is writing
+                async with self._wake:
+                    await self._wake.wait()
+                continue
+            streams = {request.stream_id for request, _ in batch}
             self._busy += 1
+            self._writing |= streams
             try:
                 outcomes = await self._write_batch([request for request, _ in batch], lane)
             except Exception as exc:  # the whole batch failed: nothing of it committed
@@ -69,6 +89,10 @@ class GroupCommitter:
                 raise
             finally:
                 self._busy -= 1
+                self._writing -= streams
+            if self._queue:  # appends that waited for these streams, or for a free lane
+                async with self._wake:
+                    self._wake.notify_all()
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the caller stopped waiting; its events may still be committed
                     continue

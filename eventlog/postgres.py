@@ -1,14 +1,16 @@
 """PostgreSQL backend (asyncpg).
 
-Appends go through the `jobledger_append` function (see migrations): one round
-trip and one commit per group-committed batch, under a transaction-level advisory
-lock that makes position order equal commit order.
+Appends go through the `jobledger_append` function (migration 0008): one round trip
+and one commit per group-committed batch, several batches in flight at once. Their
+commits overlap, so positions do not become visible in order; readers of the log see
+only settled events (`_SETTLED`), which keeps `position > N` gapless.
 """
 
 import asyncio
 import contextlib
 import logging
 import operator
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,15 +37,35 @@ from eventlog.store import (
     trim_to_allowance,
 )
 
-APPEND_LOCK = 0x6A6F626C  # the advisory lock key jobledger_append takes
-APPEND_LANES = 2  # batches in flight: the next one travels while the previous one commits
-CHANNEL = "jobledger_events"  # jobledger_append notifies here once per committed batch
+APPEND_LOCK = 0x6A6F626C  # appends hold it shared; a rebuild's swap or an import, exclusive
+CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact, no job is claimed twice
+APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
+CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
+HOLD_BACK_WAIT = 0.25  # seconds a read waits for events held back by an older running transaction
+# An event is settled when its transaction is older than every transaction still running
+# (the statement snapshot's xmin). 0008's appends draw their transaction id and their
+# positions together under a short lock, so a running append, which holds a newer id than
+# every settled event, also holds greater positions: settled events are a prefix of the
+# log in position order, and nothing can commit into it later.
+# The xmin is the whole server's: a transaction of another database, which cannot be an
+# append to this log, holds nothing back once it is seen running there (a backend's
+# database never changes). The second test runs only for events past the xmin.
+_OTHER_DATABASES = (
+    "SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL) WHERE backend_xid IS NOT NULL"
+    " AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+_SETTLED = (
+    "(tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
+    " OR tx < (SELECT least(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, min(x::text::bigint))"
+    " FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
+    f" WHERE x::text::bigint % 4294967296 NOT IN ({_OTHER_DATABASES})))"
+)
 log = logging.getLogger("jobledger.postgres")
 
 _FOLD_SLICE = 1000  # events folded between two turns of the event loop, which reads the next page
 _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
     "SELECT position, stream_id, type, schema_version, data::text, recorded_at FROM events "
-    "WHERE position > $1 ORDER BY position LIMIT $2"
+    "WHERE position > $1 AND {} ORDER BY position LIMIT $2"
 )
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
 _APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -94,6 +116,9 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._appender = GroupCommitter(self._write_batch, lanes=APPEND_LANES)
         self._listeners: list[Callable[[], None]] = []
         self._listen_task: asyncio.Task | None = None
+        self._notify_wanted = asyncio.Event()
+        self._notify_task: asyncio.Task | None = None
+        self._notify_conn: asyncpg.Connection | None = None
         # the appender's own connections, one per lane: no pool reset query in the commit path
         self._append_conns: list[asyncpg.Connection | None] = [None] * APPEND_LANES
 
@@ -124,13 +149,16 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
 
     async def close(self) -> None:
         await self._appender.close()
+        for task in (self._listen_task, self._notify_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         for conn in self._append_conns:
             if conn is not None:
                 await conn.close()
-        if self._listen_task is not None:
-            self._listen_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listen_task
+        if self._notify_conn is not None:
+            self._notify_conn.terminate()  # holds nothing; its last NOTIFY may have been cancelled
         await self._pool.close()
 
     async def listen(self, callback: Callable[[], None]) -> None:
@@ -142,6 +170,33 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     def _moved(self, *_: Any) -> None:
         for callback in self._listeners:
             callback()
+
+    def _committed(self) -> None:
+        """Appends committed: wake this instance's followers now, other instances' by NOTIFY."""
+        self._moved()
+        self._notify_wanted.set()
+        if self._notify_task is None:
+            self._notify_task = asyncio.create_task(self._notify_forever(), name="jobledger-notify")
+
+    async def _notify_forever(self) -> None:
+        """One NOTIFY per wake-up, however many batches committed meanwhile, from a
+        transaction of its own: NOTIFY serialises the commits of the transactions that
+        send it, and inside the appends it would keep them from overlapping."""
+        while True:
+            await self._notify_wanted.wait()
+            self._notify_wanted.clear()
+            try:
+                if self._notify_conn is None or self._notify_conn.is_closed():
+                    self._notify_conn = await pg_outage.connect(self._dsn)
+                    # nothing rides on it but a wake-up (followers also poll): no WAL flush to wait for
+                    await self._notify_conn.execute("SET synchronous_commit = off")
+                await self._notify_conn.execute(f"NOTIFY {CHANNEL}")
+            except Exception as exc:  # noqa: BLE001 - other instances' followers poll meanwhile
+                log.warning("NOTIFY failed: %s", exc)
+                if self._notify_conn is not None:
+                    self._notify_conn.terminate()
+                self._notify_conn = None
+                await asyncio.sleep(0.5)
 
     async def _listen_forever(self) -> None:
         while True:
@@ -180,15 +235,15 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 conn.terminate()
             self._append_conns[lane] = None
             raise
-        self._moved()  # local followers need not wait for the NOTIFY round trip
+        self._committed()
         return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
-        """Claim due queued jobs under the append lock: claims and appends are serialised,
-        so a candidate's version cannot change before its JobStarted is written, and
-        per-type running counts are exact."""
+        """Claim due queued jobs under the claim lock: claims are serialised, so no two get
+        the same job and per-type running counts are exact. A candidate changed by an append
+        meanwhile fails its version check (the append locks the job) and is left out."""
         async with self._connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
             running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
             allowance = claim_allowance(query, running)
             rows = []
@@ -200,7 +255,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             if not requests:
                 return []
             results = await conn.fetch(_APPEND, *_append_args(requests))
-        self._moved()
+        self._committed()
         outcomes = [self._outcome(request, row) for request, row in zip(requests, results, strict=True)]
         return [o for o in outcomes if not isinstance(o, Exception)]
 
@@ -225,12 +280,34 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
         return [_recorded(r) for r in rows]
 
+    async def _settled_after(self, after: int, limit: int) -> list[asyncpg.Record]:
+        """Settled events after `after`, in position order. Committed events still held back
+        by an older running transaction are waited for, up to HOLD_BACK_WAIT: a caller reads
+        its own appends, and a follower is not left to its next poll."""
+        sql = f"SELECT {_EVENT_COLUMNS}, {_SETTLED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        rows = await self._fetch_settled(lambda rows: all(row[-1] for row in rows), sql, after, limit)
+        return rows[: next((i for i, row in enumerate(rows) if not row[-1]), len(rows))]
+
+    async def _fetch_settled(self, settled: Callable[[list], bool], sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Run `sql` again until `settled(rows)`, for at most HOLD_BACK_WAIT: what an older
+        transaction held back is most often settled within a millisecond."""
+        delay, deadline = 0.0005, time.monotonic() + HOLD_BACK_WAIT
+        while not settled(rows := await self._fetch(sql, *args)) and time.monotonic() + delay < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+        return rows
+
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        return [_recorded(r) for r in await self._fetch(sql, after, limit)]
+        return [_recorded(r) for r in await self._settled_after(after, limit)]
 
     async def head(self) -> int:
-        rows = await self._fetch("SELECT coalesce(max(position), 0) FROM events")
+        """The last settled position (a follower that starts there misses nothing after it),
+        waiting as reads do for committed events held back."""
+        sql = (
+            f"SELECT (SELECT coalesce(max(position), 0) FROM events WHERE {_SETTLED}),"
+            " (SELECT coalesce(max(position), 0) FROM events)"
+        )
+        rows = await self._fetch_settled(lambda rows: rows[0][0] == rows[0][1], sql)
         return rows[0][0]
 
     async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:
@@ -238,8 +315,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         return [chain.RawEvent(*r) for r in await self._fetch(sql, stream_id)]
 
     async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[chain.RawEvent]:
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        return [chain.RawEvent(*r) for r in await self._fetch(sql, after, limit)]
+        return [chain.RawEvent(*r[:-1]) for r in await self._settled_after(after, limit)]
 
     async def import_events(self, events: list[chain.RawEvent]) -> None:
         """Write exported events as they were (positions and hashes kept) into this log."""
@@ -339,7 +415,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         """The shadow table, written and indexed from the log up to the position returned."""
         await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
         await conn.execute(shadow.create_table("postgresql") + " WITH (fillfactor = 70)")
-        position = await self._fold_log(conn, fold, 0, progress)
+        position = await self._fold_log(conn, fold, _FOLD_PAGE.format(_SETTLED), 0, progress)
         await self._write_shadow(conn, fold.rows())
         for statement in shadow.create_indexes("postgresql"):
             await conn.execute(statement)
@@ -350,7 +426,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
             touched = set()
-            await self._fold_log(conn, fold, position, progress, touched)
+            # no append is running now: every committed event is final, settled or not
+            await self._fold_log(conn, fold, _FOLD_PAGE.format("true"), position, progress, touched)
             await conn.execute(f"DELETE FROM {shadow.SHADOW} WHERE job_id = ANY($1)", list(touched))
             await self._write_shadow(conn, fold.rows(touched))
             await conn.execute("ALTER TABLE job_status RENAME TO job_status_replaced")
@@ -361,12 +438,12 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
 
     @staticmethod
-    async def _fold_log(conn, fold, after: int, progress=None, touched: set | None = None) -> int:
+    async def _fold_log(conn, fold, sql: str, after: int, progress=None, touched: set | None = None) -> int:
         """Fold the log after `after` a page at a time; each page is read while the one before
-        is folded (position order is commit order, so pages read apart miss nothing)."""
-        page = await conn.fetch(_FOLD_PAGE, after, shadow.PAGE)
+        is folded (pages of settled events, read apart, miss nothing)."""
+        page = await conn.fetch(sql, after, shadow.PAGE)
         while page:
-            reading = asyncio.ensure_future(conn.fetch(_FOLD_PAGE, page[-1][0], shadow.PAGE))
+            reading = asyncio.ensure_future(conn.fetch(sql, page[-1][0], shadow.PAGE))
             await asyncio.sleep(0)  # the query goes out before the fold holds the event loop
             try:
                 for start in range(0, len(page), _FOLD_SLICE):

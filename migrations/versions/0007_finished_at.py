@@ -48,11 +48,7 @@ def upgrade() -> None:
     op.drop_index("job_status_finished", "job_status")
     op.create_index("job_status_finished", "job_status", ["finished_at"], postgresql_where=_finished, sqlite_where=_finished)
     if postgres:
-        function = _first_function()
-        for old, new in _WRITES_FINISHED_AT:
-            assert function.count(old) == 1, old
-            function = function.replace(old, new)
-        op.execute(function)
+        op.execute(append_function())
 
 
 def downgrade() -> None:
@@ -61,6 +57,15 @@ def downgrade() -> None:
     op.drop_index("job_status_finished", "job_status")
     op.create_index("job_status_finished", "job_status", ["updated_at"], postgresql_where=_finished, sqlite_where=_finished)
     op.drop_column("job_status", "finished_at")
+
+
+def append_function() -> str:
+    """The jobledger_append this revision installs (0008's downgrade installs it again)."""
+    function = _first_function()
+    for old, new in _WRITES_FINISHED_AT:
+        assert function.count(old) == 1, old
+        function = function.replace(old, new)
+    return function
 
 
 def _first_function() -> str:
