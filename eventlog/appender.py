@@ -16,11 +16,14 @@ from eventlog.store import AppendRequest, RecordedEvent
 
 Outcome = list[RecordedEvent] | Exception
 MIN_SHARE = 64  # events: a lane does not take a smaller share of a longer queue
+# Appends a batch holds at most: on PostgreSQL each one locks its job until the commit,
+# and the server's lock table is shared by every connection.
+MAX_APPENDS = 128
 WriteBatch = Callable[[list[AppendRequest], int], Awaitable[list[Outcome]]]
 
 
 class GroupCommitter:
-    def __init__(self, write_batch: WriteBatch, max_events: int = 2000, lanes: int = 1, max_appends: int = 256):
+    def __init__(self, write_batch: WriteBatch, max_events: int = 2000, lanes: int = 1, max_appends: int = MAX_APPENDS):
         self._write_batch = write_batch
         self._max_events = max_events
         self._max_appends = max_appends

@@ -41,6 +41,7 @@ APPEND_LOCK = 0x6A6F626C  # appends hold it shared; a rebuild's swap or an impor
 CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact, no job is claimed twice
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
+NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
 HOLD_BACK_WAIT = 0.25  # seconds a read waits for events held back by an older running transaction
 # An event is settled when its transaction is older than every transaction still running
 # (the statement snapshot's xmin). 0008's appends draw their transaction id and their
@@ -184,6 +185,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         send it, and inside the appends it would keep them from overlapping."""
         while True:
             await self._notify_wanted.wait()
+            await asyncio.sleep(NOTIFY_GATHER)  # the commits of the next moment ride on this one
             self._notify_wanted.clear()
             try:
                 if self._notify_conn is None or self._notify_conn.is_closed():
@@ -281,20 +283,30 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         return [_recorded(r) for r in rows]
 
     async def _settled_after(self, after: int, limit: int) -> list[asyncpg.Record]:
-        """Settled events after `after`, in position order. Committed events still held back
-        by an older running transaction are waited for, up to HOLD_BACK_WAIT: a caller reads
-        its own appends, and a follower is not left to its next poll."""
+        """Settled events after `after`, in position order: a caller reads its own appends,
+        held back for a moment at most (see _fetch_settled)."""
         sql = f"SELECT {_EVENT_COLUMNS}, {_SETTLED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        rows = await self._fetch_settled(lambda rows: all(row[-1] for row in rows), sql, after, limit)
+
+        def reach(rows: list[asyncpg.Record]) -> tuple[int, int]:
+            prefix = next((i for i, row in enumerate(rows) if not row[-1]), len(rows))
+            return (rows[prefix - 1][0] if prefix else after), (rows[-1][0] if rows else after)
+
+        rows = await self._fetch_settled(reach, sql, after, limit)
         return rows[: next((i for i, row in enumerate(rows) if not row[-1]), len(rows))]
 
-    async def _fetch_settled(self, settled: Callable[[list], bool], sql: str, *args: Any) -> list[asyncpg.Record]:
-        """Run `sql` again until `settled(rows)`, for at most HOLD_BACK_WAIT: what an older
-        transaction held back is most often settled within a millisecond."""
+    async def _fetch_settled(self, reach: Callable[[list], tuple[int, int]], sql: str, *args: Any) -> list:
+        """Run `sql` until what it first found committed is settled, for at most
+        HOLD_BACK_WAIT. `reach(rows)` is (the last settled position, the last committed one).
+        Events committed after the first run are not waited for: under a steady load
+        something newer is always held back."""
+        rows = await self._fetch(sql, *args)
+        settled, target = reach(rows)
         delay, deadline = 0.0005, time.monotonic() + HOLD_BACK_WAIT
-        while not settled(rows := await self._fetch(sql, *args)) and time.monotonic() + delay < deadline:
+        while settled < target and time.monotonic() + delay < deadline:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
+            rows = await self._fetch(sql, *args)
+            settled = reach(rows)[0]
         return rows
 
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
@@ -307,7 +319,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             f"SELECT (SELECT coalesce(max(position), 0) FROM events WHERE {_SETTLED}),"
             " (SELECT coalesce(max(position), 0) FROM events)"
         )
-        rows = await self._fetch_settled(lambda rows: rows[0][0] == rows[0][1], sql)
+        rows = await self._fetch_settled(lambda rows: tuple(rows[0]), sql)
         return rows[0][0]
 
     async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:

@@ -40,7 +40,7 @@ CREATE OR REPLACE FUNCTION jobledger_append(
     p_streams uuid[], p_expected int[], p_counts int[], p_states json[],
     e_types text[], e_schema smallint[], e_data json[], e_meta json[], e_at timestamptz[], e_digest bytea[]
 ) RETURNS TABLE (idx int, current_version int, positions bigint[], hashes text[])
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(array_length(p_streams, 1), 0);
     total int := coalesce(array_length(e_types, 1), 0);
