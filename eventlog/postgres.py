@@ -42,6 +42,7 @@ CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact,
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
 NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
+PRUNE_CHUNK = 1000  # status rows retention deletes per transaction
 HOLD_BACK_WAIT = 0.25  # seconds a read waits for events held back by an older running transaction
 # An event is settled when its transaction is older than every transaction still running
 # (the statement snapshot's xmin). 0008's appends draw their transaction id and their
@@ -120,6 +121,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._notify_wanted = asyncio.Event()
         self._notify_task: asyncio.Task | None = None
         self._notify_conn: asyncpg.Connection | None = None
+        self._commit_seen = asyncio.Event()  # set at every local commit: a held-back read tries again
         # the appender's own connections, one per lane: no pool reset query in the commit path
         self._append_conns: list[asyncpg.Connection | None] = [None] * APPEND_LANES
 
@@ -175,6 +177,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     def _committed(self) -> None:
         """Appends committed: wake this instance's followers now, other instances' by NOTIFY."""
         self._moved()
+        self._commit_seen.set()
+        self._commit_seen = asyncio.Event()
         self._notify_wanted.set()
         if self._notify_task is None:
             self._notify_task = asyncio.create_task(self._notify_forever(), name="jobledger-notify")
@@ -301,9 +305,12 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         something newer is always held back."""
         rows = await self._fetch(sql, *args)
         settled, target = reach(rows)
-        delay, deadline = 0.0005, time.monotonic() + HOLD_BACK_WAIT
+        delay, deadline = 0.001, time.monotonic() + HOLD_BACK_WAIT
         while settled < target and time.monotonic() + delay < deadline:
-            await asyncio.sleep(delay)
+            # what holds it back is most often this instance's own append: its commit wakes us
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._commit_seen.wait()
             delay = min(delay * 2, 0.02)
             rows = await self._fetch(sql, *args)
             settled = reach(rows)[0]
@@ -401,17 +408,20 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     async def get_types(self) -> dict[str, dict[str, Any]]:
         return {r[0]: codec.loads(r[1]) for r in await self._fetch("SELECT name, config::text FROM job_types")}
 
-    async def _prune(self, sql: str, finished_before: datetime) -> int:
-        async with self._connection() as conn:
-            return int((await conn.execute(sql, finished_before)).split()[-1])
-
     async def prune_status(self, finished_before: datetime) -> int:
-        """Remove jobs that finished before `finished_before` from the status table."""
+        """Remove jobs that finished before `finished_before` from the status table, a
+        thousand at a time: one long transaction would hold back every follower of the log."""
         sql = (
-            "DELETE FROM job_status WHERE status IN ('completed', 'failed', 'cancelled', 'expired') "
-            "AND finished_at < $1"
+            "DELETE FROM job_status WHERE job_id IN (SELECT job_id FROM job_status WHERE status IN "
+            f"('completed', 'failed', 'cancelled', 'expired') AND finished_at < $1 LIMIT {PRUNE_CHUNK})"
         )
-        return await self._prune(sql, finished_before)
+        pruned = 0
+        while True:
+            async with self._connection() as conn:
+                deleted = int((await conn.execute(sql, finished_before)).split()[-1])
+            pruned += deleted
+            if deleted < PRUNE_CHUNK:
+                return pruned
 
     async def rebuild_status(self, fold, progress=None) -> int:
         """Replay the log into a shadow table while appends go on, then catch up under the

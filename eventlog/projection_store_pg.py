@@ -46,21 +46,22 @@ class PostgresProjectionStore:
     async def save_projection(
         self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime
     ) -> bool:
-        """Write rows and move the checkpoint from `after` to `position`, atomically; False if it had moved."""
-        async with self._connection() as conn, conn.transaction():
-            moved = await conn.execute(
-                "UPDATE projection_checkpoints SET position = $4, updated_at = $5 "
-                "WHERE projection = $1 AND generation = $2 AND position = $3",
-                name, generation, after, position, now,
-            )
-            if moved.split()[-1] != "1":
-                return False
-            await conn.executemany(
-                "INSERT INTO projection_rows (projection, generation, key, doc) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (projection, generation, key) DO UPDATE SET doc = EXCLUDED.doc",
-                [(name, generation, key, codec.dumps(doc)) for key, doc in rows.items()],
-            )
-        return True
+        """Write rows and move the checkpoint from `after` to `position`, atomically; False if it had moved.
+
+        One statement, so one short transaction: while it runs, it holds back the events
+        that commit after it began from every follower of the log (eventlog/postgres.py)."""
+        sql = (
+            "WITH moved AS (UPDATE projection_checkpoints SET position = $4, updated_at = $5 "
+            "WHERE projection = $1 AND generation = $2 AND position = $3 RETURNING 1), "
+            "written AS (INSERT INTO projection_rows (projection, generation, key, doc) "
+            "SELECT $1, $2, r.key, r.doc FROM unnest($6::text[], $7::json[]) AS r(key, doc) "
+            "WHERE EXISTS (SELECT 1 FROM moved) "
+            "ON CONFLICT (projection, generation, key) DO UPDATE SET doc = EXCLUDED.doc RETURNING 1) "
+            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM written)"
+        )
+        keys, docs = list(rows), [codec.dumps(doc) for doc in rows.values()]
+        moved, _ = (await self._fetch(sql, name, generation, after, position, now, keys, docs))[0]
+        return moved == 1
 
     async def projection_docs(self, name: str) -> list[Any]:
         """Every row of the active generation of `name`."""

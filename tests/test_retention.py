@@ -33,3 +33,27 @@ async def test_finished_jobs_leave_the_status_table_but_not_the_log(client):
     assert len((await (await client.get(f"/jobs/{done['id']}/events")).json())["events"]) == 3
     assert (await client.post(f"/jobs/{done['id']}/progress", json={"percent": 1})).status == 409
     assert (await (await client.get(f"/jobs/{done['id']}/verify")).json())["ok"] is True
+
+
+async def test_one_prune_removes_more_finished_jobs_than_a_chunk(aiohttp_client, db_url, monkeypatch):
+    """PostgreSQL deletes a chunk per transaction (one long one would hold back the log's followers)."""
+    from datetime import UTC, datetime, timedelta
+
+    from eventlog import postgres
+    from service import keys
+
+    monkeypatch.setattr(postgres, "PRUNE_CHUNK", 2)
+    client = await aiohttp_client(create_app(Settings(db=db_url, sweep_interval=0.05)))  # no retention
+    finished = []
+    for _ in range(5):
+        job = await (await client.post("/jobs", json={"type": "r"})).json()
+        assert (await client.delete(f"/jobs/{job['id']}")).status == 200
+        finished.append(job["id"])
+    kept = await (await client.post("/jobs", json={"type": "r"})).json()
+
+    store = client.app[keys.store_key]
+    assert await store.prune_status(datetime.now(UTC) + timedelta(seconds=1)) == 5
+
+    assert [j["id"] for j in (await (await client.get("/jobs")).json())["jobs"]] == [kept["id"]]
+    for job_id in finished:
+        assert (await (await client.get(f"/jobs/{job_id}")).json())["status"] == "cancelled"
