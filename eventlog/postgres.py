@@ -70,7 +70,7 @@ _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
     "WHERE position > $1 AND {} ORDER BY position LIMIT $2"
 )
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
-_APPEND = "SELECT idx, current_version, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_APPEND = "SELECT current_versions, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 # A claim's candidates, read off the queue indexes in claim order: of one type, or of any
 # type but those left out ($2). The same text for every claim: its plan is made once.
 _DUE = "status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 AND ($4::text IS NULL OR tenant = $4)"
@@ -233,7 +233,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             with pg_outage.translated():
                 if conn is None or conn.is_closed():
                     conn = self._append_conns[lane] = await pg_outage.connect(self._dsn)
-                rows = await conn.fetch(_APPEND, *_append_args(batch))
+                row = await conn.fetchrow(_APPEND, *_append_args(batch))
         except errors.StoreUnavailable:
             # The outcome is unknown if the connection died after the commit was sent: the
             # callers get 503, never a guess; the next batch opens a new connection.
@@ -242,7 +242,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             self._append_conns[lane] = None
             raise
         self._committed()
-        return [self._outcome(request, row) for request, row in zip(batch, rows, strict=True)]
+        return _outcomes(batch, row)
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
         """Claim due queued jobs under the claim lock: claims are serialised, so no two get
@@ -260,23 +260,9 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:
                 return []
-            results = await conn.fetch(_APPEND, *_append_args(requests))
+            row = await conn.fetchrow(_APPEND, *_append_args(requests))
         self._committed()
-        outcomes = [self._outcome(request, row) for request, row in zip(requests, results, strict=True)]
-        return [o for o in outcomes if not isinstance(o, Exception)]
-
-    @staticmethod
-    def _outcome(request: AppendRequest, row: asyncpg.Record) -> Outcome:
-        positions = row["positions"]
-        if positions is None:
-            return errors.VersionConflict(request.stream_id, request.expected_version, row["current_version"])
-        return [
-            RecordedEvent(
-                position, request.stream_id, request.expected_version + i, e.type, e.schema_version,
-                e.data, e.metadata, e.recorded_at, hash_,
-            )
-            for i, (position, hash_, e) in enumerate(zip(positions, row["hashes"], request.events, strict=True), 1)
-        ]
+        return [o for o in _outcomes(requests, row) if not isinstance(o, Exception)]
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self._connection() as conn:
@@ -484,6 +470,26 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         # a generator: the rows are made while COPY sends the ones before
         records = (_status_record(r) for r in rows)
         await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
+
+
+def _outcomes(batch: list[AppendRequest], row: asyncpg.Record) -> list[Outcome]:
+    """Each append's recorded events, or its VersionConflict, from jobledger_append's row."""
+    current_versions, positions, hashes = row
+    outcomes: list[Outcome] = []
+    end = 0
+    for request, current in zip(batch, current_versions, strict=True):
+        start, end = end, end + len(request.events)
+        if current != request.expected_version or start == end:
+            outcomes.append(errors.VersionConflict(request.stream_id, request.expected_version, current))
+            continue
+        outcomes.append([
+            RecordedEvent(
+                positions[k], request.stream_id, request.expected_version + v, e.type, e.schema_version,
+                e.data, e.metadata, e.recorded_at, hashes[k],
+            )
+            for v, (k, e) in enumerate(zip(range(start, end), request.events), 1)
+        ])
+    return outcomes
 
 
 def _append_args(batch: list[AppendRequest]) -> tuple:

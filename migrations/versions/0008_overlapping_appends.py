@@ -35,11 +35,12 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+_ARGUMENTS = "uuid[], int[], int[], json[], text[], smallint[], json[], json[], timestamptz[], bytea[]"
 APPEND_FUNCTION = """
-CREATE OR REPLACE FUNCTION jobledger_append(
+CREATE FUNCTION jobledger_append(
     p_streams uuid[], p_expected int[], p_counts int[], p_states json[],
     e_types text[], e_schema smallint[], e_data json[], e_meta json[], e_at timestamptz[], e_digest bytea[]
-) RETURNS TABLE (idx int, current_version int, positions bigint[], hashes text[])
+) RETURNS TABLE (current_versions int[], positions bigint[], hashes text[])
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(array_length(p_streams, 1), 0);
@@ -50,6 +51,8 @@ DECLARE
     ev_version int[] := array_fill(NULL::int, ARRAY[total]);
     ev_hash text[] := array_fill(NULL::text, ARRAY[total]);
     ev_position bigint[] := array_fill(NULL::bigint, ARRAY[total]);
+    first_position bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    last_position bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     i int;
     j int;
     k int := 0;
@@ -107,53 +110,43 @@ BEGIN
             RAISE;
         END;
         PERFORM pg_advisory_unlock(1785684590);
-        FOR k IN 1 .. total LOOP
-            IF ev_stream[k] IS NOT NULL THEN
-                ev_position[k] := next_position;
-                next_position := next_position + 1;
-            END IF;
+        k := 0;
+        FOR i IN 1 .. n LOOP
+            FOR j IN 1 .. p_counts[i] LOOP
+                k := k + 1;
+                IF ev_stream[k] IS NOT NULL THEN
+                    ev_position[k] := next_position;
+                    first_position[i] := coalesce(first_position[i], next_position);
+                    last_position[i] := next_position;
+                    next_position := next_position + 1;
+                END IF;
+            END LOOP;
         END LOOP;
-    END IF;
-    RETURN QUERY
-    WITH ins AS (
         INSERT INTO events (position, stream_id, version, type, schema_version, data, metadata, recorded_at, hash, tx)
         SELECT ev.p, ev.s, ev.v, ev.t, ev.sc, ev.d, ev.m, ev.a, ev.h, tx
         FROM unnest(ev_position, ev_stream, ev_version, e_types, e_schema, e_data, e_meta, e_at, ev_hash)
              AS ev(p, s, v, t, sc, d, m, a, h)
-        WHERE ev.s IS NOT NULL
-        RETURNING 1
-    ),
-    pos AS (
-        SELECT ev.s AS stream_id, array_agg(ev.p ORDER BY ev.p) AS positions, array_agg(ev.h ORDER BY ev.p) AS hashes
-        FROM unnest(ev_stream, ev_position, ev_hash) AS ev(s, p, h)
-        WHERE ev.s IS NOT NULL
-        GROUP BY ev.s
-    ),
-    upsert AS (
+        WHERE ev.s IS NOT NULL;
         INSERT INTO job_status AS s (
             job_id, tenant, type, status, priority, run_at, expires_at, lease_expires_at,
             created_at, updated_at, finished_at, version, created_position, last_position, doc)
         SELECT x.job_id, x.tenant, x.type, x.status, x.priority, x.run_at, x.expires_at,
-               x.lease_expires_at, x.created_at, x.updated_at, x.finished_at, x.version,
-               pos.positions[1], pos.positions[array_length(pos.positions, 1)], x.doc
-        FROM unnest(p_streams, p_states) AS r(s, st)
-        JOIN pos ON pos.stream_id = r.s
+               x.lease_expires_at, x.created_at, x.updated_at, x.finished_at, x.version, r.f, r.l, x.doc
+        FROM unnest(p_states, first_position, last_position) AS r(st, f, l)
         CROSS JOIN LATERAL json_populate_record(NULL::job_status, r.st) AS x
-        WHERE r.st IS NOT NULL
+        WHERE r.st IS NOT NULL AND r.f IS NOT NULL
         ON CONFLICT (job_id) DO UPDATE SET
             status = EXCLUDED.status, priority = EXCLUDED.priority, run_at = EXCLUDED.run_at,
             expires_at = EXCLUDED.expires_at, lease_expires_at = EXCLUDED.lease_expires_at,
             updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at, version = EXCLUDED.version,
-            last_position = EXCLUDED.last_position, doc = EXCLUDED.doc
-        RETURNING 1
-    )
-    SELECT r.i::int, CASE WHEN pos.positions IS NULL THEN cur[r.i] ELSE cur[r.i] + p_counts[r.i] END,
-           pos.positions, pos.hashes
-    FROM unnest(p_streams) WITH ORDINALITY AS r(s, i)
-    LEFT JOIN pos ON pos.stream_id = r.s
-    CROSS JOIN (SELECT count(*) FROM ins) AS w
-    CROSS JOIN (SELECT count(*) FROM upsert) AS u
-    ORDER BY r.i;
+            last_position = EXCLUDED.last_position, doc = EXCLUDED.doc;
+    END IF;
+    -- One row: each append's version before it (it was refused where that is not the one
+    -- expected), and each event's position and hash (null where refused).
+    current_versions := cur;
+    positions := ev_position;
+    hashes := ev_hash;
+    RETURN NEXT;
 END
 $$;
 """
@@ -163,11 +156,13 @@ def upgrade() -> None:
     # A constant default: no table rewrite. Rows from before are settled (0 is older than any xmin).
     op.add_column("events", sa.Column("tx", sa.BigInteger(), nullable=False, server_default="0"))
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION jobledger_append({_ARGUMENTS})")  # its result changes shape
         op.execute(APPEND_FUNCTION)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION jobledger_append({_ARGUMENTS})")
         op.execute(_revision_0007().append_function())
     op.drop_column("events", "tx")
 
