@@ -2,7 +2,8 @@
 
 The store says when the log may have moved (PostgreSQL: LISTEN/NOTIFY, which carries no
 event; SQLite: after each local commit). The follower then reads `position > last_seen`
-from the log itself, which position order = commit order makes gapless. A slow poll
+from the log itself; the store reads only settled events (nothing can still commit before
+them: eventlog/postgres.py, SQLite's single writer), which makes that gapless. A slow poll
 covers a lost notification or connection.
 """
 

@@ -126,9 +126,14 @@ class EventStore(Protocol):
 
     async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]: ...
 
-    async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]: ...
+    async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
+        """Events after position `after`, in position order, none of which any event still
+        to commit can come before: a reader of `position > last_seen` misses nothing."""
+        ...
 
-    async def head(self) -> int: ...
+    async def head(self) -> int:
+        """The position up to which read_all would answer now."""
+        ...
 
     async def raw_stream(self, stream_id: UUID) -> list["RawEvent"]:
         """A job's events as stored, in position order: what verification hashes."""
