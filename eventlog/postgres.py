@@ -278,11 +278,11 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         sql = f"SELECT {_EVENT_COLUMNS}, {_SETTLED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 
         def reach(rows: list[asyncpg.Record]) -> tuple[int, int]:
-            prefix = next((i for i, row in enumerate(rows) if not row[-1]), len(rows))
+            prefix = _settled_prefix(rows)
             return (rows[prefix - 1][0] if prefix else after), (rows[-1][0] if rows else after)
 
         rows = await self._fetch_settled(reach, sql, after, limit)
-        return rows[: next((i for i, row in enumerate(rows) if not row[-1]), len(rows))]
+        return rows[: _settled_prefix(rows)]
 
     async def _fetch_settled(self, reach: Callable[[list], tuple[int, int]], sql: str, *args: Any) -> list:
         """Run `sql` until what it first found committed is settled, for at most
@@ -470,6 +470,11 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         # a generator: the rows are made while COPY sends the ones before
         records = (_status_record(r) for r in rows)
         await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
+
+
+def _settled_prefix(rows: list[asyncpg.Record]) -> int:
+    """How many rows, from the first, are settled (each row's last column says)."""
+    return next((i for i, row in enumerate(rows) if not row[-1]), len(rows))
 
 
 def _outcomes(batch: list[AppendRequest], row: asyncpg.Record) -> list[Outcome]:
