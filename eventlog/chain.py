@@ -40,8 +40,13 @@ class Break:
 
 
 def digest(stream_id: UUID, version: int, type_: str, schema_version: int, recorded_at: datetime, data: str, metadata: str) -> bytes:
+    return digest_text(str(stream_id), version, type_, schema_version, recorded_at, data, metadata)
+
+
+def digest_text(stream: str, version: int, type_: str, schema_version: int, recorded_at: datetime, data: str, metadata: str) -> bytes:
+    """`digest` with the job id already as text (an append's events share it)."""
     at = recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-    canonical = "\n".join((str(stream_id), str(version), type_, str(schema_version), at, data, metadata))
+    canonical = f"{stream}\n{version}\n{type_}\n{schema_version}\n{at}\n{data}\n{metadata}"
     return hashlib.sha256(canonical.encode()).digest()
 
 

@@ -1,6 +1,6 @@
 """PostgreSQL backend (asyncpg).
 
-Appends go through the `jobledger_append` function (migration 0008): one round trip
+Appends go through the `jobledger_append` function (migrations 0008, 0009): one round trip
 and one commit per group-committed batch, several batches in flight at once. Their
 commits overlap, so positions do not become visible in order; readers of the log see
 only settled events (`_SETTLED`), which keeps `position > N` gapless.
@@ -70,7 +70,11 @@ _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
     "WHERE position > $1 AND {} ORDER BY position LIMIT $2"
 )
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
-_APPEND = "SELECT current_versions, positions, hashes FROM jobledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_APPEND = (
+    "SELECT current_versions, positions, hashes FROM jobledger_append("
+    + ", ".join(f"${i}" for i in range(1, 21))
+    + ")"
+)
 # A claim's candidates, read off the queue indexes in claim order: of one type, or of any
 # type but those left out ($2). The same text for every claim: its plan is made once.
 _DUE = "status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 AND ($4::text IS NULL OR tenant = $4)"
@@ -497,25 +501,44 @@ def _outcomes(batch: list[AppendRequest], row: asyncpg.Record) -> list[Outcome]:
     return outcomes
 
 
+# The status row's columns jobledger_append takes as arrays of their own, after the events' arrays
+# (its version and positions it works out itself; the document comes last, as JSON text).
+_STATE_COLUMNS = (
+    "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at", "created_at", "updated_at",
+    "finished_at",
+)
+
+
 def _append_args(batch: list[AppendRequest]) -> tuple:
-    flat = [event for request in batch for event in request.events]
-    data = [codec.dumps(e.data) for e in flat]
-    meta = [codec.dumps(e.metadata) for e in flat]
-    digests = [
-        chain.digest(r.stream_id, r.expected_version + v, e.type, e.schema_version, e.recorded_at, data[k], meta[k])
-        for k, (r, v, e) in enumerate((r, v, e) for r in batch for v, e in enumerate(r.events, 1))
-    ]
+    types, schemas, data, meta, at, digests = [], [], [], [], [], []
+    texts: dict[int, str] = {}  # an append's events mostly share one metadata dict: encoded once
+    for request in batch:
+        stream = str(request.stream_id)
+        for version, e in enumerate(request.events, request.expected_version + 1):
+            text = codec.dumps(e.data)
+            meta_text = texts.get(id(e.metadata))
+            if meta_text is None:
+                meta_text = texts[id(e.metadata)] = codec.dumps(e.metadata)
+            types.append(e.type)
+            schemas.append(e.schema_version)
+            data.append(text)
+            meta.append(meta_text)
+            at.append(e.recorded_at)
+            digests.append(chain.digest_text(stream, version, e.type, e.schema_version, e.recorded_at, text, meta_text))
+    states = [request.state for request in batch]
+    columns = [[None if state is None else state[name] for state in states] for name in _STATE_COLUMNS]
     return (
         [r.stream_id for r in batch],
         [r.expected_version for r in batch],
         [len(r.events) for r in batch],
-        [None if r.state is None else codec.dumps(r.state) for r in batch],
-        [e.type for e in flat],
-        [e.schema_version for e in flat],
+        types,
+        schemas,
         data,
         meta,
-        [e.recorded_at for e in flat],
+        at,
         digests,
+        *columns,
+        [None if state is None else codec.dumps(state["doc"]) for state in states],
     )
 
 
