@@ -29,7 +29,7 @@ class GroupCommitter:
         self._max_appends = max_appends
         self._lanes = lanes
         self._queue: list[tuple[AppendRequest, asyncio.Future]] = []
-        self._wake = asyncio.Condition()
+        self._idle: list[asyncio.Future] = []  # one per lane waiting for work: set to wake it
         self._tasks: list[asyncio.Task] = []
         self._busy = 0
         self._writing: set = set()  # streams of the batches in flight: a later append to one waits its turn here
@@ -41,9 +41,28 @@ class GroupCommitter:
             self._tasks = [loop.create_task(self._run(lane), name=f"jobledger-appender-{lane}") for lane in range(self._lanes)]
         future = loop.create_future()
         self._queue.append((request, future))
-        async with self._wake:
-            self._wake.notify()
+        while self._idle:  # one lane is enough: it takes what queues up before it runs
+            waiter = self._idle.pop()
+            if not waiter.done():  # (a lane being cancelled on close)
+                waiter.set_result(None)
+                break
         return await future
+
+    def _wake_all(self) -> None:
+        idle, self._idle = self._idle, []
+        for waiter in idle:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _idle_until_woken(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):
+                self._idle.remove(waiter)
+            raise
 
     def _take(self) -> list[tuple[AppendRequest, asyncio.Future]]:
         """The next batch, in arrival order: at most one append per stream (a later one
@@ -72,12 +91,9 @@ class GroupCommitter:
 
     async def _run(self, lane: int) -> None:
         while True:
-            async with self._wake:
-                await self._wake.wait_for(lambda: bool(self._queue))
-            batch = self._take()
-            if not batch:  # all that is queued waits for streams another lane is writing
-                async with self._wake:
-                    await self._wake.wait()
+            batch = self._take() if self._queue else []
+            if not batch:  # nothing queued, or all of it waits for streams another lane is writing
+                await self._idle_until_woken()
                 continue
             streams = {request.stream_id for request, _ in batch}
             self._busy += 1
@@ -94,8 +110,7 @@ class GroupCommitter:
                 self._busy -= 1
                 self._writing -= streams
             if self._queue:  # appends that waited for these streams, or for a free lane
-                async with self._wake:
-                    self._wake.notify_all()
+                self._wake_all()
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the caller stopped waiting; its events may still be committed
                     continue
