@@ -4,7 +4,9 @@ Used by the HTTP routes, the sweeper and the CLI alike; it holds no rule of its 
 """
 
 import asyncio
+import collections
 import contextlib
+import functools
 import hashlib
 import random
 import secrets
@@ -43,6 +45,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.lru_cache(maxsize=4096)  # a worker sends its token with every call while it holds the job
 def token_hash(token: str) -> str:
     """Leases are checked against a hash: the token itself is only ever shown to its worker."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -67,25 +70,37 @@ class Snapshot:
 
 
 class KeyedLock:
-    """One asyncio lock per key, dropped when nobody holds or awaits it."""
+    """One lock per key: `acquire` waits while another holder of the key runs, `release`
+    hands it to the next waiter. Nothing is kept for a key nobody holds (the uncontended
+    case, a job's commands from one worker, costs two dict operations)."""
 
     def __init__(self) -> None:
-        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+        self._waiters: dict[Any, collections.deque[asyncio.Future]] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: Any):
-        lock, users = self._locks.get(key, (None, 0))
-        lock = lock or asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
+    async def acquire(self, key: Any) -> None:
+        waiters = self._waiters.get(key)
+        if waiters is None:
+            self._waiters[key] = collections.deque()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed over just before the cancel: pass it on
+                self.release(key)
             else:
-                self._locks[key] = (lock, users - 1)
+                waiters.remove(waiter)
+            raise
+
+    def release(self, key: Any) -> None:
+        waiters = self._waiters[key]
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        del self._waiters[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +156,8 @@ class Jobs:
         without it, a concurrent change is retried on the fresh state. A job that `scope`
         does not see is not found.
         """
-        async with self._job_locks.hold(job_id):
+        await self._job_locks.acquire(job_id)
+        try:
             known = self._recent.pop(job_id, None)
             if known is not None:
                 done = await self._execute_on(_seen(known, scope), command, meta, expected_version)
@@ -153,6 +169,8 @@ class Jobs:
                 except errors.VersionConflict:  # another instance changed the job first
                     if expected_version is not None:
                         raise
+        finally:
+            self._job_locks.release(job_id)
         raise errors.VersionConflict(job_id, expected_version or 0, None, reason="the job kept changing; try again")
 
     async def _execute_on(self, known: Snapshot, command, meta, expected_version) -> Snapshot | None:
