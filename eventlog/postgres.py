@@ -526,7 +526,11 @@ def _append_args(batch: list[AppendRequest]) -> tuple:
             at.append(e.recorded_at)
             digests.append(chain.digest_text(stream, version, e.type, e.schema_version, e.recorded_at, text, meta_text))
     states = [request.state for request in batch]
-    columns = [[None if state is None else state[name] for state in states] for name in _STATE_COLUMNS]
+    if all(state is None for state in states):  # a log-only batch: no status rows to write
+        columns, docs = [None] * len(_STATE_COLUMNS), None
+    else:
+        columns = [[None if state is None else state[name] for state in states] for name in _STATE_COLUMNS]
+        docs = [None if state is None else codec.dumps(state["doc"]) for state in states]
     return (
         [r.stream_id for r in batch],
         [r.expected_version for r in batch],
@@ -538,7 +542,7 @@ def _append_args(batch: list[AppendRequest]) -> tuple:
         at,
         digests,
         *columns,
-        [None if state is None else codec.dumps(state["doc"]) for state in states],
+        docs,
     )
 
 

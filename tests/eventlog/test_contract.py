@@ -4,11 +4,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import orjson
 import pytest
 
 from domain import commands, errors
+from domain.job import Job
+from domain.status import Status
 from eventlog.store import NewEvent
-from service import storage
+from projections import job_status
+from service import audit, storage
 from service.jobs import Jobs
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -76,6 +80,47 @@ async def test_a_conflict_does_not_fail_other_appends_in_the_same_batch(store):
         assert isinstance(result, errors.VersionConflict) != bool(i % 2)
     streams = [await store.read_stream(j) for j in jobs]
     assert sum(map(len, streams)) == 10
+
+
+async def test_a_mixed_batch_writes_status_rows_only_for_the_appends_it_accepts(store):
+    """Appends of 1 to 3 events with status rows, every third one stale, in concurrent batches:
+    a refused append leaves no event and no row; an accepted one's row carries its version and
+    the positions of its first and last event, and its hash chain verifies."""
+    jobs = [uuid4() for _ in range(30)]
+    for job in jobs:
+        await store.append(job, 0, new_events(1), _state(job, "queued", 1))
+
+    def append(i: int, job):
+        count, stale = i % 3 + 1, i % 3 == 2
+        state = _state(job, "running", 1 + count)
+        return store.append(job, 7 if stale else 1, new_events(count, start=1), state)
+
+    results = await asyncio.gather(*(append(i, job) for i, job in enumerate(jobs)), return_exceptions=True)
+    for i, (job, result) in enumerate(zip(jobs, results, strict=True)):
+        row = await store.get_status(job)
+        history = await store.read_stream(job)
+        if i % 3 == 2:
+            assert isinstance(result, errors.VersionConflict)
+            assert (len(history), row.version, row.last_position) == (1, 1, history[0].position)
+            continue
+        assert [e.version for e in history] == list(range(1, i % 3 + 3))
+        positions = [e.position for e in history[1:]]
+        assert positions == list(range(positions[0], positions[0] + len(positions)))  # one append, one run
+        assert [e.position for e in result] == positions
+        assert (row.version, row.last_position) == (len(history), positions[-1])
+        assert orjson.loads(row.doc)["status"] == "running"
+        assert (await audit.verify_job(store, job)).first_break is None
+
+
+def _state(job, status: str, version: int) -> dict:
+    """The status row of a bare job at `version`."""
+    return job_status.row(
+        Job(
+            id=job, type="t", tenant="default", status=Status(status), payload=None, metadata={}, phases=(),
+            priority=0, max_attempts=1, created_at=T0, updated_at=T0, expires_at=T0 + timedelta(days=1),
+            version=version,
+        )
+    )
 
 
 async def test_read_all_pages_in_position_order(store):
