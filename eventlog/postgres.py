@@ -71,10 +71,11 @@ _FOLD_PAGE = (  # only what the fold needs: metadata and hashes are not parsed
 )
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data::text, metadata::text, recorded_at, hash"
 _APPEND = (
-    "SELECT current_versions, positions, hashes FROM jobledger_append("
-    + ", ".join(f"${i}" for i in range(1, 21))
+    "SELECT current_versions, first_position, hashes FROM jobledger_append("
+    + ", ".join(f"${i}" for i in range(1, 24))
     + ")"
 )
+HEADS = 16_384  # jobs whose last (version, hash) a store keeps, to chain their next events itself
 # A claim's candidates, read off the queue indexes in claim order: of one type, or of any
 # type but those left out ($2). The same text for every claim: its plan is made once.
 _DUE = "status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 AND ($4::text IS NULL OR tenant = $4)"
@@ -128,6 +129,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._commit_seen = asyncio.Event()  # set at every local commit: a held-back read tries again
         # the appender's own connections, one per lane: no pool reset query in the commit path
         self._append_conns: list[asyncpg.Connection | None] = [None] * APPEND_LANES
+        self._heads = Heads()
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> "PostgresEventStore":
@@ -237,7 +239,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             with pg_outage.translated():
                 if conn is None or conn.is_closed():
                     conn = self._append_conns[lane] = await pg_outage.connect(self._dsn)
-                row = await conn.fetchrow(_APPEND, *_append_args(batch))
+                row = await conn.fetchrow(_APPEND, *_append_args(batch, self._heads))
         except errors.StoreUnavailable:
             # The outcome is unknown if the connection died after the commit was sent: the
             # callers get 503, never a guess; the next batch opens a new connection.
@@ -246,7 +248,9 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             self._append_conns[lane] = None
             raise
         self._committed()
-        return _outcomes(batch, row)
+        outcomes = _outcomes(batch, row)
+        self._heads.remember(outcomes)
+        return outcomes
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
         """Claim due queued jobs under the claim lock: claims are serialised, so no two get
@@ -264,9 +268,11 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:
                 return []
-            row = await conn.fetchrow(_APPEND, *_append_args(requests))
+            row = await conn.fetchrow(_APPEND, *_append_args(requests, self._heads))
         self._committed()
-        return [o for o in _outcomes(requests, row) if not isinstance(o, Exception)]
+        outcomes = _outcomes(requests, row)
+        self._heads.remember(outcomes)
+        return [o for o in outcomes if not isinstance(o, Exception)]
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self._connection() as conn:
@@ -482,8 +488,9 @@ def _settled_prefix(rows: list[asyncpg.Record]) -> int:
 
 
 def _outcomes(batch: list[AppendRequest], row: asyncpg.Record) -> list[Outcome]:
-    """Each append's recorded events, or its VersionConflict, from jobledger_append's row."""
-    current_versions, positions, hashes = row
+    """Each append's recorded events, or its VersionConflict, from jobledger_append's row: the
+    accepted events have the positions from `first_position` on, in the order they were sent."""
+    current_versions, position, hashes = row
     outcomes: list[Outcome] = []
     end = 0
     for request, current in zip(batch, current_versions, strict=True):
@@ -493,12 +500,41 @@ def _outcomes(batch: list[AppendRequest], row: asyncpg.Record) -> list[Outcome]:
             continue
         outcomes.append([
             RecordedEvent(
-                positions[k], request.stream_id, request.expected_version + v, e.type, e.schema_version,
+                position + v - 1, request.stream_id, request.expected_version + v, e.type, e.schema_version,
                 e.data, e.metadata, e.recorded_at, hashes[k],
             )
             for v, (k, e) in enumerate(zip(range(start, end), request.events), 1)
         ])
+        position += end - start
     return outcomes
+
+
+class Heads:
+    """The last (version, hash) of the jobs this store wrote most recently: the next append to
+    one of them at that version chains its events here, not in the database. An event never
+    changes once written, so a remembered head is either the job's head or an older version,
+    which the append's version check refuses anyway."""
+
+    def __init__(self, size: int = HEADS) -> None:
+        self.size = size
+        self._heads: dict[UUID, tuple[int, str]] = {}
+
+    def previous_hash(self, request: AppendRequest) -> str | None:
+        """The hash the request's first event chains on, if known."""
+        if request.expected_version == 0:
+            return ""
+        head = self._heads.get(request.stream_id)
+        return head[1] if head is not None and head[0] == request.expected_version else None
+
+    def remember(self, outcomes: list[Outcome]) -> None:
+        heads = self._heads
+        for outcome in outcomes:
+            if isinstance(outcome, list) and outcome:
+                last = outcome[-1]
+                heads.pop(last.stream_id, None)  # to the young end
+                heads[last.stream_id] = (last.version, last.hash)
+        while len(heads) > self.size:
+            del heads[next(iter(heads))]
 
 
 # The status row's columns jobledger_append takes as arrays of their own, after the events' arrays
@@ -509,22 +545,29 @@ _STATE_COLUMNS = (
 )
 
 
-def _append_args(batch: list[AppendRequest]) -> tuple:
-    types, schemas, data, meta, at, digests = [], [], [], [], [], []
+def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tuple:
+    index, versions, types, schemas, data, meta, at, digests, hashes = [], [], [], [], [], [], [], [], []
     texts: dict[int, str] = {}  # an append's events mostly share one metadata dict: encoded once
-    for request in batch:
+    for i, request in enumerate(batch, 1):
         stream = str(request.stream_id)
+        previous = heads.previous_hash(request) if heads is not None else None
         for version, e in enumerate(request.events, request.expected_version + 1):
             text = codec.dumps(e.data)
             meta_text = texts.get(id(e.metadata))
             if meta_text is None:
                 meta_text = texts[id(e.metadata)] = codec.dumps(e.metadata)
+            digest = chain.digest_text(stream, version, e.type, e.schema_version, e.recorded_at, text, meta_text)
+            if previous is not None:
+                previous = chain.link(previous, digest)
+            index.append(i)
+            versions.append(version)
             types.append(e.type)
             schemas.append(e.schema_version)
             data.append(text)
             meta.append(meta_text)
             at.append(e.recorded_at)
-            digests.append(chain.digest_text(stream, version, e.type, e.schema_version, e.recorded_at, text, meta_text))
+            digests.append(digest)
+            hashes.append(previous)
     states = [request.state for request in batch]
     if all(state is None for state in states):  # a log-only batch: no status rows to write
         columns, docs = [None] * len(_STATE_COLUMNS), None
@@ -535,12 +578,15 @@ def _append_args(batch: list[AppendRequest]) -> tuple:
         [r.stream_id for r in batch],
         [r.expected_version for r in batch],
         [len(r.events) for r in batch],
+        index,
+        versions,
         types,
         schemas,
         data,
         meta,
         at,
         digests,
+        hashes,
         *columns,
         docs,
     )

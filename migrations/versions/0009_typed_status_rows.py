@@ -1,4 +1,4 @@
-"""jobledger_append takes the status rows as typed columns; job_status leaves room for HOT updates
+"""jobledger_append takes typed status rows and the hashes its caller worked out; set-based writes
 
 Revision ID: 0009
 Revises: 0008
@@ -9,9 +9,18 @@ document together), which PostgreSQL parsed three times: as a `json` parameter, 
 `json_populate_record`, and again as the `doc` column's input. That was half of the
 function's time (pg_stat_statements under bench/throughput.py: 67 us a row of the status
 upsert against 12 us an event). Now the columns come as arrays of their own types and the
-document as one `json` value each, parsed once. The function is otherwise 0008's (the per-job
-locks are taken in one statement instead of a loop, and a batch without status rows skips
-their statement); its rules are unchanged.
+document as one `json` value each, parsed once.
+
+Two loops in PL/pgSQL ran over every event (13 statements an event). Now the caller sends
+each event's version, the append it belongs to, and its hash where it could work that out
+(a new job's chain starts empty, and the store remembers the last hash of the jobs it
+wrote); the function computes only the hashes the caller left out, and gives the events
+their positions in the INSERT itself. It answers the first position; the others follow
+it, accepted event by accepted event, in the order sent.
+
+The rules are 0008's: the same locks (the per-job ones now taken in one statement), the
+same version check, the same sequencing of transaction ids and positions. A batch without
+status rows skips their statement.
 
 job_status gets fillfactor 70 (a rebuilt table had it already, eventlog/shadow.py): a progress
 report or heartbeat changes no indexed column, and with room left on its page PostgreSQL
@@ -30,35 +39,29 @@ depends_on = None
 
 _ARGUMENTS_0008 = "uuid[], int[], int[], json[], text[], smallint[], json[], json[], timestamptz[], bytea[]"
 _ARGUMENTS = (
-    "uuid[], int[], int[], text[], smallint[], json[], json[], timestamptz[], bytea[], "
+    "uuid[], int[], int[], int[], int[], text[], smallint[], json[], json[], timestamptz[], bytea[], text[], "
     "text[], text[], text[], int[], timestamptz[], timestamptz[], timestamptz[], timestamptz[], timestamptz[], "
     "timestamptz[], json[]"
 )
 APPEND_FUNCTION = """
 CREATE FUNCTION jobledger_append(
     p_streams uuid[], p_expected int[], p_counts int[],
-    e_types text[], e_schema smallint[], e_data json[], e_meta json[], e_at timestamptz[], e_digest bytea[],
+    e_index int[], e_version int[], e_types text[], e_schema smallint[], e_data json[], e_meta json[],
+    e_at timestamptz[], e_digest bytea[], e_hash text[],
     s_tenant text[], s_type text[], s_status text[], s_priority int[], s_run_at timestamptz[],
     s_expires_at timestamptz[], s_lease_expires_at timestamptz[], s_created_at timestamptz[],
     s_updated_at timestamptz[], s_finished_at timestamptz[], s_doc json[]
-) RETURNS TABLE (current_versions int[], positions bigint[], hashes text[])
+) RETURNS TABLE (current_versions int[], first_position bigint, hashes text[])
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(array_length(p_streams, 1), 0);
-    total int := coalesce(array_length(e_types, 1), 0);
     cur int[];
     prev text[];
-    ev_stream uuid[] := array_fill(NULL::uuid, ARRAY[total]);
-    ev_version int[] := array_fill(NULL::int, ARRAY[total]);
-    ev_hash text[] := array_fill(NULL::text, ARRAY[total]);
-    ev_position bigint[] := array_fill(NULL::bigint, ARRAY[total]);
-    first_position bigint[] := array_fill(NULL::bigint, ARRAY[n]);
-    last_position bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     i int;
     j int;
     k int := 0;
     h bytea;
-    accepted int := 0;
+    accepted int;
     next_position bigint;
     tx bigint;
 BEGIN
@@ -80,8 +83,7 @@ BEGIN
     LEFT JOIN LATERAL (
         SELECT e.version, e.hash FROM events e WHERE e.stream_id = r.s ORDER BY e.version DESC LIMIT 1
     ) m ON true;
-    SELECT coalesce(sum(x.c), 0) INTO accepted
-    FROM unnest(cur, p_expected, p_counts) AS x(v, e, c) WHERE x.v = x.e;
+    SELECT coalesce(sum(a.c), 0) INTO accepted FROM unnest(cur, p_expected, p_counts) AS a(v, e, c) WHERE a.v = a.e;
     IF accepted > 0 THEN
         -- The sequencing lock, session-level so that it is let go before the commit: the
         -- transaction id and the positions are drawn together, so a transaction with a
@@ -98,30 +100,24 @@ BEGIN
             RAISE;
         END;
         PERFORM pg_advisory_unlock(1785684590);
-        -- Each accepted event's version, position and hash (its job's chain, on from the last one).
+        -- The hash chains the caller could not work out (it did not know the job's last hash).
         FOR i IN 1 .. n LOOP
-            IF cur[i] = p_expected[i] AND p_counts[i] > 0 THEN
+            IF p_counts[i] > 0 AND cur[i] = p_expected[i] AND e_hash[k + 1] IS NULL THEN
                 h := decode(prev[i], 'hex');
-                first_position[i] := next_position;
-                FOR j IN 1 .. p_counts[i] LOOP
-                    k := k + 1;
-                    h := sha256(h || e_digest[k]);
-                    ev_stream[k] := p_streams[i];
-                    ev_version[k] := cur[i] + j;
-                    ev_hash[k] := encode(h, 'hex');
-                    ev_position[k] := next_position;
-                    next_position := next_position + 1;
+                FOR j IN k + 1 .. k + p_counts[i] LOOP
+                    h := sha256(h || e_digest[j]);
+                    e_hash[j] := encode(h, 'hex');
                 END LOOP;
-                last_position[i] := next_position - 1;
-            ELSE
-                k := k + p_counts[i];
             END IF;
+            k := k + p_counts[i];
         END LOOP;
+        -- The accepted events, positions in order from next_position.
         INSERT INTO events (position, stream_id, version, type, schema_version, data, metadata, recorded_at, hash, tx)
-        SELECT ev.p, ev.s, ev.v, ev.t, ev.sc, ev.d, ev.m, ev.a, ev.h, tx
-        FROM unnest(ev_position, ev_stream, ev_version, e_types, e_schema, e_data, e_meta, e_at, ev_hash)
-             AS ev(p, s, v, t, sc, d, m, a, h)
-        WHERE ev.s IS NOT NULL;
+        SELECT next_position - 1 + row_number() OVER (ORDER BY ev.k), p_streams[ev.i], ev.v, ev.t, ev.sc, ev.d,
+               ev.m, ev.at, ev.h, tx
+        FROM unnest(e_index, e_version, e_types, e_schema, e_data, e_meta, e_at, e_hash)
+             WITH ORDINALITY AS ev(i, v, t, sc, d, m, at, h, k)
+        WHERE cur[ev.i] = p_expected[ev.i];
     END IF;
     -- An accepted append with a document writes its job's row (version: expected + count).
     -- A batch with no documents at all sends no arrays (and skips the statement's set-up).
@@ -130,13 +126,14 @@ BEGIN
             job_id, tenant, type, status, priority, run_at, expires_at, lease_expires_at,
             created_at, updated_at, finished_at, version, created_position, last_position, doc)
         SELECT r.id, r.tenant, r.type, r.status, r.priority, r.run_at, r.expires_at, r.lease_expires_at,
-               r.created_at, r.updated_at, r.finished_at, r.expected + r.count, r.f, r.l, r.doc
-        FROM unnest(p_streams, p_expected, p_counts, s_tenant, s_type, s_status, s_priority, s_run_at,
-                    s_expires_at, s_lease_expires_at, s_created_at, s_updated_at, s_finished_at, s_doc,
-                    first_position, last_position)
-             AS r(id, expected, count, tenant, type, status, priority, run_at, expires_at, lease_expires_at,
-                  created_at, updated_at, finished_at, doc, f, l)
-        WHERE r.doc IS NOT NULL AND r.f IS NOT NULL
+               r.created_at, r.updated_at, r.finished_at, r.e + r.c, r.f, r.f + r.c - 1, r.doc
+        FROM (SELECT r.*, next_position + sum(r.c) OVER (ORDER BY r.i) - r.c AS f
+              FROM unnest(p_streams, cur, p_expected, p_counts, s_tenant, s_type, s_status, s_priority, s_run_at,
+                          s_expires_at, s_lease_expires_at, s_created_at, s_updated_at, s_finished_at, s_doc)
+                   WITH ORDINALITY AS r(id, v, e, c, tenant, type, status, priority, run_at, expires_at,
+                                        lease_expires_at, created_at, updated_at, finished_at, doc, i)
+              WHERE r.v = r.e AND r.c > 0) AS r
+        WHERE r.doc IS NOT NULL
         ON CONFLICT (job_id) DO UPDATE SET
             status = EXCLUDED.status, priority = EXCLUDED.priority, run_at = EXCLUDED.run_at,
             expires_at = EXCLUDED.expires_at, lease_expires_at = EXCLUDED.lease_expires_at,
@@ -144,10 +141,11 @@ BEGIN
             last_position = EXCLUDED.last_position, doc = EXCLUDED.doc;
     END IF;
     -- One row: each append's version before it (it was refused where that is not the one
-    -- expected), and each event's position and hash (null where refused).
+    -- expected), the first accepted event's position (the others follow it, in order), and
+    -- each event's hash.
     current_versions := cur;
-    positions := ev_position;
-    hashes := ev_hash;
+    first_position := next_position;
+    hashes := e_hash;
     RETURN NEXT;
 END
 $$;

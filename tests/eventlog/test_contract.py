@@ -123,6 +123,29 @@ def _state(job, status: str, version: int) -> dict:
     )
 
 
+async def test_hash_chains_hold_when_instances_take_turns_on_a_job(db_url):
+    """Each instance chains the events of the jobs it wrote last itself (PostgreSQL) and leaves
+    the others to the database: turns between two instances, and a stale append from the
+    instance whose remembered head is now old, keep one unbroken chain."""
+    a, b = await storage.open_store(db_url), await storage.open_store(db_url)
+    try:
+        job = uuid4()
+        await a.append(job, 0, new_events(2))
+        await b.append(job, 2, new_events(1, start=2))  # b never saw this job
+        await a.append(job, 3, new_events(2, start=3))  # a's last head (2) is behind
+        with pytest.raises(errors.VersionConflict):
+            await a.append(job, 1, new_events(1))  # stale
+        await a.append(job, 5, new_events(1, start=5))
+        with pytest.raises(errors.VersionConflict):
+            await b.append(job, 3, new_events(1))  # b's remembered head (3) is stale
+        history = await b.read_stream(job)
+        assert [e.version for e in history] == list(range(1, 7))
+        assert (await audit.verify_job(b, job)).first_break is None
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_read_all_pages_in_position_order(store):
     for _ in range(5):
         await store.append(uuid4(), 0, new_events(7))

@@ -40,7 +40,7 @@ async def held_open(pg_url):
         conns.append(conn)
         await conn.execute("BEGIN")
         rows = await conn.fetch(_APPEND, *_append_args([AppendRequest(job, 0, new_events(1))]))
-        return conn, rows[0]["positions"][0]
+        return conn, rows[0]["first_position"]
 
     yield begin
     for conn in conns:
