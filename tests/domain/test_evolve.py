@@ -1,5 +1,6 @@
 """evolve and fold: versions, times from `at`, and the JobCreated boundary."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -96,6 +97,18 @@ def test_each_event_adds_one_to_the_version_and_sets_updated_at():
         at = T0 + timedelta(seconds=n)
         job = evolve(job, event, at)
         assert (job.version, job.updated_at, job.created_at) == (n, at, T0)
+
+
+def test_an_evolved_job_is_a_frozen_job_like_any_other():
+    job = fold(None, create(ID, FULL, T0), T0, ID)
+    for event in HISTORY:
+        job = evolve(job, event, T0)
+        rebuilt = Job(**{f.name: getattr(job, f.name) for f in dataclasses.fields(Job)})
+        assert type(job) is Job
+        assert job == rebuilt
+        assert repr(job) == repr(rebuilt)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            job.version = 0
 
 
 def test_fold_applies_a_batch_with_one_time():
