@@ -1,8 +1,10 @@
 """The job state, folded from its events by `evolve` (or, in place, by a `Draft`)."""
 
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 from uuid import UUID
 
 from domain import events
@@ -208,7 +210,8 @@ def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | No
 _FIELDS = tuple(f.name for f in fields(Job))
 _INDEX = {name: i for i, name in enumerate(_FIELDS)}
 _values = attrgetter(*_FIELDS)
-_SETTERS = tuple(getattr(Job, name).__set__ for name in _FIELDS)  # each slot's own setter, as frozen Job.__init__ bypasses __setattr__
+# each slot's own setter: a frozen Job refuses __setattr__, and its __init__ goes around it too
+_SETTERS = tuple(getattr(Job, name).__set__ for name in _FIELDS)
 
 
 def _replace(job: Job, changes: dict) -> Job:
@@ -216,10 +219,22 @@ def _replace(job: Job, changes: dict) -> Job:
     values = list(_values(job))
     for name, value in changes.items():
         values[_INDEX[name]] = value
-    new = object.__new__(Job)
+    return _made(values)
+
+
+def from_fields(values: dict[str, Any]) -> Job:
+    """`Job(**values)`, at half the cost when `values` names every field in declaration order
+    (as the job document's reader does: a Job per claim and per load)."""
+    if tuple(values) != _FIELDS:
+        return Job(**values)
+    return _made(values.values())
+
+
+def _made(values: Iterable[Any]) -> Job:
+    job = object.__new__(Job)
     for set_slot, value in zip(_SETTERS, values):
-        set_slot(new, value)
-    return new
+        set_slot(job, value)
+    return job
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Job) if f.default is not MISSING}
