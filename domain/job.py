@@ -1,7 +1,10 @@
 """The job state, folded from its events by `evolve` (or, in place, by a `Draft`)."""
 
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
+from operator import attrgetter
+from typing import Any
 from uuid import UUID
 
 from domain import events
@@ -199,7 +202,39 @@ def evolve(job: Job | None, event: events.Event, at: datetime, job_id: UUID | No
     """Apply one event recorded at `at` to the job state (None before JobCreated)."""
     if job is None:
         return Job(**_first(event, at, job_id))
-    return replace(job, version=job.version + 1, updated_at=at, **_changes(job, event, at))
+    changes = _changes(job, event, at)
+    changes["version"], changes["updated_at"] = job.version + 1, at
+    return _replace(job, changes)
+
+
+_FIELDS = tuple(f.name for f in fields(Job))
+_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+_values = attrgetter(*_FIELDS)
+# each slot's own setter: a frozen Job refuses __setattr__, and its __init__ goes around it too
+_SETTERS = tuple(getattr(Job, name).__set__ for name in _FIELDS)
+
+
+def _replace(job: Job, changes: dict) -> Job:
+    """`dataclasses.replace(job, **changes)` at under half the cost: evolve makes one Job per event."""
+    values = list(_values(job))
+    for name, value in changes.items():
+        values[_INDEX[name]] = value
+    return _made(values)
+
+
+def from_fields(values: dict[str, Any]) -> Job:
+    """`Job(**values)`, at half the cost when `values` names every field in declaration order
+    (as the job document's reader does: a Job per claim and per load)."""
+    if tuple(values) != _FIELDS:
+        return Job(**values)
+    return _made(values.values())
+
+
+def _made(values: Iterable[Any]) -> Job:
+    job = object.__new__(Job)
+    for set_slot, value in zip(_SETTERS, values):
+        set_slot(job, value)
+    return job
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Job) if f.default is not MISSING}

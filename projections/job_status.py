@@ -4,12 +4,12 @@ The row holds the columns that lists and sweeps filter on, plus `doc`: the whole
 job document, which is also the snapshot that commands decide on.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain import events
+from domain import events, job as job_
 from domain.job import Artifact, Draft, Job, Phase, Progress
 from domain.status import PhaseStatus, Status
 
@@ -20,30 +20,36 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+_Iso = Callable[[datetime | None], str | None]
+_STATUSES = {s.value: s for s in Status}
+_PHASE_STATUSES = {s.value: s for s in PhaseStatus}
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-def _phase_doc(p: Phase) -> dict[str, Any]:
+def _phase_doc(p: Phase, iso: _Iso) -> dict[str, Any]:
     return {
         "name": p.name,
         "status": p.status.value,
-        "started_at": _iso(p.started_at),
-        "finished_at": _iso(p.finished_at),
+        "started_at": iso(p.started_at),
+        "finished_at": iso(p.finished_at),
         "result": p.result,
         "confidence": p.confidence,
         "error": p.error,
     }
 
 
-def _progress_doc(p: Progress | None) -> dict[str, Any] | None:
+def _progress_doc(p: Progress | None, iso: _Iso) -> dict[str, Any] | None:
     if p is None:
         return None
-    return {"percent": p.percent, "message": p.message, "details": p.details, "reported_at": _iso(p.reported_at)}
+    return {"percent": p.percent, "message": p.message, "details": p.details, "reported_at": iso(p.reported_at)}
 
 
-def _artifact_doc(a: Artifact) -> dict[str, Any]:
-    return {"name": a.name, "content_type": a.content_type, "size": a.size, "added_at": _iso(a.added_at), "version": a.version}
+def _artifact_doc(a: Artifact, iso: _Iso) -> dict[str, Any]:
+    added_at = iso(a.added_at)
+    return {"name": a.name, "content_type": a.content_type, "size": a.size, "added_at": added_at, "version": a.version}
 
 
 def _artifact(d: dict[str, Any]) -> Artifact:
@@ -52,6 +58,12 @@ def _artifact(d: dict[str, Any]) -> Artifact:
 
 def document(job: Job) -> dict[str, Any]:
     """The job document as the API shows it (without `position`, which the store adds)."""
+    updated_at = job.updated_at
+    updated = updated_at.isoformat()
+
+    def iso(value: datetime | None) -> str | None:  # the last event's time is often a time it set too: format it once
+        return updated if value is updated_at else _iso(value)
+
     return {
         "id": str(job.id),
         "type": job.type,
@@ -60,8 +72,8 @@ def document(job: Job) -> dict[str, Any]:
         "priority": job.priority,
         "payload": job.payload,
         "metadata": job.metadata,
-        "phases": [_phase_doc(p) for p in job.phases],
-        "progress": _progress_doc(job.progress),
+        "phases": [_phase_doc(p, iso) for p in job.phases] if job.phases else [],
+        "progress": _progress_doc(job.progress, iso),
         "result": job.result,
         "error": job.error,
         "attempts": job.attempts,
@@ -70,63 +82,68 @@ def document(job: Job) -> dict[str, Any]:
         "retry_max_seconds": job.retry_max_seconds,
         "worker_id": job.worker_id,
         "lease_token_hash": job.lease_token_hash,
-        "lease_expires_at": _iso(job.lease_expires_at),
+        "lease_expires_at": iso(job.lease_expires_at),
         "cancel_requested": job.cancel_requested,
         "cancel_reason": job.cancel_reason,
         "cancelled_by": job.cancelled_by,
-        "artifacts": [_artifact_doc(a) for a in job.artifacts],
+        "artifacts": [_artifact_doc(a, iso) for a in job.artifacts] if job.artifacts else [],
         "idempotency_key": job.idempotency_key,
-        "created_at": _iso(job.created_at),
-        "run_at": _iso(job.run_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
-        "expires_at": _iso(job.expires_at),
-        "updated_at": _iso(job.updated_at),
+        "created_at": iso(job.created_at),
+        "run_at": iso(job.run_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "expires_at": iso(job.expires_at),
+        "updated_at": updated,
         "version": job.version,
     }
 
 
 def job_from_document(doc: dict[str, Any]) -> Job:
     """The job state a document was written from (the snapshot commands decide on)."""
+    return job_.from_fields(_job_fields(doc))
+
+
+def _job_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Job's fields from its document, in the Job's declaration order (the cheap order for `from_fields`)."""
     progress = doc["progress"]
-    return Job(
-        id=UUID(doc["id"]),
-        type=doc["type"],
-        tenant=doc["tenant"],
-        status=Status(doc["status"]),
-        payload=doc["payload"],
-        metadata=doc["metadata"],
-        phases=tuple(_phase(p) for p in doc["phases"]),
-        priority=doc["priority"],
-        max_attempts=doc["max_attempts"],
-        created_at=_time(doc["created_at"]),
-        updated_at=_time(doc["updated_at"]),
-        expires_at=_time(doc["expires_at"]),
-        run_at=_time(doc["run_at"]),
-        attempts=doc["attempts"],
-        progress=None if progress is None else _progress(progress),
-        result=doc["result"],
-        error=doc["error"],
-        started_at=_time(doc["started_at"]),
-        finished_at=_time(doc["finished_at"]),
-        retry_base_seconds=doc["retry_base_seconds"],
-        retry_max_seconds=doc["retry_max_seconds"],
-        worker_id=doc["worker_id"],
-        lease_token_hash=doc["lease_token_hash"],
-        lease_expires_at=_time(doc["lease_expires_at"]),
-        cancel_requested=doc["cancel_requested"],
-        cancel_reason=doc["cancel_reason"],
-        cancelled_by=doc["cancelled_by"],
-        artifacts=tuple(_artifact(a) for a in doc["artifacts"]),
-        idempotency_key=doc["idempotency_key"],
-        version=doc["version"],
-    )
+    return {
+        "id": UUID(doc["id"]),
+        "type": doc["type"],
+        "tenant": doc["tenant"],
+        "status": _STATUSES.get(doc["status"]) or Status(doc["status"]),
+        "payload": doc["payload"],
+        "metadata": doc["metadata"],
+        "phases": tuple(map(_phase, doc["phases"])),
+        "priority": doc["priority"],
+        "max_attempts": doc["max_attempts"],
+        "created_at": _time(doc["created_at"]),
+        "updated_at": _time(doc["updated_at"]),
+        "expires_at": _time(doc["expires_at"]),
+        "run_at": _time(doc["run_at"]),
+        "attempts": doc["attempts"],
+        "progress": None if progress is None else _progress(progress),
+        "result": doc["result"],
+        "error": doc["error"],
+        "started_at": _time(doc["started_at"]),
+        "finished_at": _time(doc["finished_at"]),
+        "worker_id": doc["worker_id"],
+        "lease_token_hash": doc["lease_token_hash"],
+        "lease_expires_at": _time(doc["lease_expires_at"]),
+        "cancel_requested": doc["cancel_requested"],
+        "cancel_reason": doc["cancel_reason"],
+        "cancelled_by": doc["cancelled_by"],
+        "idempotency_key": doc["idempotency_key"],
+        "retry_base_seconds": doc["retry_base_seconds"],
+        "retry_max_seconds": doc["retry_max_seconds"],
+        "artifacts": tuple(map(_artifact, doc["artifacts"])),
+        "version": doc["version"],
+    }
 
 
 def _phase(d: dict[str, Any]) -> Phase:
     return Phase(
         name=d["name"],
-        status=PhaseStatus(d["status"]),
+        status=_PHASE_STATUSES.get(d["status"]) or PhaseStatus(d["status"]),
         started_at=_time(d["started_at"]),
         finished_at=_time(d["finished_at"]),
         result=d["result"],

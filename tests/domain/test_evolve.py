@@ -1,12 +1,13 @@
 """evolve and fold: versions, times from `at`, and the JobCreated boundary."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from domain import commands, events
 from domain.decide import create
-from domain.job import Artifact, Job, Phase, Progress, evolve, fold
+from domain.job import Artifact, Job, Phase, Progress, evolve, fold, from_fields
 from domain.status import PhaseStatus, Status
 from tests.domain import builders
 
@@ -96,6 +97,29 @@ def test_each_event_adds_one_to_the_version_and_sets_updated_at():
         at = T0 + timedelta(seconds=n)
         job = evolve(job, event, at)
         assert (job.version, job.updated_at, job.created_at) == (n, at, T0)
+
+
+def test_an_evolved_job_is_a_frozen_job_like_any_other():
+    job = fold(None, create(ID, FULL, T0), T0, ID)
+    for event in HISTORY:
+        job = evolve(job, event, T0)
+        rebuilt = Job(**{f.name: getattr(job, f.name) for f in dataclasses.fields(Job)})
+        assert type(job) is Job
+        assert job == rebuilt
+        assert repr(job) == repr(rebuilt)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            job.version = 0
+
+
+def test_from_fields_is_job_of_those_fields_in_any_order():
+    job = fold(fold(None, create(ID, FULL, T0), T0, ID), HISTORY, T0)
+    values = {f.name: getattr(job, f.name) for f in dataclasses.fields(Job)}
+    assert from_fields(values) == job
+    assert from_fields(dict(reversed(values.items()))) == job
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        from_fields({**values, "colour": "red"})
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'tenant'"):
+        from_fields({k: v for k, v in values.items() if k != "tenant"})
 
 
 def test_fold_applies_a_batch_with_one_time():
