@@ -46,7 +46,8 @@ class Run:
     spec: Spec
     task: asyncio.Task | None = None
     reason: str | None = None  # why the handler was stopped: a job status, "lease_lost", "shutdown"
-    beat: asyncio.TimerHandle | asyncio.Task | None = None
+    beat_at: float | None = None  # loop time the next heartbeat is due (None: none is)
+    beat: asyncio.Task | None = None  # the heartbeat in flight
     handling: bool = True  # the handler is still running (afterwards nothing is left to stop)
 
     @property

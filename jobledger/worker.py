@@ -58,6 +58,8 @@ class Worker:
         self._stop = asyncio.Event()
         self._hurry = asyncio.Event()  # a second signal: do not wait for the grace period
         self._slot_freed = asyncio.Event()
+        self._beat_due = asyncio.Event()  # a heartbeat is due before the beat loop would wake
+        self._next_beat = float("inf")
 
     def handler(self, job_type: str, *, retryable: bool = True) -> Callable[[Handler], Handler]:
         """Decorator: handle jobs of `job_type`; `retryable=False` fails them at the first exception."""
@@ -105,6 +107,7 @@ class Worker:
             where,
             self.concurrency,
         )
+        beats = asyncio.create_task(self._beat_loop(), name="jobledger-heartbeats")
         try:
             claims = asyncio.create_task(self._claim_loop(), name="jobledger-claims")
             await _first(self._hurry, claims)
@@ -114,6 +117,9 @@ class Worker:
                 await claims
             await self._drain()
         finally:
+            beats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beats
             for sig in signals:
                 asyncio.get_running_loop().remove_signal_handler(sig)
             await self.transport.close()
@@ -268,17 +274,40 @@ class Worker:
 
     # ------------------------------------------------------------ heartbeats
 
+    # One task starts every heartbeat that is due: a timer per job would put one entry per
+    # job into the event loop's heap (and leave it there, cancelled, when the job ends first).
+
     def _schedule_beat(self, run: Run, delay: float | None = None) -> None:
         delay = run.lease_seconds / 3 if delay is None else delay
-        run.beat = asyncio.get_running_loop().call_later(delay, self._start_beat, run)
-
-    def _start_beat(self, run: Run) -> None:
-        run.beat = asyncio.create_task(self._heartbeat(run), name=f"jobledger-heartbeat-{run.job_id}")
+        run.beat_at = asyncio.get_running_loop().time() + delay
+        if run.beat_at < self._next_beat:
+            self._beat_due.set()
 
     def _cancel_beat(self, run: Run) -> None:
+        run.beat_at = None
         if run.beat is not None:
             run.beat.cancel()
             run.beat = None
+
+    async def _beat_loop(self) -> None:
+        """Start the heartbeats that are due, then sleep until the next one (or an earlier one is scheduled)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now, soonest = loop.time(), float("inf")
+            for run in self._runs.values():
+                at = run.beat_at
+                if at is None:
+                    continue
+                if at <= now:
+                    run.beat_at = None
+                    run.beat = loop.create_task(self._heartbeat(run), name=f"jobledger-heartbeat-{run.job_id}")
+                elif at < soonest:
+                    soonest = at
+            self._next_beat = soonest
+            self._beat_due.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(None if soonest == float("inf") else soonest - now):
+                    await self._beat_due.wait()
 
     async def _heartbeat(self, run: Run) -> None:
         loop = asyncio.get_running_loop()

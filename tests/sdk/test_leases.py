@@ -24,6 +24,29 @@ async def test_heartbeats_keep_a_job_alive_past_its_lease(client, make_worker):
     assert "LeaseExpired" not in kinds and "RetryScheduled" not in kinds
 
 
+async def test_every_job_in_flight_gets_its_heartbeats(client, make_worker):
+    """One beat loop serves every job a worker holds: jobs claimed at different moments, each
+    running past three leases, all keep theirs."""
+    first = await create(client, payload={"seconds": 3.0})
+    worker = make_worker(lease_seconds=1.0, concurrency=8)
+
+    @worker.handler("report")
+    async def handle(doc, ctx):
+        await asyncio.sleep(doc["payload"]["seconds"])
+        return "done"
+
+    make_worker.start(worker)
+    await wait_for(client, first["id"], "running")
+    await asyncio.sleep(0.5)
+    later = [await create(client, payload={"seconds": 3.0}) for _ in range(5)]
+    for job in [first, *later]:
+        done = await wait_for(client, job["id"])
+        assert (done["status"], done["attempts"]) == ("completed", 1)
+        kinds = types(await history(client, job["id"]))
+        assert kinds.count("LeaseExtended") >= 3
+        assert "LeaseExpired" not in kinds
+
+
 async def test_cancelling_a_running_job_cancels_its_handler(client, make_worker):
     job = await create(client)
     worker = make_worker(lease_seconds=0.6)
