@@ -11,6 +11,17 @@ from typing import Any
 from eventlog import codec
 
 
+# One primary-key lookup per key, whatever the statistics say: a generation that nothing
+# has analysed (autovacuum may be off, and every save rewrites its rows) looks like a few
+# rows, and as a join the planner hashed the whole generation to find a few hundred keys.
+# OFFSET 0 keeps the subquery from being pulled up into such a join: it runs once per key,
+# on the key's index entry.
+LOAD_ROWS = (
+    "SELECT k.key, r.doc::text FROM unnest($3::text[]) AS k(key) CROSS JOIN LATERAL "
+    "(SELECT doc FROM projection_rows WHERE projection = $1 AND generation = $2 AND key = k.key OFFSET 0) r"
+)
+
+
 class PostgresProjectionStore:
     async def ensure_projection(self, name: str, now: datetime) -> None:
         """Give `name` its first, active generation unless it has one."""
@@ -36,12 +47,7 @@ class PostgresProjectionStore:
         return [tuple(r) for r in await self._fetch(sql)]
 
     async def load_projection_rows(self, name: str, generation: int, keys: list[str]) -> dict[str, Any]:
-        # one primary-key lookup per key, whatever the (possibly stale) statistics of a growing generation say
-        sql = (
-            "SELECT r.key, r.doc::text FROM unnest($3::text[]) AS k(key) JOIN projection_rows r "
-            "ON r.projection = $1 AND r.generation = $2 AND r.key = k.key"
-        )
-        return {k: codec.loads(d) for k, d in await self._fetch(sql, name, generation, keys)}
+        return {k: codec.loads(d) for k, d in await self._fetch(LOAD_ROWS, name, generation, keys)}
 
     async def save_projection(
         self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime

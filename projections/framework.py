@@ -1,13 +1,15 @@
 """Asynchronous projections: a name, a handler per event type, and a checkpoint.
 
 A projection keeps documents by key. Handlers get the batch's documents (loaded for
-the keys the batch touches) and the event; the runner stores the changed documents
-and the new checkpoint in one transaction. Handlers are pure: no I/O, no clock.
+the keys the batch touches, except those it creates) and the event; the runner stores
+the changed documents and the new checkpoint in one transaction. Handlers are pure: no
+I/O, no clock.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -29,15 +31,44 @@ class Fact:
 Handler = Callable[[Docs, Fact], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """What a batch does to the documents it touches."""
+
+    reads: list[str]  #: keys whose stored documents the batch needs
+    ended: list[str]  #: keys whose last fact in the batch ends them
+
+
 @dataclass(frozen=True)
 class Projection:
     name: str
     handlers: dict[type[events.Event], Handler] = field(default_factory=dict)
     key: Callable[[Fact], str] = lambda fact: str(fact.job_id)
+    #: event types whose handler writes its key's document whole, reading nothing of it:
+    #: a key that a batch touches first with one of them is not read from the store
+    creates: frozenset[type[events.Event]] = frozenset()
+    #: event types after which a key's document is seldom changed again: a runner keeps no copy
+    ends: frozenset[type[events.Event]] = frozenset()
 
-    def keys(self, facts: list[Fact]) -> list[str]:
-        """The document keys a batch touches (loaded before it is applied)."""
-        return list(dict.fromkeys(self.key(f) for f in facts if type(f.event) in self.handlers))
+    @cached_property
+    def event_types(self) -> frozenset[str]:
+        """The stored type names of the events the projection handles (others need no decoding)."""
+        return frozenset(kind.type for kind in self.handlers)
+
+    def touches(self, facts: list[Fact]) -> Touches:
+        """The keys a batch must read before it is applied, and those it ends."""
+        first: dict[str, type] = {}
+        last: dict[str, type] = {}
+        for fact in facts:
+            kind = type(fact.event)
+            if kind in self.handlers:
+                key = self.key(fact)
+                first.setdefault(key, kind)
+                last[key] = kind
+        return Touches(
+            [k for k, kind in first.items() if kind not in self.creates],
+            [k for k, kind in last.items() if kind in self.ends],
+        )
 
     def apply(self, docs: Docs, facts: list[Fact]) -> Docs:
         """Apply a batch in order; returns the documents it changed."""

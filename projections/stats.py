@@ -73,6 +73,8 @@ projection = Projection(
         events.JobCancelled: _ended("cancelled"),
         events.JobExpired: _ended("expired"),
     },
+    creates=frozenset({events.JobCreated}),
+    ends=frozenset({events.JobCompleted, events.JobFailed, events.JobCancelled, events.JobExpired}),
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from domain import errors
 from eventlog import codec
-from eventlog.store import EventStore
+from eventlog.store import EventStore, RecordedEvent
 from projections import stats
 from projections.framework import Fact, Projection
 from service.jobs import utcnow
@@ -17,11 +17,12 @@ log = logging.getLogger("jobledger.projections")
 PROJECTIONS: dict[str, Projection] = {stats.NAME: stats.projection}
 PAGE = 2000
 MIN_PASS_INTERVAL = 0.05  # seconds: under load, passes come no closer (each costs round trips whatever it reads)
-RECENT_DOCS = 10_000  # documents a runner keeps from its own passes (a stats document is a few hundred bytes)
+RECENT_DOCS = 10_000  # documents a runner keeps from its own passes (a stats document takes about 1 KB)
 
 
 class Recent:
-    """The documents one runner's passes last saved or read, with the checkpoint they are true at.
+    """The documents one runner's passes last saved or read (but those of keys a pass ended:
+    Projection.ends), with the checkpoint they are true at.
 
     They stand for the stored documents only while the checkpoint is still where this
     runner's last save left it: the save's compare-and-set on the checkpoint proves that no
@@ -44,12 +45,14 @@ class Recent:
         """The documents are about to change in place: true again only once saved (not if that fails)."""
         self.position = None
 
-    def saved(self, position: int, docs: dict[str, dict]) -> None:
+    def saved(self, position: int, docs: dict[str, dict], ended: list[str]) -> None:
+        """The pass that left `docs` is saved at `position`; the documents of `ended` keys are not kept."""
         self.position = position
-        kept = self.docs
+        kept, ended = self.docs, set(ended)
         for key, doc in docs.items():
             kept.pop(key, None)  # to the young end
-            kept[key] = doc
+            if key not in ended:
+                kept[key] = doc
         while len(kept) > self.limit:
             del kept[next(iter(kept))]
 
@@ -68,9 +71,9 @@ async def catch_up(
     store: EventStore, projection: Projection, generation: int, progress: Callable[[int], None] | None = None,
     recent: Recent | None = None,
 ) -> int | None:
-    """Apply the log to `generation` from its checkpoint up to the head; the position reached,
-    or None if the generation was replaced meanwhile. With `recent`, documents this runner
-    saved last are not read again."""
+    """Apply the log to `generation` from its checkpoint up to the head (as the last read found
+    it); the position reached, or None if the generation was replaced meanwhile. With
+    `recent`, documents this runner saved last are not read again."""
     while True:
         current = (await generations(store, projection.name)).get(generation)
         if current is None:
@@ -79,11 +82,11 @@ async def catch_up(
         batch = await store.read_all(after=position, limit=PAGE)
         if not batch:
             return position
-        facts = [Fact(r.stream_id, r.position, r.recorded_at, codec.domain_event(r)) for r in batch]
-        keys = projection.keys(facts)
+        facts = _facts(projection, batch)
+        touches = projection.touches(facts)
         known = recent.valid_at(generation, position) if recent is not None else {}
-        docs = {k: known[k] for k in keys if k in known}
-        if missing := [k for k in keys if k not in docs]:
+        docs = {k: known[k] for k in touches.reads if k in known}
+        if missing := [k for k in touches.reads if k not in docs]:
             docs.update(await store.load_projection_rows(projection.name, generation, missing))
         if recent is not None:
             recent.changing()
@@ -91,9 +94,17 @@ async def catch_up(
         if not await store.save_projection(projection.name, generation, changed, position, batch[-1].position, utcnow()):
             continue  # another runner moved the checkpoint first: read it again
         if recent is not None:
-            recent.saved(batch[-1].position, docs)
+            recent.saved(batch[-1].position, docs, touches.ended)
         if progress is not None:
             progress(len(batch))
+        if len(batch) < PAGE:  # the head when read: what commits later wakes the next pass
+            return batch[-1].position
+
+
+def _facts(projection: Projection, batch: list[RecordedEvent]) -> list[Fact]:
+    """The batch's events that the projection handles (the others are not decoded)."""
+    types = projection.event_types
+    return [Fact(r.stream_id, r.position, r.recorded_at, codec.domain_event(r)) for r in batch if r.type in types]
 
 
 async def rebuild(store: EventStore, name: str, progress: Callable[[int], None] | None = None) -> int:
