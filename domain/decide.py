@@ -66,15 +66,17 @@ def _name(command: commands.Command) -> str:
 
 
 def _check_lease(job: Job, token_hash: str | None, now: datetime) -> None:
-    details = {"job_id": str(job.id), "status": job.status.value, "version": job.version}
     if not job.leased:
-        raise errors.LeaseLost("the job is not held under a lease", **details)
-    if token_hash is None:
-        raise errors.LeaseLost("a worker holds this job: send its lease_token", **details)
-    if token_hash != job.lease_token_hash:
-        raise errors.LeaseLost("this lease_token does not hold the job", **details)
-    if now >= job.lease_expires_at:
-        raise errors.LeaseLost(f"the lease expired at {job.lease_expires_at.isoformat()}", **details)
+        reason = "the job is not held under a lease"
+    elif token_hash is None:
+        reason = "a worker holds this job: send its lease_token"
+    elif token_hash != job.lease_token_hash:
+        reason = "this lease_token does not hold the job"
+    elif now >= job.lease_expires_at:
+        reason = f"the lease expired at {job.lease_expires_at.isoformat()}"
+    else:
+        return  # the details are made only for a refusal: str(job.id) alone costs more than the checks
+    raise errors.LeaseLost(reason, job_id=str(job.id), status=job.status.value, version=job.version)
 
 
 def _check_phase(job: Job, command) -> None:

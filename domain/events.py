@@ -18,9 +18,10 @@ class Event:
     type: ClassVar[str] = "Event"
     schema_version: ClassVar[int] = 1
     _datetimes: ClassVar[tuple[str, ...]] = ()
+    _names: ClassVar[tuple[str, ...]] = ()  # the fields' names, set below for every event type: fields() is slow
 
     def to_data(self) -> dict[str, JSON]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {name: getattr(self, name) for name in self._names}
         for name in self._datetimes:
             if data[name] is not None:
                 data[name] = data[name].isoformat()
@@ -226,6 +227,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ArtifactAdded,
     )
 }
+
+
+for _cls in EVENT_TYPES.values():
+    _cls._names = tuple(f.name for f in fields(_cls))
+del _cls
 
 
 def decode(type_name: str, data: dict[str, JSON], schema_version: int | None = None) -> Event:

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain import events, job as job_
-from domain.job import Artifact, Draft, Job, Phase, Progress
+from domain import events
+from domain.job import Artifact, Draft, Job, Phase, Progress, from_fields
 from domain.status import PhaseStatus, Status
 
 NAME = "job_status"
@@ -21,6 +21,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 _Iso = Callable[[datetime | None], str | None]
+# value -> member, cheaper than calling the enum; an unknown value still goes to the enum, for its error
 _STATUSES = {s.value: s for s in Status}
 _PHASE_STATUSES = {s.value: s for s in PhaseStatus}
 
@@ -100,7 +101,7 @@ def document(job: Job) -> dict[str, Any]:
 
 def job_from_document(doc: dict[str, Any]) -> Job:
     """The job state a document was written from (the snapshot commands decide on)."""
-    return job_.from_fields(_job_fields(doc))
+    return from_fields(_job_fields(doc))
 
 
 def _job_fields(doc: dict[str, Any]) -> dict[str, Any]:
