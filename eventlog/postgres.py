@@ -11,7 +11,7 @@ import contextlib
 import logging
 import operator
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -284,33 +284,36 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
 
     async def _settled_after(self, after: int, limit: int) -> list[asyncpg.Record]:
         """Settled events after `after`, in position order: a caller reads its own appends,
-        held back for a moment at most (see _fetch_settled)."""
+        held back for a moment at most (see _await_settled). A read again takes only what
+        was held back, from the last settled event on."""
         sql = f"SELECT {_EVENT_COLUMNS}, {_SETTLED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        rows = await self._fetch(sql, after, limit)
+        settled = rows[: _settled_prefix(rows)]
 
-        def reach(rows: list[asyncpg.Record]) -> tuple[int, int]:
-            prefix = _settled_prefix(rows)
-            return (rows[prefix - 1][0] if prefix else after), (rows[-1][0] if rows else after)
+        def reached() -> int:
+            return settled[-1][0] if settled else after
 
-        rows = await self._fetch_settled(reach, sql, after, limit)
-        return rows[: _settled_prefix(rows)]
+        async def again() -> int:
+            rows = await self._fetch(sql, reached(), limit - len(settled))
+            settled.extend(rows[: _settled_prefix(rows)])
+            return reached()
 
-    async def _fetch_settled(self, reach: Callable[[list], tuple[int, int]], sql: str, *args: Any) -> list:
-        """Run `sql` until what it first found committed is settled, for at most
-        HOLD_BACK_WAIT. `reach(rows)` is (the last settled position, the last committed one).
-        Events committed after the first run are not waited for: under a steady load
-        something newer is always held back."""
-        rows = await self._fetch(sql, *args)
-        settled, target = reach(rows)
+        await self._await_settled(reached(), rows[-1][0] if rows else after, again)
+        return settled
+
+    async def _await_settled(self, reached: int, target: int, again: Callable[[], Awaitable[int]]) -> None:
+        """Read `again()` (the last settled position it reaches) until what the first read found
+        committed, up to `target`, is settled, for at most HOLD_BACK_WAIT. Events committed
+        after the first read are not waited for: under a steady load something newer is
+        always held back."""
         delay, deadline = 0.001, time.monotonic() + HOLD_BACK_WAIT
-        while settled < target and time.monotonic() + delay < deadline:
+        while reached < target and time.monotonic() + delay < deadline:
             # what holds it back is most often this instance's own append: its commit wakes us
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._commit_seen.wait()
             delay = min(delay * 2, 0.02)
-            rows = await self._fetch(sql, *args)
-            settled = reach(rows)[0]
-        return rows
+            reached = await again()
 
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
         return [_recorded(r) for r in await self._settled_after(after, limit)]
@@ -322,8 +325,15 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             f"SELECT (SELECT coalesce(max(position), 0) FROM events WHERE {_SETTLED}),"
             " (SELECT coalesce(max(position), 0) FROM events)"
         )
-        rows = await self._fetch_settled(lambda rows: tuple(rows[0]), sql)
-        return rows[0][0]
+        settled, committed = (await self._fetch(sql))[0]
+        heads = [settled]
+
+        async def again() -> int:
+            heads.append((await self._fetch(sql))[0][0])
+            return heads[-1]
+
+        await self._await_settled(settled, committed, again)
+        return heads[-1]
 
     async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY position"

@@ -61,6 +61,27 @@ async def test_an_event_behind_a_running_append_is_not_read_until_that_append_co
     assert await pg_store.head() == later[0].position
 
 
+async def test_a_read_waits_for_a_held_back_event_that_commits_meanwhile_and_returns_all_in_order(
+    pg_store, held_open
+):
+    """The read finds settled events, then one held back, then a later committed one: it
+    reads again from where the settled ones end (not the whole page) once the holder commits."""
+    before = [e.position for e in await pg_store.append(uuid4(), 0, new_events(3))]
+    slow, held_position = await held_open(uuid4())
+    later = await pg_store.append(uuid4(), 0, new_events(2))
+
+    async def commit_soon() -> None:
+        await asyncio.sleep(postgres.HOLD_BACK_WAIT / 5)
+        await slow.execute("COMMIT")
+        pg_store._committed()  # the test's own connection: wake the waiting read as a local commit would
+
+    reading = asyncio.ensure_future(pg_store.read_all(after=0, limit=6))
+    await commit_soon()
+    log = await reading
+    assert [e.position for e in log] == [*before, held_position, *(e.position for e in later)]
+    assert await pg_store.head() == later[-1].position
+
+
 async def test_a_rolled_back_append_leaves_a_gap_that_holds_nothing_back(pg_store, held_open):
     slow, held_position = await held_open(uuid4())
     later = await pg_store.append(uuid4(), 0, new_events(1))
