@@ -41,37 +41,40 @@ class Artifact:
     version: int  # the job version that added it: its content is that event's data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
+    """A job's state. Its fields are declared in the order of the job document's keys, each
+    shown as orjson shows it (projections.job_status.document_json serializes a Job as is)."""
+
     id: UUID
     type: str
     tenant: str
     status: Status
+    priority: int
     payload: JSON
     metadata: dict[str, JSON]
     phases: tuple[Phase, ...]
-    priority: int
-    max_attempts: int
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    run_at: datetime | None = None
-    attempts: int = 0
     progress: Progress | None = None
     result: JSON = None
     error: JSON = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    attempts: int = 0
+    max_attempts: int
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
     worker_id: str | None = None
     lease_token_hash: str | None = None
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
     cancel_reason: str | None = None
     cancelled_by: str | None = None
-    idempotency_key: str | None = None
-    retry_base_seconds: float = 1.0
-    retry_max_seconds: float = 300.0
     artifacts: tuple[Artifact, ...] = ()
+    idempotency_key: str | None = None
+    created_at: datetime
+    run_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    expires_at: datetime
+    updated_at: datetime
     version: int = 0
 
     @property

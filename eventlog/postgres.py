@@ -488,7 +488,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     @staticmethod
     async def _write_shadow(conn, rows: Iterable[dict[str, Any]]) -> None:
         # a generator: the rows are made while COPY sends the ones before
-        records = (_status_record(r) for r in rows)
+        records = map(_status_record, rows)
         await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
 
 
@@ -583,7 +583,7 @@ def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tupl
         columns, docs = [None] * len(_STATE_COLUMNS), None
     else:
         columns = [[None if state is None else state[name] for state in states] for name in _STATE_COLUMNS]
-        docs = [None if state is None else codec.dumps(state["doc"]) for state in states]
+        docs = [None if state is None else state["doc"] for state in states]
     return (
         [r.stream_id for r in batch],
         [r.expected_version for r in batch],
@@ -608,9 +608,4 @@ _STATUS_COLUMNS = [
 ]
 
 
-_STATUS_VALUES = operator.itemgetter(*_STATUS_COLUMNS)
-
-
-def _status_record(row: dict[str, Any]) -> tuple:
-    *values, doc = _STATUS_VALUES(row)  # doc is the last column
-    return (*values, codec.dumps(doc))
+_status_record = operator.itemgetter(*_STATUS_COLUMNS)  # a row as COPY takes it (its doc is JSON text already)

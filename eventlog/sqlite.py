@@ -77,7 +77,6 @@ def _raw(row: tuple) -> chain.RawEvent:
 
 def _status_values(state: dict[str, Any], created: int, last: int) -> tuple:
     values = {**state, "created_position": created, "last_position": last}
-    values["doc"] = codec.dumps(state["doc"])
     values["job_id"] = state["job_id"].hex
     for column in ("run_at", "expires_at", "lease_expires_at", "created_at", "updated_at", "finished_at"):
         values[column] = _time(values[column])

@@ -62,11 +62,20 @@ class Snapshot:
 
     job: Job
     position: int
-    doc: dict[str, Any] | None = None  # job_status.document(job), where the status row already made it
+    doc: str | None = None  # job_status.document_json(job), where the status row already made it
 
     @property
     def document(self) -> dict[str, Any]:
-        return {**(self.doc or job_status.document(self.job)), "position": self.position}
+        """The document clients see, position included."""
+        doc = codec.loads(self.doc) if self.doc is not None else job_status.document(self.job)
+        doc["position"] = self.position
+        return doc
+
+    @property
+    def document_json(self) -> str:
+        """`document` as JSON text, without a dict made on the way."""
+        text = self.doc if self.doc is not None else job_status.document_json(self.job)
+        return f'{text[:-1]},"position":{self.position}}}'
 
 
 class KeyedLock:
@@ -250,7 +259,7 @@ class Jobs:
 
     async def _claim_once(self, query: ClaimQuery, worker_id, lease_seconds, meta) -> list[Claimed]:
         now = query.now
-        planned: dict[UUID, tuple[Job, dict[str, Any], str, int]] = {}  # job id -> (claimed job, document, token, size)
+        planned: dict[UUID, tuple[Job, str, str, int]] = {}  # job id -> (claimed job, its document, token, size)
 
         def plan(rows: list[StatusRow]) -> list[AppendRequest]:
             requests = []
@@ -271,8 +280,8 @@ class Jobs:
             claimed.append(Claimed(self._remember(Snapshot(job, events_[-1].position, doc), size), token))
         return claimed
 
-    async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], dict]:
-        """Append; the recorded events, and the new job's document (made once, for its status row)."""
+    async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], str]:
+        """Append; the recorded events, and the new job's document as JSON (made once, for its status row)."""
         request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
         recorded = await self.store.append(request.stream_id, request.expected_version, request.events, request.state)
         self.metrics.appended(recorded, job, new_job)

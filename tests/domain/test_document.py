@@ -155,6 +155,7 @@ def test_every_state_of_a_history_round_trips_through_its_document(seed: int):
     for event, at in recorded:
         job = evolve(job, event, at, job_id)
         assert job_status.job_from_document(_through_json(job_status.document(job))) == job
+        assert job_status.document_json(job) == orjson.dumps(job_status.document(job)).decode()
 
 
 @pytest.mark.parametrize("seed", SEEDS[:10])
@@ -189,7 +190,7 @@ def test_row_carries_the_filter_columns_and_the_document():
         "updated_at": job.updated_at,
         "finished_at": job.finished_at,
         "version": job.version,
-        "doc": job_status.document(job),
+        "doc": orjson.dumps(job_status.document(job)).decode(),
     }
 
 

@@ -4,9 +4,11 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
+import orjson
 import pytest
 
-from domain.job import Artifact, Job, Phase, Progress
+from domain.events import JobCreated
+from domain.job import Artifact, Draft, Job, Phase, Progress
 from domain.status import PhaseStatus, Status
 from projections import job_status
 
@@ -151,6 +153,14 @@ def test_a_job_without_phases_progress_or_artifacts():
     expected = {**DOCUMENT, "phases": [], "progress": None, "artifacts": []}
     expected.update(run_at="2024-03-01T12:00:00+00:00", finished_at="2024-03-01T12:05:30.250000+00:00")
     assert _ordered(job_status.document(job)) == _ordered(expected)
+
+
+def test_the_document_as_json_is_the_document_to_the_byte():
+    """The status row's text is made by orjson from the Job (its fields in the document's order)."""
+    assert job_status.document_json(JOB) == orjson.dumps(DOCUMENT).decode()
+    draft = Draft(JobCreated(job_type="t", tenant="a", payload=None, metadata={}, phases=(), priority=0,
+                             max_attempts=1, run_at=None, expires_at=T), T, JOB.id)
+    assert job_status.document_json(draft) == orjson.dumps(job_status.document(draft.job())).decode()
 
 
 def test_the_document_reads_back_into_the_job():

@@ -118,7 +118,7 @@ def test_from_fields_is_job_of_those_fields_in_any_order():
     assert from_fields(dict(reversed(values.items()))) == job
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         from_fields({**values, "colour": "red"})
-    with pytest.raises(TypeError, match="missing 1 required positional argument: 'tenant'"):
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'tenant'"):
         from_fields({k: v for k, v in values.items() if k != "tenant"})
 
 
