@@ -2,7 +2,7 @@
 
     python bench/http_floor.py [--requests 4000] [--concurrency 64] [--backends sqlite,postgresql]
                                [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--rounds 1]
-                               [--loop asyncio|uvloop]
+                               [--loop asyncio|uvloop] [--instructions]
 
 The bare app is this benchmark's machine limit: an aiohttp server with no middleware, no
 hook and no store, whose handlers read the JSON body (orjson) and answer a job document
@@ -18,12 +18,20 @@ requests of that kind:
 `jobledger serve` runs on SQLite in a temporary directory and on a scratch PostgreSQL
 database (dropped at the end), at log level WARNING as in bench/throughput.py. The
 client's own CPU per request is printed too: for the SDK's calls it is the worker's cost.
+
+CPU time on a shared machine varies by a third from run to run. With --instructions the
+servers run under valgrind's callgrind (`apt-get install valgrind`; about 50 times slower:
+use a few hundred requests) and the figure is the instructions each executed per request,
+counted only while that kind of request ran: the same to within a percent, run after run,
+whatever else loads the machine. Instructions are not time (a cache miss costs more than
+an add), so use them to compare two versions of the code, and CPU time for the cost.
 """
 
 import argparse
 import asyncio
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -129,12 +137,46 @@ class Meter:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
-    def start(self) -> None:
-        self.server, self.client = throughput.cpu_seconds(self.pid), self._own()
+    async def start(self) -> None:
+        self.server, self.client = await self._server(), self._own()
 
-    def per(self, n: int) -> tuple[float, float]:
-        server = throughput.cpu_seconds(self.pid) - self.server
+    async def per(self, n: int) -> tuple[float, float]:
+        """Server and client figures per request since `start` (µs; for the server, see _server)."""
+        server = await self._server() - self.server
         return 1e6 * server / n, 1e6 * (self._own() - self.client) / n
+
+    async def _server(self) -> float:
+        return throughput.cpu_seconds(self.pid)
+
+
+class InstructionMeter(Meter):
+    """Instructions the server (under callgrind, instrumenting nothing at first) executed
+    between `start` and `per`; `per` answers thousands per request for the server."""
+
+    def __init__(self, pid: int, out: Path):
+        super().__init__(pid)
+        self.out = out  # callgrind's --callgrind-out-file: each dump is out.1, out.2, ...
+
+    async def start(self) -> None:
+        await _callgrind("--zero", self.pid)
+        await _callgrind("--instr=on", self.pid)
+        self.client = self._own()
+
+    async def per(self, n: int) -> tuple[float, float]:
+        client = self._own() - self.client
+        await _callgrind("--dump", self.pid)  # the counts since --zero
+        await _callgrind("--instr=off", self.pid)
+        dumps = sorted(self.out.parent.glob(f"{self.out.name}.*"), key=lambda p: int(p.suffix[1:]))
+        summary = next(line for line in dumps[-1].read_text().splitlines() if line.startswith("summary:"))
+        return int(summary.split()[1]) / 1e3 / n, 1e6 * client / n
+
+
+async def _callgrind(command: str, pid: int) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "callgrind_control", command, str(pid), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    if await process.wait():
+        raise RuntimeError(f"callgrind_control {command} {pid} failed")
 
 
 async def lanes(n: int, width: int, make: Callable[[int], Awaitable[None]]) -> None:
@@ -169,9 +211,9 @@ async def tracked(base: str, meter: Meter, n: int, width: int, figures: Figures)
     }
     async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=width)) as session:
         for kind, make in requests.items():
-            meter.start()
+            await meter.start()
             await lanes(n, width, make)
-            figures.per_request[kind] = meter.per(n)
+            figures.per_request[kind] = await meter.per(n)
 
 
 async def worker_calls(base: str, meter: Meter, n: int, width: int, figures: Figures) -> None:
@@ -182,18 +224,18 @@ async def worker_calls(base: str, meter: Meter, n: int, width: int, figures: Fig
     await transport.open()
     try:
         claimed = []
-        meter.start()
+        await meter.start()
         while len(claimed) < n:
             claimed += await transport.claim("bench", [JOB_TYPE], min(CLAIM_BATCH, n - len(claimed)), 60, 0, None)
-        figures.per_request["sdk claim"] = meter.per(n)
+        figures.per_request["sdk claim"] = await meter.per(n)
         report = {
             "sdk progress": lambda c, i: transport.progress(c.document["id"], c.lease_token, 50, "half way", {"n": i}),
             "sdk complete": lambda c, i: transport.complete(c.document["id"], c.lease_token, {"n": i}),
         }
         for kind, make in report.items():
-            meter.start()
+            await meter.start()
             await lanes(n, width, lambda i, make=make: make(claimed[i], i))
-            figures.per_request[kind] = meter.per(n)
+            figures.per_request[kind] = await meter.per(n)
     finally:
         await transport.close()
 
@@ -203,45 +245,55 @@ async def worker_calls(base: str, meter: Meter, n: int, width: int, figures: Fig
 
 async def measure_bare(options, logs: Path) -> Figures:
     port = throughput.free_port()
-    args = [sys.executable, str(BENCH / "http_floor.py"), "--serve-bare", str(port), "--loop", options.loop]
-    with open(logs / "bare.log", "wb") as out:
-        process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=asyncio.subprocess.STDOUT)
+    args = [str(BENCH / "http_floor.py"), "--serve-bare", str(port), "--loop", options.loop]
+    process, meter = await start(args, logs, "bare", options.instructions, env={})
     base = f"http://127.0.0.1:{port}"
     try:
-        await wait_up(base, "/jobs/0")
-        return await measure(f"bare aiohttp ({options.loop})", base, process.pid, options)
+        await wait_up(base + "/jobs/0")
+        return await measure(f"bare aiohttp ({options.loop})", base, meter, options)
     finally:
         await throughput.stop([process])
 
 
 async def measure_service(backend: str, db: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
-    serve = ["serve", "--db", db, "--port", str(port)]
-    env = {"JOBLEDGER_LOG_LEVEL": "WARNING"}
-    process = await throughput.spawn(*serve, ready=None, log=logs / f"serve-{backend}.log", env=env)
+    args = [*throughput.CLI[1:], "serve", "--db", db, "--port", str(port)]
+    process, meter = await start(args, logs, f"serve-{backend}", options.instructions, {"JOBLEDGER_LOG_LEVEL": "WARNING"})
     base = f"http://127.0.0.1:{port}"
     try:
-        await throughput.wait_healthy(base)
-        return await measure(f"jobledger serve, {backend}", base, process.pid, options)
+        await wait_up(base + "/health")
+        return await measure(f"jobledger serve, {backend}", base, meter, options)
     finally:
         await throughput.stop([process])
 
 
-async def wait_up(base: str, path: str) -> None:
+async def start(args: list[str], logs: Path, name: str, instructions: bool, env: dict[str, str]):
+    """A server process (python `args`), under callgrind with `instructions`, and its meter."""
+    valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={logs}/{name}.%p"]
+    command = [*(valgrind if instructions else []), sys.executable, *args]
+    with open(logs / f"{name}.log", "wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=BENCH, stdout=log, stderr=asyncio.subprocess.STDOUT, env={**os.environ, **env}
+        )
+    return process, InstructionMeter(process.pid, logs / f"{name}.{process.pid}") if instructions else Meter(process.pid)
+
+
+async def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 300  # a server under callgrind takes a minute to start
     async with aiohttp.ClientSession() as session:
-        for _ in range(600):
+        while time.monotonic() < deadline:
             try:
-                async with session.get(base + path):
+                async with session.get(url):
                     return
             except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{base} never answered")
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} never answered")
 
 
-async def measure(name: str, base: str, pid: int, options) -> Figures:
+async def measure(name: str, base: str, meter: Meter, options) -> Figures:
     figures = Figures(name)
-    await tracked(base, Meter(pid), options.requests, options.concurrency, figures)
-    await worker_calls(base, Meter(pid), options.requests, options.concurrency, figures)
+    await tracked(base, meter, options.requests, options.concurrency, figures)
+    await worker_calls(base, meter, options.requests, options.concurrency, figures)
     return figures
 
 
@@ -258,10 +310,11 @@ def best(runs: list[Figures]) -> list[Figures]:
     return list(by_server.values())
 
 
-def report(runs: list[Figures], rounds: int) -> None:
+def report(runs: list[Figures], rounds: int, instructions: bool) -> None:
     kinds = TRACKED + WORKER
+    server = "thousand instructions" if instructions else "µs CPU"
     print()
-    print(f"CPU per request, µs, lowest of {rounds} round(s): server process (client process);")
+    print(f"Per request, lowest of {rounds} round(s): server process, {server} (client process, µs CPU);")
     print(f"sdk claim is per job claimed, in claims of {CLAIM_BATCH}")
     header = f"{'server':<30}" + "".join(f"{kind:>14}" for kind in kinds)
     print(header)
@@ -271,7 +324,7 @@ def report(runs: list[Figures], rounds: int) -> None:
         print(f"{run.server:<30}{cells}")
     bare, services = runs[0], runs[1:]
     print()
-    print(f"service / {bare.server}, server CPU per request:")
+    print(f"service / {bare.server}, server {server} per request:")
     for run in services:
         ratios = "".join(f"{run.per_request[k][0] / bare.per_request[k][0]:>13.1f}x" for k in kinds)
         print(f"{run.server:<30}{ratios}")
@@ -296,7 +349,7 @@ async def main(options) -> None:
                     print(f"  {runs[-1].server}: done", flush=True)
         finally:
             await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    report(best(runs), options.rounds)
+    report(best(runs), options.rounds, options.instructions)
 
 
 if __name__ == "__main__":
@@ -309,8 +362,13 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rounds", type=int, default=1, help="times to measure every server (default 1)")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the bare app's event loop")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count the servers' instructions under callgrind, not CPU time"
+    )
     parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.instructions and not shutil.which("callgrind_control"):
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
     if options.serve_bare is not None:
         serve_bare(options.serve_bare, options.loop)
     else:
