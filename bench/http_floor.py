@@ -2,7 +2,7 @@
 
     python bench/http_floor.py [--requests 4000] [--concurrency 64] [--backends sqlite,postgresql]
                                [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--rounds 1]
-                               [--loop asyncio|uvloop] [--instructions]
+                               [--loops asyncio,uvloop] [--instructions]
 
 The bare app is this benchmark's machine limit: an aiohttp server with no middleware, no
 hook and no store, whose handlers read the JSON body (orjson) and answer a job document
@@ -243,26 +243,29 @@ async def worker_calls(base: str, meter: Meter, n: int, width: int, figures: Fig
 # ---------------------------------------------------------------- servers
 
 
-async def measure_bare(options, logs: Path) -> Figures:
+async def measure_bare(loop: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
-    args = [str(BENCH / "http_floor.py"), "--serve-bare", str(port), "--loop", options.loop]
+    args = [str(BENCH / "http_floor.py"), "--serve-bare", str(port), "--loop", loop]
     process, meter = await start(args, logs, "bare", options.instructions, env={})
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_up(base + "/jobs/0")
-        return await measure(f"bare aiohttp ({options.loop})", base, meter, options)
+        return await measure(f"bare aiohttp, {loop}", base, meter, options)
     finally:
         await throughput.stop([process])
 
 
-async def measure_service(backend: str, db: str, options, logs: Path) -> Figures:
+async def measure_service(backend: str, db: str, loop: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
-    args = [*throughput.CLI[1:], "serve", "--db", db, "--port", str(port)]
+    main = "from service.cli import main; main()"
+    if loop == "uvloop":  # the event loop policy web.run_app's loop comes from
+        main = f"import uvloop; uvloop.install(); {main}"
+    args = ["-c", main, "serve", "--db", db, "--port", str(port)]
     process, meter = await start(args, logs, f"serve-{backend}", options.instructions, {"JOBLEDGER_LOG_LEVEL": "WARNING"})
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_up(base + "/health")
-        return await measure(f"jobledger serve, {backend}", base, meter, options)
+        return await measure(f"jobledger serve, {backend}, {loop}", base, meter, options)
     finally:
         await throughput.stop([process])
 
@@ -316,18 +319,23 @@ def report(runs: list[Figures], rounds: int, instructions: bool) -> None:
     print()
     print(f"Per request, lowest of {rounds} round(s): server process, {server} (client process, µs CPU);")
     print(f"sdk claim is per job claimed, in claims of {CLAIM_BATCH}")
-    header = f"{'server':<30}" + "".join(f"{kind:>14}" for kind in kinds)
+    header = f"{'server':<38}" + "".join(f"{kind:>14}" for kind in kinds)
     print(header)
     print("-" * len(header))
     for run in runs:
         cells = "".join(f"{run.per_request[k][0]:>7,.0f} ({run.per_request[k][1]:>4,.0f})" for k in kinds)
-        print(f"{run.server:<30}{cells}")
-    bare, services = runs[0], runs[1:]
+        print(f"{run.server:<38}{cells}")
     print()
-    print(f"service / {bare.server}, server {server} per request:")
-    for run in services:
-        ratios = "".join(f"{run.per_request[k][0] / bare.per_request[k][0]:>13.1f}x" for k in kinds)
-        print(f"{run.server:<30}{ratios}")
+    print(f"service / the bare app on the same event loop, server {server} per request:")
+    bare = {_loop(run): run for run in runs if run.server.startswith("bare")}
+    for run in runs:
+        if not run.server.startswith("bare"):
+            ratios = "".join(f"{run.per_request[k][0] / bare[_loop(run)].per_request[k][0]:>13.1f}x" for k in kinds)
+            print(f"{run.server:<38}{ratios}")
+
+
+def _loop(run: Figures) -> str:
+    return run.server.rsplit(", ", 1)[1]
 
 
 async def main(options) -> None:
@@ -339,14 +347,15 @@ async def main(options) -> None:
         print(f"{os.cpu_count()} CPUs; {options.requests:,} requests of each kind, {options.concurrency} in flight")
         try:
             for _ in range(options.rounds):
-                runs.append(await measure_bare(options, logs))
-                for backend in options.backends:
-                    if backend == "sqlite":
-                        db = f"sqlite:///{tmp}/events-{len(runs)}.db"
-                    else:
-                        db = await throughput.scratch(options.pg, name)
-                    runs.append(await measure_service(backend, db, options, logs))
-                    print(f"  {runs[-1].server}: done", flush=True)
+                for loop in options.loops:
+                    runs.append(await measure_bare(loop, options, logs))
+                    for backend in options.backends:
+                        if backend == "sqlite":
+                            db = f"sqlite:///{tmp}/events-{len(runs)}.db"
+                        else:
+                            db = await throughput.scratch(options.pg, name)
+                        runs.append(await measure_service(backend, db, loop, options, logs))
+                        print(f"  {runs[-1].server}: done", flush=True)
         finally:
             await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     report(best(runs), options.rounds, options.instructions)
@@ -361,7 +370,11 @@ if __name__ == "__main__":
         "--backends", type=lambda s: s.split(","), default=["sqlite", "postgresql"], help="sqlite,postgresql"
     )
     parser.add_argument("--rounds", type=int, default=1, help="times to measure every server (default 1)")
-    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the bare app's event loop")
+    parser.add_argument(
+        "--loops", type=lambda s: s.split(","), default=["asyncio"],
+        help="event loops to run every server on, in turn (asyncio,uvloop: uvloop must be installed)",
+    )
+    parser.add_argument("--loop", default="asyncio", help=argparse.SUPPRESS)  # of --serve-bare
     parser.add_argument(
         "--instructions", action="store_true", help="count the servers' instructions under callgrind, not CPU time"
     )
