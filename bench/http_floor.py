@@ -205,7 +205,8 @@ async def tracked(base: str, meter: Meter, n: int, width: int, figures: Figures)
         "get": lambda i: call(session, "GET", f"/jobs/{ids[i]}", None, 200),
         "start": lambda i: call(session, "POST", f"/jobs/{ids[i]}/start", {}, 200),
         "progress": lambda i: call(
-            session, "POST", f"/jobs/{ids[i]}/progress", {"percent": 50, "message": "half way", "details": {"n": i}}, 200
+            session, "POST", f"/jobs/{ids[i]}/progress", {"percent": 50, "message": "half way", "details": {"n": i}},
+            200,
         ),
         "complete": lambda i: call(session, "POST", f"/jobs/{ids[i]}/complete", {"result": {"n": i}}, 200),
     }
@@ -261,7 +262,8 @@ async def measure_service(backend: str, db: str, loop: str, options, logs: Path)
     if loop == "uvloop":  # the event loop policy web.run_app's loop comes from
         main = f"import uvloop; uvloop.install(); {main}"
     args = ["-c", main, "serve", "--db", db, "--port", str(port)]
-    process, meter = await start(args, logs, f"serve-{backend}", options.instructions, {"JOBLEDGER_LOG_LEVEL": "WARNING"})
+    quiet = {"JOBLEDGER_LOG_LEVEL": "WARNING"}
+    process, meter = await start(args, logs, f"serve-{backend}", options.instructions, quiet)
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_up(base + "/health")
@@ -278,7 +280,8 @@ async def start(args: list[str], logs: Path, name: str, instructions: bool, env:
         process = await asyncio.create_subprocess_exec(
             *command, cwd=BENCH, stdout=log, stderr=asyncio.subprocess.STDOUT, env={**os.environ, **env}
         )
-    return process, InstructionMeter(process.pid, logs / f"{name}.{process.pid}") if instructions else Meter(process.pid)
+    meter = InstructionMeter(process.pid, logs / f"{name}.{process.pid}") if instructions else Meter(process.pid)
+    return process, meter
 
 
 async def wait_up(url: str) -> None:
@@ -363,7 +366,9 @@ async def main(options) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pg", default=append.DEFAULT_PG, help=f"admin URL of a local PostgreSQL ({append.DEFAULT_PG})")
+    parser.add_argument(
+        "--pg", default=append.DEFAULT_PG, help=f"admin URL of a local PostgreSQL ({append.DEFAULT_PG})"
+    )
     parser.add_argument("--requests", type=int, default=4000, help="requests of each kind (default 4000)")
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (default 64)")
     parser.add_argument(

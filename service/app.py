@@ -1,4 +1,4 @@
-"""The aiohttp application factory: the only place where a backend is chosen."""
+"""The aiohttp application factory (the only place a backend is chosen) and the middleware of every request."""
 
 import asyncio
 import contextlib
