@@ -1,4 +1,4 @@
-"""The aiohttp application factory: the only place where a backend is chosen."""
+"""The aiohttp application factory (the only place a backend is chosen) and the middleware of every request."""
 
 import asyncio
 import contextlib
@@ -8,11 +8,10 @@ from aiohttp import web
 
 from eventlog.follower import LogFollower
 from service import (
-    auth, headers, keys, live_routes, logs, metrics_routes, openapi, projection_runner, schemas, storage, sweeper,
-    ui_routes, worker_routes,
+    auth, errors, headers, keys, live_routes, logs, metrics_routes, openapi, projection_runner, schemas, storage,
+    sweeper, ui_routes, worker_routes,
 )
 from service.config import Settings
-from service.errors import error_middleware
 from service.jobs import Jobs
 from service.metrics import Metrics
 from service.routes import routes
@@ -20,8 +19,7 @@ from service.types import TypeRegistry
 
 
 def create_app(settings: Settings) -> web.Application:
-    middlewares = [logs.request_context, metrics_routes.middleware, error_middleware, auth.auth_middleware]
-    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[middleware], client_max_size=settings.max_body_bytes)
     app[keys.metrics_key] = Metrics()
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
@@ -32,7 +30,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_projections_context)
     app.cleanup_ctx.append(live_routes.hub_context)
-    app.on_response_prepare.append(logs.echo_request_id)
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
@@ -43,6 +40,26 @@ def create_app(settings: Settings) -> web.Application:
     openapi.document_bytes()  # built (and checked) once, at start-up
     headers.setup(app, settings)  # after every route
     return app
+
+
+@web.middleware
+async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Every request, in this order: its id and log context (logs), its timing (metrics_routes),
+    errors made answers (errors), who asks and may they (auth), then the route's handler.
+
+    One middleware, not one per concern: each is another coroutine and frame per request.
+    The timing covers error answers; an exception that escapes (a redirect, a cancelled
+    request) is not timed.
+    """
+    logs.request_context(request)
+    started = time.perf_counter()
+    try:
+        await auth.admit(request)
+        response = await handler(request)
+    except Exception as exc:
+        response = errors.answer(request, exc)
+    metrics_routes.observe(request, response, started)
+    return response
 
 
 async def _gc_context(app: web.Application):

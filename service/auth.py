@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Literal
 
 import limits
-import structlog
 from aiohttp import web
 
 from domain import errors
 from eventlog.store import ApiKey, EventStore
+from service import logs
 from service.jobs import DEFAULT_TENANT
 
 class Unauthorized(errors.JobServiceError):
@@ -206,8 +206,7 @@ def _action(request: web.Request) -> tuple[str, bool]:
     return getattr(handler, "jobledger_action", "admin"), getattr(handler, "jobledger_socket", False)
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
+async def admit(request: web.Request) -> None:
     """Authenticate, check the route's action against the role, and count the request against the key's rate.
 
     A WebSocket without an Authorization header, where keys are required, is let through with
@@ -215,19 +214,18 @@ async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
     """
     action, socket = _action(request)
     if action == PUBLIC:
-        return await handler(request)
+        return
     authenticator = request.app[authenticator_key]
     token = bearer(request)
     if token is None and socket and authenticator.required:
         request[principal_key] = None
         request[action_key] = action
-        return await handler(request)
+        return
     principal = await authenticator.principal(token)
     authorize(principal, action)
     authenticator.throttle(principal)
     request[principal_key] = principal
-    structlog.contextvars.bind_contextvars(tenant=principal.tenant)
-    return await handler(request)
+    logs.bind(tenant=principal.tenant)
 
 
 def authorize(principal: Principal, action: str) -> None:

@@ -68,9 +68,14 @@ def main() -> None:
     "--auth", type=click.Choice(["auto", "required"]), default=None, envvar="JOBLEDGER_AUTH",
     help="auto: no key needed on loopback only; required: API keys everywhere [default: auto]",
 )
+@click.option(
+    "--loop", "event_loop", type=click.Choice(["asyncio", "uvloop"]), default="asyncio", envvar="JOBLEDGER_LOOP",
+    help="the event loop; uvloop (pip install uvloop) spends ~10% less CPU a request [default: asyncio]",
+)
 @_log_options
 def serve(
-    db: str | None, host: str | None, port: int | None, auth: str | None, log_level: str | None, log_format: str | None
+    db: str | None, host: str | None, port: int | None, auth: str | None, event_loop: str, log_level: str | None,
+    log_format: str | None,
 ) -> None:
     """Run the HTTP service (migrates the database first)."""
     settings = _settings(db=db, host=host, port=port, auth=auth, log_level=log_level, log_format=log_format)
@@ -81,7 +86,18 @@ def serve(
     )
     app = create_app(settings)
     app.on_startup.append(_tune_gc_at_start)  # runs after create_app's start-up contexts
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=logs.AccessLogger)
+    loop = _new_event_loop(event_loop)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=logs.AccessLogger, loop=loop)
+
+
+def _new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "asyncio":
+        return asyncio.new_event_loop()
+    try:
+        import uvloop
+    except ImportError:
+        raise click.UsageError("--loop uvloop needs uvloop installed: pip install uvloop") from None
+    return uvloop.new_event_loop()
 
 
 YOUNG_GC_THRESHOLD = 10_000  # CPython's default is 700

@@ -1,4 +1,4 @@
-"""Errors -> HTTP: one table and one middleware; routes never `try`."""
+"""Errors -> HTTP: one table, and the answer the middleware (service.app) gives; routes never `try`."""
 
 import logging
 
@@ -39,23 +39,23 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except errors.JobServiceError as exc:
+def answer(request: web.Request, exc: Exception) -> web.Response:
+    """The response for an exception a handler raised; call it in the `except` block that caught it.
+
+    An HTTPException below 400 (a redirect) is raised again for aiohttp to send. Anything
+    unexpected is logged with its traceback and answered 500, without it.
+    """
+    if isinstance(exc, errors.JobServiceError):
         status = STATUS.get(type(exc), 400)
-        headers = _error_headers(status, exc)
-        return error_response(status, exc.code, exc.message, exc.details, **headers)
-    except web.HTTPException as exc:
+        return error_response(status, exc.code, exc.message, exc.details, **_error_headers(status, exc))
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         details = {"limit_bytes": request.app[keys.settings_key].max_body_bytes} if exc.status == 413 else {}
         code = HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, details, **_allow_header(exc))
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal server error")
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "internal server error")
 
 
 def _error_headers(status: int, exc: errors.JobServiceError) -> dict[str, str]:

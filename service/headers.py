@@ -1,8 +1,9 @@
-"""Security headers on every response, and CORS for the origins the operator allows."""
+"""Security headers and the request id on every response, and CORS for the origins the operator allows."""
 
 import aiohttp_cors
 from aiohttp import web
 
+from service import logs
 from service.config import Settings
 
 _API_HEADERS = {
@@ -26,13 +27,14 @@ def setup(app: web.Application, settings: Settings) -> None:
     if settings.hsts:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
 
-    async def secure(_request: web.Request, response: web.StreamResponse) -> None:
+    async def stamp(request: web.Request, response: web.StreamResponse) -> None:
+        logs.echo_request_id(request, response)
         if response.status == 101:  # a WebSocket upgrade renders nothing; its headers live as long as the socket
             return
         for name, value in headers.items():
             response.headers.setdefault(name, value)
 
-    app.on_response_prepare.append(secure)
+    app.on_response_prepare.append(stamp)
     if settings.cors_origins:
         options = aiohttp_cors.ResourceOptions(
             allow_credentials=False, allow_headers=_ALLOW_HEADERS, expose_headers=_EXPOSE_HEADERS, allow_methods="*",

@@ -57,6 +57,15 @@ class Metrics:
         )
         self.gc_frozen.set_function(gc.get_freeze_count)
         self._gc_started = 0.0
+        self._http_series: dict[tuple[str, str, int], Histogram] = {}
+
+    def http_series(self, method: str, route: str, status: int) -> Histogram:
+        """The request histogram's series of (method, route, status), made once: labels() costs more than observe()."""
+        key = (method, route, status)
+        series = self._http_series.get(key)
+        if series is None:
+            series = self._http_series[key] = self.http.labels(method, route, str(status))
+        return series
 
     def watch_gc(self) -> None:
         """Time every collection from now on (`unwatch_gc` stops it; tests run many apps in one process)."""

@@ -1,4 +1,4 @@
-"""`GET /metrics` in the Prometheus text format, and the middleware that times every request."""
+"""`GET /metrics` in the Prometheus text format, and the timing of every request."""
 
 import time
 
@@ -13,21 +13,16 @@ UNMATCHED = "unmatched"  #: the route label of requests no route matched (404, 4
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-@web.middleware
-async def middleware(request: web.Request, handler) -> web.StreamResponse:
-    """Time each request under its route's canonical path (`/jobs/{id}`), never the raw path.
+def observe(request: web.Request, response: web.StreamResponse, started: float) -> None:
+    """Time a request under its route's canonical path (`/jobs/{id}`), never the raw path.
 
-    It runs outside error_middleware, which turns every error into a response. A WebSocket's
-    time is its connection's life, not a latency: sockets are counted, not timed.
+    The time is taken once errors are answers (see app.middleware). A WebSocket's time is
+    its connection's life, not a latency: sockets are counted, not timed.
     """
-    started = time.perf_counter()
-    response = await handler(request)
     if not isinstance(response, web.WebSocketResponse):
         method = request.method if request.method in _METHODS else "other"
-        request.app[keys.metrics_key].http.labels(method, _route(request), str(response.status)).observe(
-            time.perf_counter() - started
-        )
-    return response
+        series = request.app[keys.metrics_key].http_series(method, _route(request), response.status)
+        series.observe(time.perf_counter() - started)
 
 
 def _route(request: web.Request) -> str:

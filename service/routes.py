@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-import structlog
 from aiohttp import web
 
 import service
@@ -13,7 +12,7 @@ from domain import commands, errors
 from eventlog.store import JobFilter
 from eventlog import codec
 from projections import stats
-from service import audit, auth, keys, projection_runner, schemas
+from service import audit, auth, keys, logs, projection_runner, schemas
 from service.jobs import Snapshot, request_hash, token_hash
 
 routes = web.RouteTableDef()
@@ -70,7 +69,7 @@ async def create_job(request: web.Request) -> web.Response:
     digest = request_hash(body.model_dump(mode="json"))
     command = body.command(principal.tenant, headers.idempotency_key, digest, job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, _meta(request, headers))
-    structlog.contextvars.bind_contextvars(job_id=str(snapshot.job.id))  # for this request's log lines
+    logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
 

@@ -1,5 +1,6 @@
 """Request bodies and query strings, validated by pydantic; errors name the field."""
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -240,7 +241,7 @@ Version = Annotated[
 class Headers(BaseModel):
     """Request headers a route reads, by their HTTP names (see parse_headers)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)  # frozen: requests with the same ones share one
 
 
 class MetaHeaders(Headers):
@@ -317,6 +318,32 @@ def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[st
     return None
 
 
+# In JSON text, the only ways to a value _storable refuses (besides size, nesting and item
+# counts): NUL as an escape (or raw, should a parser take it), an integer of 19 digits or
+# more, a float past a double (a 3-digit exponent, or 19 digits or more), NaN and Infinity.
+# They are looked for with every digit written 0, every E as e and signs left out (which can
+# only join runs), by substring: a regular expression of alternatives is slower in Python.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_IN_DIGIT_RUNS = (b"0" * 19, b"e000", b"\\u0000")
+_NOT_NUMBERS = (b"NaN", b"Infinity", b"\x00")
+
+
+def surely_storable(raw: bytes, limits: Limits) -> bool:
+    """True if no value parsed from the JSON text `raw` can break `limits` or be unstorable:
+    a few scans of the bytes, in place of a walk over every value (_storable). False only
+    means "walk them": it errs on that side (a bracket or a digit run inside a string counts).
+
+    A string (or key) of n characters takes at least n bytes, a container of n items more
+    than n, and a value nested d deep inside a field is inside d + 1 brackets, the body's
+    own included.
+    """
+    if len(raw) > min(limits.string, limits.array) or raw.count(b"[") + raw.count(b"{") > limits.depth:
+        return False
+    text = raw.translate(_DIGITS_AS_ZERO, b"+-")
+    signs = (*_IN_DIGIT_RUNS, *_NOT_NUMBERS) if b"000" in text else _NOT_NUMBERS
+    return not any(sign in text for sign in signs)
+
+
 def _check_storable(body: BaseModel, limits: Limits) -> None:
     problems = [p for name in type(body).model_fields if (p := _storable(getattr(body, name), name, limits))]
     if problems:
@@ -330,7 +357,8 @@ def parse_body(model: type[M], raw: bytes, limits: Limits = DEFAULT_LIMITS) -> M
         body = model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
         raise invalid(exc) from None
-    _check_storable(body, limits)
+    if not surely_storable(raw, limits):
+        _check_storable(body, limits)
     return body
 
 
@@ -356,11 +384,19 @@ def parse_path(model: type[M], match_info) -> M:
 
 def parse_headers(model: type[M], headers) -> M:
     """The headers `model` names (case-insensitive `headers`), validated; raises InvalidCommand naming each bad one."""
-    given = {f.alias: headers[f.alias] for f in model.model_fields.values() if f.alias in headers}
+    given = tuple((alias, headers[alias]) for alias in _aliases(model) if alias in headers)
     try:
-        return model.model_validate(given)
+        return _validated_headers(model, given)
     except ValidationError as exc:
         raise invalid(exc, "headers") from None
 
 
+@functools.cache
+def _aliases(model: type[Headers]) -> tuple[str, ...]:
+    return tuple(f.alias for f in model.model_fields.values())
 
+
+@functools.lru_cache(maxsize=256)
+def _validated_headers(model: type[M], given: tuple[tuple[str, str], ...]) -> M:
+    """Validated once per distinct headers (a worker sends the same X-Actor each time); models are frozen."""
+    return model.model_validate(dict(given))
