@@ -47,7 +47,10 @@ def _etag(version: int) -> str:
 
 
 def _job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.Response:
-    return json_response(snapshot.document, status, {"ETag": _etag(snapshot.job.version), **headers})
+    body = snapshot.document_json  # the status row's text, as written: no dict made and serialized again
+    return web.Response(
+        text=body, status=status, content_type="application/json", headers={"ETag": _etag(snapshot.job.version), **headers}
+    )
 
 
 async def execute(request: web.Request, command: commands.Command) -> web.Response:
