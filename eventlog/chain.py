@@ -40,14 +40,17 @@ class Break:
 
 
 def digest(stream_id: UUID, version: int, type_: str, schema_version: int, recorded_at: datetime, data: str, metadata: str) -> bytes:
-    return digest_text(str(stream_id), version, type_, schema_version, recorded_at, data, metadata)
+    return digest_text(str(stream_id), version, type_, schema_version, canonical_time(recorded_at), data, metadata)
 
 
-def digest_text(stream: str, version: int, type_: str, schema_version: int, recorded_at: datetime, data: str, metadata: str) -> bytes:
-    """`digest` with the job id already as text (an append's events share it)."""
-    at = recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-    canonical = f"{stream}\n{version}\n{type_}\n{schema_version}\n{at}\n{data}\n{metadata}"
-    return hashlib.sha256(canonical.encode()).digest()
+def canonical_time(recorded_at: datetime) -> str:
+    """The recorded time as the digest covers it: UTC, to the microsecond."""
+    return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def digest_text(stream: str, version: int, type_: str, schema_version: int, at: str, data: str, metadata: str) -> bytes:
+    """`digest` from its parts as text (an append's events share the job id, and often the time)."""
+    return hashlib.sha256(f"{stream}\n{version}\n{type_}\n{schema_version}\n{at}\n{data}\n{metadata}".encode()).digest()
 
 
 def link(previous_hash: str, event_digest: bytes) -> str:

@@ -557,7 +557,7 @@ _STATE_COLUMNS = (
 
 def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tuple:
     index, versions, types, schemas, data, meta, at, digests, hashes = [], [], [], [], [], [], [], [], []
-    texts: dict[int, str] = {}  # an append's events mostly share one metadata dict: encoded once
+    texts: dict[int, str] = {}  # an append's events mostly share one metadata dict and one time: each made once
     for i, request in enumerate(batch, 1):
         stream = str(request.stream_id)
         previous = heads.previous_hash(request) if heads is not None else None
@@ -566,7 +566,10 @@ def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tupl
             meta_text = texts.get(id(e.metadata))
             if meta_text is None:
                 meta_text = texts[id(e.metadata)] = codec.dumps(e.metadata)
-            digest = chain.digest_text(stream, version, e.type, e.schema_version, e.recorded_at, text, meta_text)
+            at_text = texts.get(id(e.recorded_at))
+            if at_text is None:
+                at_text = texts[id(e.recorded_at)] = chain.canonical_time(e.recorded_at)
+            digest = chain.digest_text(stream, version, e.type, e.schema_version, at_text, text, meta_text)
             if previous is not None:
                 previous = chain.link(previous, digest)
             index.append(i)
