@@ -15,7 +15,12 @@ from collections.abc import Awaitable, Callable
 from eventlog.store import AppendRequest, RecordedEvent
 
 Outcome = list[RecordedEvent] | Exception
-MIN_SHARE = 64  # events: a lane does not take a smaller share of a longer queue
+MIN_SHARE = 64  # events: a lane does not take a smaller share of a longer queue...
+# ...unless batches are small (few appends at a time, each waiting for its own commit): then
+# a queue is shared out down to this size, so that commits overlap and share a WAL flush
+# instead of queueing behind one another. Under a heavy load batches are large, and each
+# batch's fixed cost is worth sharing among more appends.
+SMALL_SHARE, SMALL_BATCH = 4, 16
 # Appends a batch holds at most: on PostgreSQL each one locks its job until the commit,
 # and the server's lock table is shared by every connection.
 MAX_APPENDS = 128
@@ -32,6 +37,7 @@ class GroupCommitter:
         self._idle: list[asyncio.Future] = []  # one per lane waiting for work: set to wake it
         self._tasks: list[asyncio.Task] = []
         self._busy = 0
+        self._last_batch = 0  # events in the batch taken last
         self._writing: set = set()  # streams of the batches in flight: a later append to one waits its turn here
 
     async def submit(self, request: AppendRequest) -> list[RecordedEvent]:
@@ -71,7 +77,8 @@ class GroupCommitter:
         idle = self._lanes - self._busy
         queued = sum(len(request.events) for request, _ in self._queue)
         # a batch costs about as much to commit whatever its size: split only what is worth it
-        share = min(self._max_events, max(MIN_SHARE, -(-queued // idle)))
+        least = SMALL_SHARE if self._last_batch < SMALL_BATCH and not self._busy else MIN_SHARE
+        share = min(self._max_events, max(least, -(-queued // idle)))
         batch, rest, streams, count = [], [], set(), 0
         for item in self._queue:
             request = item[0]
@@ -87,6 +94,8 @@ class GroupCommitter:
             count += len(request.events)
             batch.append(item)
         self._queue = rest
+        if batch:
+            self._last_batch = count
         return batch
 
     async def _run(self, lane: int) -> None:
