@@ -10,6 +10,7 @@ from jobledger._transport import Claimed, DocumentAnswer, ServiceError, Unavaila
 
 _JSON = {"Content-Type": "application/json"}
 _CALL_TIMEOUT = 30.0  # seconds for one call; a claim adds its long-poll wait
+_TIMEOUT = aiohttp.ClientTimeout(total=_CALL_TIMEOUT)
 
 
 class HttpTransport:
@@ -23,19 +24,24 @@ class HttpTransport:
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(self.url, connector=connector, headers=self._headers)
+        # A worker's calls carry no cookies and get small JSON answers: no cookie jar to consult
+        # and no decompression to set up on every call; one timeout for every call but a claim.
+        self._session = aiohttp.ClientSession(
+            self.url, connector=connector, headers=self._headers, cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False, timeout=_TIMEOUT,
+        )
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    async def _post(self, path: str, body: dict[str, Any], timeout: float = _CALL_TIMEOUT) -> Any:
+    async def _post(self, path: str, body: dict[str, Any], timeout: aiohttp.ClientTimeout = _TIMEOUT) -> Any:
         try:
             data = orjson.dumps(body)
         except TypeError as exc:
             raise ServiceError("invalid_request", f"not JSON: {exc}") from None
         try:
-            async with self._session.post(path, data=data, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            async with self._session.post(path, data=data, timeout=timeout) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -59,7 +65,7 @@ class HttpTransport:
         body = {"worker_id": worker_id, "types": types, "limit": limit, "wait_seconds": wait_seconds}
         if lease_seconds is not None:
             body["lease_seconds"] = lease_seconds
-        answer = await self._post("/workers/claim", body, timeout=wait_seconds + _CALL_TIMEOUT)
+        answer = await self._post("/workers/claim", body, timeout=aiohttp.ClientTimeout(total=wait_seconds + _CALL_TIMEOUT))
         return [Claimed(doc, doc.pop("lease_token")) for doc in answer["jobs"]]
 
     async def heartbeat(self, job_id, token, lease_seconds):
