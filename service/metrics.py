@@ -58,6 +58,7 @@ class Metrics:
         self.gc_frozen.set_function(gc.get_freeze_count)
         self._gc_started = 0.0
         self._http_series: dict[tuple[str, str, int], Histogram] = {}
+        self._event_series: dict[str, Counter] = {}  # labels() takes a lock and builds a key each call
 
     def http_series(self, method: str, route: str, status: int) -> Histogram:
         """The request histogram's series of (method, route, status), made once: labels() costs more than observe()."""
@@ -82,8 +83,12 @@ class Metrics:
 
     def appended(self, recorded: list[RecordedEvent], before: Job | None, after: Job) -> None:
         """Count events this instance appended; time the run they ended, if they ended one."""
+        counters = self._event_series
         for event in recorded:
-            self.events.labels(event.type).inc()
+            counter = counters.get(event.type)
+            if counter is None:
+                counter = counters[event.type] = self.events.labels(event.type)
+            counter.inc()
         if before is not None and before.status is Status.RUNNING and after.status.terminal:
             seconds = (recorded[-1].recorded_at - before.started_at).total_seconds()
             self.job_run.labels(after.type, after.status.value).observe(seconds)
