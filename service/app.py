@@ -102,9 +102,10 @@ async def _sweeper_context(app: web.Application):
 
 
 async def _projections_context(app: web.Application):
-    moved = asyncio.Event()
-    app[keys.follower_key].subscribe(lambda _batch: moved.set())
-    task = asyncio.create_task(projection_runner.run(app[keys.store_key], moved))
+    follower = app[keys.follower_key]
+    feed = projection_runner.Feed(follower.position)  # read and subscribed together: nothing falls between
+    follower.subscribe(feed.add)
+    task = asyncio.create_task(projection_runner.run(app[keys.store_key], feed))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -1,7 +1,9 @@
 """Keeps asynchronous projections caught up with the log, and rebuilds them beside the live one."""
 
 import asyncio
+import collections
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -67,19 +69,49 @@ async def active(store: EventStore, name: str) -> tuple[int, int] | None:
     return next(((g, pos) for g, (pos, on) in (await generations(store, name)).items() if on), None)
 
 
+class Feed:
+    """The events this instance's log follower handed on, kept for the runner's next pass: a
+    stretch of the log with nothing missing after `start` (the follower hands on every settled
+    event once, in order), so a pass whose checkpoint lies in it reads nothing itself."""
+
+    def __init__(self, start: int, limit: int = 4 * PAGE) -> None:
+        self.start = start  # the position the kept events follow on from
+        self.limit = limit
+        self.events: collections.deque[RecordedEvent] = collections.deque()
+        self.moved = asyncio.Event()
+
+    def add(self, batch: list[RecordedEvent]) -> None:
+        """The follower's next batch (its subscriber)."""
+        self.events.extend(batch)
+        while len(self.events) > self.limit:  # a runner far behind reads the log instead
+            self.start = self.events.popleft().position
+        self.moved.set()
+
+    def after(self, position: int, limit: int) -> list[RecordedEvent] | None:
+        """Up to `limit` events after `position`, or None if what is kept does not reach back there."""
+        events = self.events
+        while events and events[0].position <= position:  # a checkpoint only moves on: those are done
+            self.start = events.popleft().position
+        if position < self.start:
+            return None
+        return list(itertools.islice(events, limit))
+
+
 async def catch_up(
     store: EventStore, projection: Projection, generation: int, progress: Callable[[int], None] | None = None,
-    recent: Recent | None = None,
+    recent: Recent | None = None, feed: Feed | None = None,
 ) -> int | None:
     """Apply the log to `generation` from its checkpoint up to the head (as the last read found
-    it); the position reached, or None if the generation was replaced meanwhile. With
-    `recent`, documents this runner saved last are not read again."""
+    it, or as far as `feed` reaches); the position reached, or None if the generation was
+    replaced meanwhile. With `recent`, documents this runner saved last are not read again."""
     while True:
         current = (await generations(store, projection.name)).get(generation)
         if current is None:
             return None
         position = current[0]
-        batch = await store.read_all(after=position, limit=PAGE)
+        batch = feed.after(position, PAGE) if feed is not None else None
+        if batch is None:
+            batch = await store.read_all(after=position, limit=PAGE)
         if not batch:
             return position
         facts = _facts(projection, batch)
@@ -118,11 +150,13 @@ async def rebuild(store: EventStore, name: str, progress: Callable[[int], None] 
     return position
 
 
-async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) -> None:
-    """Follow the log forever, keeping each projection's active generation caught up.
+async def run(store: EventStore, feed: Feed, interval: float = 1.0) -> None:
+    """Follow the log forever, keeping each projection's active generation caught up, from
+    what the instance's follower hands on (`feed`) where it reaches, else from the log.
 
     A pass starts when the log moves (or every `interval`), but no sooner than
     MIN_PASS_INTERVAL after the previous one: under load, one pass takes in many commits."""
+    moved = feed.moved
     loop = asyncio.get_running_loop()
     last = -MIN_PASS_INTERVAL
     recent = {name: Recent() for name in PROJECTIONS}
@@ -137,7 +171,7 @@ async def run(store: EventStore, moved: asyncio.Event, interval: float = 1.0) ->
                 if current is None:  # inside the loop: a store out of reach at start must not end the runner
                     await store.ensure_projection(name, utcnow())
                     current = await active(store, name)
-                await catch_up(store, projection, current[0], recent=recent[name])
+                await catch_up(store, projection, current[0], recent=recent[name], feed=feed)
         except errors.StoreUnavailable as exc:
             log.warning("projections paused: %s", exc)
         except Exception:

@@ -104,6 +104,54 @@ async def test_a_pass_shorter_than_a_page_reads_the_log_once(store, client, monk
     assert len(reads) == 1
 
 
+async def test_a_pass_fed_by_the_follower_reads_no_log_and_gives_what_reading_gives(store, client, monkeypatch):
+    for _ in range(3):
+        job = await (await client.post("/jobs", json={"type": "report"})).json()
+        await client.post(f"/jobs/{job['id']}/start")
+    log = await store.read_all(after=0)
+    fed = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    read = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    await projection_runner.catch_up(store, stats.projection, read)
+    reads, read_all = [], store.read_all
+
+    async def counted(**kwargs):
+        reads.append(kwargs)
+        return await read_all(**kwargs)
+
+    monkeypatch.setattr(store, "read_all", counted)
+    feed = projection_runner.Feed(0)
+    feed.add(log[:2])
+    feed.add(log[2:])
+    assert await projection_runner.catch_up(store, stats.projection, fed, feed=feed) == log[-1].position
+    assert reads == []
+    assert await _generation_docs(store, fed) == await _generation_docs(store, read)
+
+
+async def test_a_checkpoint_behind_what_the_feed_keeps_reads_the_log(store, client, monkeypatch):
+    for _ in range(3):
+        await client.post("/jobs", json={"type": "report"})
+    log = await store.read_all(after=0)
+    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    feed = projection_runner.Feed(log[0].position)  # the first event fell out of it
+    feed.add(log[1:])
+    reads, read_all = [], store.read_all
+
+    async def counted(**kwargs):
+        reads.append(kwargs)
+        return await read_all(**kwargs)
+
+    monkeypatch.setattr(store, "read_all", counted)
+    assert await projection_runner.catch_up(store, stats.projection, generation, feed=feed) == log[-1].position
+    assert reads == [{"after": 0, "limit": projection_runner.PAGE}]
+    assert len(await _generation_docs(store, generation)) == 3
+
+
+async def _generation_docs(store, generation: int) -> list:
+    """The documents of one generation of the stats projection, by key."""
+    keys = [str(e.stream_id) for e in await store.read_all(after=0) if e.type == "JobCreated"]
+    return sorted((await store.load_projection_rows(stats.NAME, generation, keys)).items())
+
+
 def _scans_of(plan: dict, table: str) -> list[dict]:
     found = [plan] if plan.get("Relation Name") == table else []
     for child in plan.get("Plans", []):
