@@ -558,9 +558,11 @@ _STATE_COLUMNS = (
 def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tuple:
     index, versions, types, schemas, data, meta, at, digests, hashes = [], [], [], [], [], [], [], [], []
     texts: dict[int, str] = {}  # an append's events mostly share one metadata dict and one time: each made once
+    chained = True  # every hash worked out here: the function needs no digests
     for i, request in enumerate(batch, 1):
         stream = str(request.stream_id)
         previous = heads.previous_hash(request) if heads is not None else None
+        chained = chained and previous is not None
         for version, e in enumerate(request.events, request.expected_version + 1):
             text = codec.dumps(e.data)
             meta_text = texts.get(id(e.metadata))
@@ -598,7 +600,7 @@ def _append_args(batch: list[AppendRequest], heads: Heads | None = None) -> tupl
         data,
         meta,
         at,
-        digests,
+        None if chained else digests,
         hashes,
         *columns,
         docs,
