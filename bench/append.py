@@ -6,6 +6,9 @@ Creates a scratch database, migrates it, and measures:
 
 - pgbench (the machine's limit): single-row insert transactions at 1 and 8 clients
   (TPS), and 100-row insert transactions at 1 and 8 clients (rows/s = TPS x 100);
+- the Python client's floor: 8 asyncpg connections of this process inserting the same
+  events, made the same way, with a bare INSERT (no version check, lock, hash chain or
+  group commit), one transaction an append, single and in 100s;
 - jobledger: appends through one shared PostgresEventStore by 1 and 8 concurrent
   asyncio appenders, one event per append ("single") and 100 events per append
   ("batch"), each both log-only (state=None) and with the job status row written in
@@ -281,6 +284,49 @@ async def verify(conn: asyncpg.Connection, run: Run) -> None:
     run.transactions = await conn.fetchval("SELECT count(DISTINCT xmin::text) FROM events")
 
 
+# ---------------------------------------------------------------- the Python client's floor
+
+# The same events as a bare INSERT: no version check, lock, hash chain, group commit or result.
+FLOOR_SQL = (
+    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash)"
+    " SELECT $1, v, t, s, d, m, a, '' FROM unnest($2::int[], $3::text[], $4::smallint[], $5::json[], $6::json[],"
+    " $7::timestamptz[]) AS r(v, t, s, d, m, a)"
+)
+
+
+async def floor(url: str, batch: int, seconds: float) -> float:
+    """Events/s that 8 asyncpg connections of this process insert with FLOOR_SQL, one
+    transaction an append, events made as the appenders make them: what a Python client
+    can do here at all, beside which the store's own cost shows."""
+    conns = [await asyncpg.connect(url) for _ in range(8)]
+    try:
+        await conns[0].execute("TRUNCATE events")
+        total = 0
+        deadline = time.perf_counter() + seconds
+
+        async def insert(conn: asyncpg.Connection) -> None:
+            nonlocal total
+            while time.perf_counter() < deadline:
+                job_id, version = uuid4(), 0
+                while version < STREAM_EVENTS[batch] and time.perf_counter() < deadline:
+                    now = datetime.now(UTC)
+                    rows = [codec.new_event(e, now, META) for e in domain_events(job_id, version + 1, batch, now)]
+                    await conn.execute(
+                        FLOOR_SQL, job_id, list(range(version + 1, version + len(rows) + 1)), [e.type for e in rows],
+                        [e.schema_version for e in rows], [codec.dumps(e.data) for e in rows],
+                        [codec.dumps(e.metadata) for e in rows], [e.recorded_at for e in rows],
+                    )
+                    version += len(rows)
+                    total += len(rows)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(insert(conn) for conn in conns))
+        return total / (time.perf_counter() - start)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -288,7 +334,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def report(runs: list[Run], limits: dict[tuple[int, int], float], seconds: int) -> bool:
+def report(runs: list[Run], limits: dict[tuple[int, int], float], floors: dict[int, float], seconds: int) -> bool:
     print()
     print(f"jobledger appends vs pgbench inserts, {seconds} s per phase (events/s; pgbench: rows/s)")
     header = (
@@ -317,6 +363,17 @@ def report(runs: list[Run], limits: dict[tuple[int, int], float], seconds: int) 
             f"{c} client{'s' if c > 1 else ''} {'single-row' if b == 1 else f'{b}-row'} {v / b:,.0f} tps"
             + (f" = {v:,.0f} rows/s" if b > 1 else "")
             for (c, b), v in limits.items()
+        )
+    )
+    print()
+    ours = {run.batch: run.rate for run in runs if run.appenders == 8 and not run.with_state}
+    print(
+        "Python client floor (same run: 8 asyncpg connections of this process, the same events as a bare INSERT,"
+        " one transaction an append): "
+        + ", ".join(
+            f"{'single' if b == 1 else f'batch-{b}'} {v:,.0f} events/s = {v / limits[(8, b)]:.2f}x pgbench"
+            f" (jobledger log only, 8 appenders: {ours[b] / v:.2f}x this floor)"
+            for b, v in floors.items()
         )
     )
     print()
@@ -368,6 +425,11 @@ async def main(pg: str, seconds: int) -> int:
                 flush=True,
             )
         await conn.execute("DROP TABLE bench_insert")
+        floors = {}
+        for batch in (1, BATCH):
+            floors[batch] = await floor(url, batch, seconds)
+            what = "single" if batch == 1 else f"batch-{batch}"
+            print(f"Python client floor, 8 connections, {what}: {floors[batch]:,.0f} events/s", flush=True)
 
         store = await storage.open_store(url, migrate=False)
         warm = uuid4()  # first append prepares the statement and opens the pool
@@ -386,7 +448,7 @@ async def main(pg: str, seconds: int) -> int:
                     f" {run.rate:>10,.0f} events/s  ({run.appends:,} appends)  check {'ok' if run.ok else 'FAILED'}",
                     flush=True,
                 )
-        return 0 if report(runs, limits, seconds) else 1
+        return 0 if report(runs, limits, floors, seconds) else 1
     finally:
         if store is not None:
             await store.close()
