@@ -30,8 +30,8 @@ _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
 _CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
 _LOG_SCAN_PAGES = 10  # a tenant's page of the log reads at most this many pages of the whole log
-_RECENT_JOBS = 1024  # running jobs whose last write this instance keeps, to decide a worker's next call without a read
-_RECENT_DOC_BYTES = 64 * 1024  # a job whose recorded document is bigger when claimed is read each time instead
+_RECENT_JOBS = 1024  # running jobs whose last write this instance keeps, to decide their next command without a read
+_RECENT_DOC_BYTES = 64 * 1024  # a job whose document is bigger is read each time instead
 DEFAULT_TENANT = "default"
 
 
@@ -202,7 +202,7 @@ class Jobs:
             recorded, doc = await self._append(job, new_events, new_job, now, meta)
         except errors.VersionConflict:
             return None
-        return self._remember(Snapshot(new_job, recorded[-1].position, doc))
+        return self._remember(Snapshot(new_job, recorded[-1].position, doc), len(doc))
 
     async def _execute_once(self, job_id, command, meta, expected_version, scope) -> Snapshot:
         current = await self.load(job_id, scope)
@@ -215,15 +215,16 @@ class Jobs:
             return current
         new_job = fold(job, new_events, now)
         recorded, doc = await self._append(job, new_events, new_job, now, meta)
-        return Snapshot(new_job, recorded[-1].position, doc)
+        return self._remember(Snapshot(new_job, recorded[-1].position, doc), len(doc))
 
     def _remember(self, snapshot: Snapshot, doc_bytes: int = 0) -> Snapshot:
-        """Keep a running, leased job's snapshot after this instance wrote it: a worker's next
-        heartbeat, report or finish is then decided without reading the job first. At most
-        `_RECENT_JOBS` are kept (the oldest written leaves first); a job is kept only while
-        this instance writes it (`execute` takes it out) and while it runs."""
+        """Keep a running job's snapshot after this instance wrote it: its next command (a
+        worker's heartbeat, report or finish; a tracked job's progress, phase or finish) is
+        then decided without reading the job first. At most `_RECENT_JOBS` are kept (the
+        oldest written leaves first); a job is kept only while this instance writes it
+        (`execute` takes it out) and while it runs."""
         job = snapshot.job
-        if job.status is not Status.RUNNING or not job.leased or doc_bytes > _RECENT_DOC_BYTES:
+        if job.status is not Status.RUNNING or doc_bytes > _RECENT_DOC_BYTES:
             return snapshot
         recent = self._recent
         recent[job.id] = snapshot
