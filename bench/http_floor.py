@@ -247,27 +247,26 @@ async def worker_calls(base: str, meter: Meter, n: int, width: int, figures: Fig
 async def measure_bare(loop: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
     args = [str(BENCH / "http_floor.py"), "--serve-bare", str(port), "--loop", loop]
-    process, meter = await start(args, logs, "bare", options.instructions, env={})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_up(base + "/jobs/0")
-        return await measure(f"bare aiohttp, {loop}", base, meter, options)
-    finally:
-        await throughput.stop([process])
+    return await measure_server(f"bare aiohttp, {loop}", args, port, "/jobs/0", "bare", {}, options, logs)
 
 
 async def measure_service(backend: str, db: str, loop: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
-    main = "from service.cli import main; main()"
-    if loop == "uvloop":  # the event loop policy web.run_app's loop comes from
-        main = f"import uvloop; uvloop.install(); {main}"
-    args = ["-c", main, "serve", "--db", db, "--port", str(port)]
+    args = ["-c", "from service.cli import main; main()", "serve", "--db", db, "--port", str(port), "--loop", loop]
     quiet = {"JOBLEDGER_LOG_LEVEL": "WARNING"}
-    process, meter = await start(args, logs, f"serve-{backend}", options.instructions, quiet)
+    label = f"jobledger serve, {backend}, {loop}"
+    return await measure_server(label, args, port, "/health", f"serve-{backend}", quiet, options, logs)
+
+
+async def measure_server(
+    label: str, args: list[str], port: int, ready: str, name: str, env: dict[str, str], options, logs: Path
+) -> Figures:
+    """Start a server process, wait until `ready` answers, measure it, stop it."""
+    process, meter = await start(args, logs, name, options.instructions, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        await wait_up(base + "/health")
-        return await measure(f"jobledger serve, {backend}, {loop}", base, meter, options)
+        await wait_up(base + ready)
+        return await measure(label, base, meter, options)
     finally:
         await throughput.stop([process])
 
