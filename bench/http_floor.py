@@ -332,8 +332,14 @@ def report(runs: list[Figures], rounds: int, instructions: bool) -> None:
     bare = {_loop(run): run for run in runs if run.server.startswith("bare")}
     for run in runs:
         if not run.server.startswith("bare"):
-            ratios = "".join(f"{run.per_request[k][0] / bare[_loop(run)].per_request[k][0]:>13.1f}x" for k in kinds)
+            base = bare[_loop(run)].per_request
+            ratios = "".join(f"{_ratio(run.per_request[k][0], base[k][0]):>14}" for k in kinds)
             print(f"{run.server:<38}{ratios}")
+
+
+def _ratio(value: float, bare: float) -> str:
+    """`value / bare` as a ratio; a bare figure of 0 (less than one clock tick of CPU in all) has none."""
+    return f"{value / bare:.1f}x" if bare else "-"
 
 
 def _loop(run: Figures) -> str:
