@@ -326,14 +326,14 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             " (SELECT coalesce(max(position), 0) FROM events)"
         )
         settled, committed = (await self._fetch(sql))[0]
-        heads = [settled]
 
         async def again() -> int:
-            heads.append((await self._fetch(sql))[0][0])
-            return heads[-1]
+            nonlocal settled
+            settled = (await self._fetch(sql))[0][0]
+            return settled
 
         await self._await_settled(settled, committed, again)
-        return heads[-1]
+        return settled
 
     async def raw_stream(self, stream_id: UUID) -> list[chain.RawEvent]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY position"
