@@ -25,6 +25,7 @@ from eventlog.projection_store_pg import PostgresProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
+    AppendsRefused,
     ClaimPlan,
     ClaimQuery,
     JobFilter,
@@ -232,6 +233,18 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
     ) -> list[RecordedEvent]:
         """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
         return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
+
+    async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
+        """All of `requests` in one transaction of their own, or none (AppendsRefused)."""
+        async with self._connection() as conn, conn.transaction():
+            row = await conn.fetchrow(_APPEND, *_append_args(list(requests), self._heads))
+            outcomes = _outcomes(requests, row)
+            refused = [o for o in outcomes if isinstance(o, Exception)]
+            if refused:
+                raise AppendsRefused(refused)  # and the transaction rolls back what the others wrote
+        self._committed()
+        self._heads.remember(outcomes)
+        return outcomes
 
     async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         conn = self._append_conns[lane]

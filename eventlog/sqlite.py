@@ -21,6 +21,7 @@ from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
 from eventlog.store import (
     AppendRequest,
+    AppendsRefused,
     ClaimPlan,
     ClaimQuery,
     JobFilter,
@@ -106,6 +107,20 @@ def _write_batch(conn: sqlite3.Connection, batch: list[AppendRequest]) -> list[O
     conn.execute("BEGIN IMMEDIATE")
     try:
         outcomes = [_write_one(conn, request) for request in batch]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _write_all(conn: sqlite3.Connection, requests: Sequence[AppendRequest]) -> list[Outcome]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = [_write_one(conn, request) for request in requests]
+        refused = [o for o in outcomes if isinstance(o, Exception)]
+        if refused:
+            raise AppendsRefused(refused)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -264,6 +279,13 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
     ) -> list[RecordedEvent]:
         """Append `events` after `expected_version`, or raise VersionConflict and append nothing."""
         return await self._appender.submit(AppendRequest(stream_id, expected_version, events, state))
+
+    async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
+        """All of `requests` in one writer transaction, or none (AppendsRefused)."""
+        outcomes = await self._writer.run(_write_all, requests)
+        for callback in self._listeners:
+            callback()
+        return outcomes
 
     async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         outcomes = await self._writer.run(_write_batch, batch)

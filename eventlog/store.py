@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from domain import errors
 from eventlog.chain import RawEvent
 
 
@@ -58,6 +59,15 @@ class AppendRequest:
     expected_version: int
     events: Sequence[NewEvent]
     state: dict[str, Any] | None = None
+
+
+class AppendsRefused(errors.VersionConflict):
+    """append_all wrote nothing: `conflicts` are its appends that met another version."""
+
+    def __init__(self, conflicts: list[errors.VersionConflict]):
+        first = conflicts[0]
+        super().__init__(first.stream_id, first.expected_version, first.current_version)
+        self.conflicts = conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +133,10 @@ class EventStore(Protocol):
     async def append(
         self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent], state: dict[str, Any] | None = None
     ) -> list[RecordedEvent]: ...
+
+    async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
+        """All of `requests` (each to a stream of its own) in one transaction, or none of them:
+        if any meets another version than it expects, nothing is written (AppendsRefused)."""
 
     async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]: ...
 

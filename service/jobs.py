@@ -22,7 +22,7 @@ from domain import commands, decide, errors
 from domain.job import Job, fold
 from domain.status import Status
 from eventlog import codec
-from eventlog.store import AppendRequest, ClaimQuery, EventStore, RecordedEvent, StatusRow
+from eventlog.store import AppendRequest, AppendsRefused, ClaimQuery, EventStore, RecordedEvent, StatusRow
 from projections import job_status
 from service.metrics import Metrics
 
@@ -137,7 +137,7 @@ class Jobs:
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:
         """Create a job; with an idempotency key, a replay returns the first job and False."""
         key = command.idempotency_key
-        job_id = uuid5(_IDEMPOTENCY_NAMESPACE, f"{command.tenant}\x00{key}") if key else uuid4()
+        job_id = _new_job_id(command)
         now = self.clock()
         new_events = decide.create(job_id, command, now)
         job = fold(None, new_events, now, job_id)
@@ -148,6 +148,43 @@ class Jobs:
                 raise
             return await self._replayed(job_id, command), False
         return Snapshot(job, recorded[-1].position, doc), True
+
+    async def create_many(
+        self, commands_: list[commands.CreateJob], meta: dict[str, Any]
+    ) -> list[tuple[Snapshot, bool]]:
+        """Create jobs together: every new one is written in one transaction, or none is.
+        A command whose idempotency key was used before is a replay, answered as create
+        answers it (the first job, and False); its key used with another body writes nothing.
+        The caller gives each key once (two appends to one job cannot share a transaction)."""
+        now = self.clock()
+        planned = []  # (job id, its events, the job they make), in the commands' order
+        for command in commands_:
+            job_id = _new_job_id(command)
+            new_events = decide.create(job_id, command, now)
+            planned.append((job_id, new_events, fold(None, new_events, now, job_id)))
+        answers: dict[int, tuple[Snapshot, bool]] = {}
+        for _ in range(_CONFLICT_RETRIES):
+            todo = [i for i in range(len(planned)) if i not in answers]
+            requests = []
+            for i in todo:
+                job_id, new_events, job = planned[i]
+                requests.append(_request(job_id, 0, new_events, job, now, meta))
+            try:
+                outcomes = await self.store.append_all(requests) if requests else []
+            except AppendsRefused as refused:  # jobs of these keys exist: replays, answered as they are
+                index = {planned[i][0]: i for i in todo}
+                for conflict in refused.conflicts:
+                    i = index[conflict.stream_id]
+                    if commands_[i].idempotency_key is None:
+                        raise
+                    answers[i] = (await self._replayed(conflict.stream_id, commands_[i]), False)
+                continue
+            for i, recorded, request in zip(todo, outcomes, requests, strict=True):
+                job = planned[i][2]
+                self.metrics.appended(recorded, None, job)
+                answers[i] = (Snapshot(job, recorded[-1].position, request.state["doc"]), True)
+            return [answers[i] for i in range(len(planned))]
+        raise errors.VersionConflict(planned[0][0], 0, None, reason="the jobs kept changing; try again")
 
     async def _replayed(self, job_id: UUID, command: commands.CreateJob) -> Snapshot:
         history = await self.store.read_stream(job_id)
@@ -333,6 +370,12 @@ class Jobs:
         if not history:
             raise errors.JobNotFound("the job did not exist then", job_id=str(job_id))
         return _seen(Snapshot(replay(history), history[-1].position), scope)
+
+
+def _new_job_id(command: commands.CreateJob) -> UUID:
+    """A job's id: made from its tenant and idempotency key (a replay finds the same job), else random."""
+    key = command.idempotency_key
+    return uuid5(_IDEMPOTENCY_NAMESPACE, f"{command.tenant}\x00{key}") if key else uuid4()
 
 
 def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:

@@ -83,6 +83,9 @@ _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
     Operation("post", "/jobs", _r.create_job, "Create a job", body=schemas.CreateJobBody, status=201,
               more=(200,), headers=schemas.CreateHeaders, errors=(422,), **_JOB),
+    Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {schemas.MAX_BATCH} jobs: all, or none",
+              responses.JobBatch, body=schemas.CreateJobsBody, status=201, more=(200,), headers=schemas.CreateHeaders,
+              errors=(422,)),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
     Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
               more=(304,), headers=schemas.ReadHeaders, **_JOB),
@@ -190,7 +193,7 @@ def _headers(*names: str) -> dict[str, Any]:
 def _answers(op: Operation) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for status in (op.status, *op.more):
-        location = ("Location",) if op.status == 201 else ()
+        location = ("Location",) if op.status == 201 and op.etag else ()  # one job made: where it is
         answer: dict[str, Any] = {"description": op.summary, "headers": _headers(*("ETag",) * op.etag, *location)}
         if status == 304:
             answer["description"] = "not modified: If-None-Match names the job's current version"

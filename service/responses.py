@@ -88,6 +88,13 @@ class Job(Answer):
     position: int = Field(ge=1)
 
 
+class JobBatch(Answer):
+    jobs: list[Job] = Field(description="the jobs, in the order they were given")
+    created: list[bool] = Field(
+        description="for each job: true if this request created it, false if its idempotency_key found it made before"
+    )
+
+
 class JobPage(Answer):
     jobs: list[Job]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")

@@ -76,6 +76,36 @@ async def create_job(request: web.Request) -> web.Response:
     return _job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
 
 
+@routes.post("/jobs/batch")
+@auth.requires("create")
+async def create_jobs(request: web.Request) -> web.Response:
+    """Create up to schemas.MAX_BATCH jobs in one request: all of them are written, or none."""
+    body = await schemas.read_body(request, schemas.CreateJobsBody)
+    headers = schemas.parse_headers(schemas.CreateHeaders, request.headers)
+    if headers.idempotency_key is not None:
+        reason = "a batch takes an idempotency_key per job, in the job"
+        raise errors.InvalidCommand(f"Idempotency-Key: {reason}", fields=[{"field": "Idempotency-Key", "reason": reason}])
+    principal = auth.principal_of(request)
+    types = request.app[keys.types_key]
+    commands_ = []
+    for i, job in enumerate(body.jobs):
+        principal.check_type(job.type, f"jobs.{i}.type")
+        try:
+            job_type = await types.check_payload(job.type, job.payload)
+        except errors.InvalidCommand as exc:  # named within the batch
+            fields = [{**f, "field": f"jobs.{i}.{f['field']}"} for f in exc.details["fields"]]
+            raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields) from None
+        digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
+        commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type))
+    answers = await request.app[keys.jobs_key].create_many(commands_, _meta(request, headers))
+    documents = ",".join(snapshot.document_json for snapshot, _ in answers)
+    created = ",".join("true" if new else "false" for _, new in answers)
+    status = 201 if any(new for _, new in answers) else 200
+    return web.Response(
+        text=f'{{"jobs":[{documents}],"created":[{created}]}}', status=status, content_type="application/json"
+    )
+
+
 @routes.get("/jobs/{id}")
 @auth.requires("read")
 async def get_job(request: web.Request) -> web.Response:

@@ -263,10 +263,35 @@ class ReadHeaders(Headers):
     )
 
 
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+
+
 class CreateHeaders(MetaHeaders):
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)] | None = Field(
+    idempotency_key: IdempotencyKey | None = Field(
         None, alias="Idempotency-Key", description="the same key and body again answer the same job"
     )
+
+
+MAX_BATCH = 100  # jobs in one POST /jobs/batch: each is a lock held to the commit (PostgreSQL)
+
+
+class BatchJob(CreateJobBody):
+    idempotency_key: IdempotencyKey | None = Field(
+        None, description="as the Idempotency-Key header of POST /jobs: the same key and job again answer the same job"
+    )
+
+
+class CreateJobsBody(Body):
+    jobs: list[BatchJob] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @field_validator("jobs")
+    @classmethod
+    def _keys_once(cls, jobs: list[BatchJob]) -> list[BatchJob]:
+        first: dict[str, int] = {}
+        for i, job in enumerate(jobs):
+            if job.idempotency_key is not None and first.setdefault(job.idempotency_key, i) != i:
+                raise ValueError(f"jobs {first[job.idempotency_key]} and {i} have the same idempotency_key")
+        return jobs
 
 
 def _field(loc: tuple) -> str:
@@ -295,7 +320,11 @@ _INT_RANGE = range(-(2**63), 2**63)
 
 def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[str, str] | None:
     """(field, reason) where `value` breaks a limit or cannot be stored alike on both backends,
-    or None: PostgreSQL refuses NUL characters, orjson integers beyond 64 bits and non-finite floats."""
+    or None: PostgreSQL refuses NUL characters, orjson integers beyond 64 bits and non-finite floats.
+    A body inside a body (a job of a batch) is judged as if it came alone."""
+    if isinstance(value, BaseModel):
+        fields = ((name, getattr(value, name)) for name in type(value).model_fields)
+        return next((p for name, item in fields if (p := _storable(item, f"{path}.{name}", limits))), None)
     if depth > limits.depth:
         return path, f"nested deeper than {limits.depth} levels"
     if isinstance(value, str):

@@ -10,7 +10,7 @@ import pytest
 from domain import commands, errors
 from domain.job import Job
 from domain.status import Status
-from eventlog.store import NewEvent
+from eventlog.store import AppendRequest, AppendsRefused, NewEvent
 from projections import job_status
 from service import audit, storage
 from service.jobs import Jobs
@@ -110,6 +110,47 @@ async def test_a_mixed_batch_writes_status_rows_only_for_the_appends_it_accepts(
         assert (row.version, row.last_position) == (len(history), positions[-1])
         assert orjson.loads(row.doc)["status"] == "running"
         assert (await audit.verify_job(store, job)).first_break is None
+
+
+async def test_append_all_writes_every_append_in_one_run_of_positions(store):
+    jobs = [uuid4() for _ in range(5)]
+    await store.append(jobs[0], 0, new_events(2))
+    expected = [2, 0, 0, 0, 0]
+    requests = [
+        AppendRequest(job, expected[i], new_events(i + 1), _state(job, "queued", expected[i] + i + 1))
+        for i, job in enumerate(jobs)
+    ]
+
+    results = await store.append_all(requests)
+
+    positions = [e.position for result in results for e in result]
+    assert positions == list(range(positions[0], positions[0] + 15))
+    for job, result in zip(jobs, results, strict=True):
+        history = await store.read_stream(job)
+        assert history[-len(result):] == result
+        row = await store.get_status(job)
+        assert (row.version, row.last_position) == (history[-1].version, result[-1].position)
+        assert (await audit.verify_job(store, job)).first_break is None
+
+
+async def test_append_all_writes_nothing_when_any_append_is_stale(store):
+    jobs = [uuid4() for _ in range(6)]
+    for job in jobs[3:]:
+        await store.append(job, 0, new_events(1))
+    head = await store.head()
+    requests = [AppendRequest(job, 0, new_events(2), _state(job, "queued", 2)) for job in jobs]
+
+    with pytest.raises(AppendsRefused) as refused:
+        await store.append_all(requests)
+
+    assert [(c.stream_id, c.expected_version, c.current_version) for c in refused.value.conflicts] == [
+        (job, 0, 1) for job in jobs[3:]
+    ]
+    assert await store.head() == head
+    assert [len(await store.read_stream(job)) for job in jobs] == [0, 0, 0, 1, 1, 1]
+    assert [await store.get_status(job) for job in jobs[:3]] == [None] * 3
+    after = await store.append(jobs[0], 0, new_events(1))  # nothing of the refused run is left in the way
+    assert after[0].position > head
 
 
 def _state(job, status: str, version: int) -> dict:

@@ -158,3 +158,16 @@ class TestHeartbeat:
         await api.create()
         assert (await reader)[0]["event"] == "JobCreated"
         await ws.close()
+
+
+async def test_a_batch_of_jobs_reaches_a_subscriber_in_the_order_given(client, api):
+    ws = await client.ws_connect("/ws")
+    await subscribe(ws, job_types=["ocr"])
+    jobs = [{"type": "ocr" if n % 3 else "report", "payload": {"n": n}} for n in range(9)]
+    resp = await client.post("/jobs/batch", json={"jobs": jobs})
+    created = (await resp.json())["jobs"]
+    assert resp.status == 201
+    events = await receive_events(ws, 6)
+    assert [(e["event"], e["job_id"]) for e in events] == [("JobCreated", j["id"]) for j in created if j["type"] == "ocr"]
+    assert [e["job"]["payload"] for e in events] == [{"n": n} for n in range(9) if n % 3]
+    await ws.close()

@@ -5,6 +5,20 @@ import time
 
 BACKEND_NAMES = {"sqlite": "sqlite", "postgres": "postgresql"}  # fixture param -> /health "backend"
 
+# A POST /jobs body that gives every field.
+EVERY_FIELD = {
+    "type": "rfp-analysis",
+    "payload": {"doc": "s3://bucket/rfp.pdf", "pages": [1, 2]},
+    "metadata": {"customer": "acme"},
+    "phases": ["research", "audit"],
+    "priority": 5,
+    "max_attempts": 3,
+    "run_at": "2030-01-01T12:00:00+02:00",
+    "expires_in": 3600,
+    "retry_base_seconds": 2,
+    "retry_max_seconds": 60,
+}
+
 
 async def error_of(resp, status: int, code: str) -> dict:
     """Assert a JSON error response of this status and code; return its details."""

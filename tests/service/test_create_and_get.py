@@ -5,20 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.service.helpers import all_events, error_of, ok
+from tests.service.helpers import EVERY_FIELD, all_events, error_of, ok
 
 
 async def test_create_answers_201_with_the_document_and_location(client):
-    body = {
-        "type": "rfp-analysis",
-        "payload": {"doc": "s3://bucket/rfp.pdf", "pages": [1, 2]},
-        "metadata": {"customer": "acme"},
-        "phases": ["research", "audit"],
-        "priority": 5,
-        "max_attempts": 3,
-        "run_at": "2030-01-01T12:00:00+02:00",
-        "expires_in": 3600,
-    }
+    body = EVERY_FIELD
     resp = await client.post("/jobs", json=body)
     job = await ok(resp, 201)
 
