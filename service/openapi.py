@@ -84,7 +84,7 @@ OPERATIONS = (
     Operation("post", "/jobs", _r.create_job, "Create a job", body=schemas.CreateJobBody, status=201,
               more=(200,), headers=schemas.CreateHeaders, errors=(422,), **_JOB),
     Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {schemas.MAX_BATCH} jobs: all, or none",
-              responses.JobBatch, body=schemas.CreateJobsBody, status=201, more=(200,), headers=schemas.CreateHeaders,
+              responses.JobBatch, body=schemas.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
               errors=(422,)),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
     Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,

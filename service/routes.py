@@ -81,8 +81,8 @@ async def create_job(request: web.Request) -> web.Response:
 async def create_jobs(request: web.Request) -> web.Response:
     """Create up to schemas.MAX_BATCH jobs in one request: all of them are written, or none."""
     body = await schemas.read_body(request, schemas.CreateJobsBody)
-    headers = schemas.parse_headers(schemas.CreateHeaders, request.headers)
-    if headers.idempotency_key is not None:
+    headers = schemas.parse_headers(schemas.MetaHeaders, request.headers)
+    if "Idempotency-Key" in request.headers:
         reason = "a batch takes an idempotency_key per job, in the job"
         raise errors.InvalidCommand(f"Idempotency-Key: {reason}", fields=[{"field": "Idempotency-Key", "reason": reason}])
     principal = auth.principal_of(request)
