@@ -2,20 +2,22 @@
 
     python bench/throughput.py [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--jobs 20000]
                                [--workers CPUs] [--concurrency 100] [--services 1] [--creators 64]
-                               [--modes inprocess,http] [--pgbench-seconds 10]
+                               [--create-batch 1] [--modes inprocess,http] [--pgbench-seconds 10]
 
 Runs the whole life of --jobs jobs (create, claim, progress, complete) with --workers
 worker processes (`jobledger worker throughput:worker`, each --concurrency jobs in flight,
 claiming in batches), once per mode, each on its own scratch database:
 
 - inprocess: the workers open the database themselves (`--db`); this process creates
-  the jobs through the same application layer (`service.jobs.Jobs.create`);
+  the jobs through the same application layer (`service.jobs.Jobs.create`, or
+  `Jobs.create_many` with --create-batch);
 - http: --services `jobledger serve` processes; the workers (`--url`) and this
-  process's creates (`POST /jobs`) all go through them, spread evenly.
+  process's creates (`POST /jobs`, or `POST /jobs/batch` with --create-batch) all go
+  through them, spread evenly.
 
 The clock starts when the first job is created (the workers are already waiting on
-their claims) and stops at the last JobCompleted; creates run --creators at a time
-beside the workers. It prints jobs/s and events/s, and pgbench's single-row insert TPS
+their claims) and stops at the last JobCompleted; creating requests (each of
+--create-batch jobs, default 1) run --creators at a time beside the workers. It prints jobs/s and events/s, and pgbench's single-row insert TPS
 at 8 clients measured before and after the modes. Then it checks the log: every job
 has exactly JobCreated, JobStarted, ProgressReported, JobCompleted at versions 1..4 in
 position order, with the progress and result its handler sent, and nothing else is
@@ -46,6 +48,7 @@ from domain import commands
 from jobledger.worker import Worker
 from service import storage
 from service.jobs import Jobs
+from service.schemas import MAX_BATCH
 
 JOB_TYPE = "bench.throughput"
 TARGETS = {"inprocess": 6000.0, "http": 1000.0}
@@ -187,37 +190,48 @@ async def stop(processes: list[asyncio.subprocess.Process]) -> list[int]:
 # ---------------------------------------------------------------- creating jobs
 
 
-async def create_inprocess(url: str, n: int, creators: int) -> None:
+async def create_inprocess(url: str, n: int, creators: int, batch: int) -> None:
+    """Jobs.create, or Jobs.create_many of `batch` jobs (what POST /jobs/batch calls)."""
     store = await storage.open_store(url, migrate=False)
     jobs = Jobs(store)
     meta = {"actor": "bench"}
+
+    def command(i: int) -> commands.CreateJob:
+        return commands.CreateJob(type=JOB_TYPE, payload={"n": i})
+
+    async def some(numbers: range) -> None:
+        if batch == 1:
+            await jobs.create(command(numbers[0]), meta)
+        else:
+            await jobs.create_many([command(i) for i in numbers], meta)
+
     try:
-        await _in_parallel(
-            n, creators, lambda i: jobs.create(commands.CreateJob(type=JOB_TYPE, payload={"n": i}), meta)
-        )
+        await _in_parallel(n, creators, batch, some)
     finally:
         await store.close()
 
 
-async def create_http(bases: list[str], n: int, creators: int) -> None:
-    """POST /jobs, spread over the service instances."""
+async def create_http(bases: list[str], n: int, creators: int, batch: int) -> None:
+    """POST /jobs, or POST /jobs/batch of `batch` jobs, spread over the service instances."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=creators)) as session:
 
-        async def one(i: int) -> None:
-            body = {"type": JOB_TYPE, "payload": {"n": i}}
-            async with session.post(f"{bases[i % len(bases)]}/jobs", json=body) as resp:
+        async def some(numbers: range) -> None:
+            bodies = [{"type": JOB_TYPE, "payload": {"n": i}} for i in numbers]
+            path, body = ("/jobs", bodies[0]) if batch == 1 else ("/jobs/batch", {"jobs": bodies})
+            async with session.post(f"{bases[numbers[0] // batch % len(bases)]}{path}", json=body) as resp:
                 if resp.status != 201:
-                    raise RuntimeError(f"POST /jobs: {resp.status} {await resp.text()}")
+                    raise RuntimeError(f"POST {path}: {resp.status} {await resp.text()}")
 
-        await _in_parallel(n, creators, one)
+        await _in_parallel(n, creators, batch, some)
 
 
-async def _in_parallel(n: int, width: int, make) -> None:
-    numbers = iter(range(n))
+async def _in_parallel(n: int, width: int, batch: int, make) -> None:
+    """make(numbers) for 0..n-1 in runs of `batch`, `width` runs at a time."""
+    runs = iter(range(start, min(start + batch, n)) for start in range(0, n, batch))
 
     async def lane() -> None:
-        for i in numbers:
-            await make(i)
+        for numbers in runs:
+            await make(numbers)
 
     await asyncio.gather(*(lane() for _ in range(width)))
 
@@ -240,9 +254,9 @@ async def run_mode(mode: str, url: str, options, logs: Path) -> Result:
         await meter.begin()
         started = time.time()
         if bases:
-            await create_http(bases, options.jobs, options.creators)
+            await create_http(bases, options.jobs, options.creators, options.create_batch)
         else:
-            await create_inprocess(url, options.jobs, options.creators)
+            await create_inprocess(url, options.jobs, options.creators, options.create_batch)
         result.created_in = time.time() - started
         await wait_completed(url, options.jobs, options.timeout)
         result.elapsed = await last_completed(url) - started
@@ -351,11 +365,16 @@ async def pgbench_tps(url: str, seconds: int) -> float:
     return await append.pgbench(url, append.SINGLE_SQL, PGBENCH_CLIENTS, seconds)
 
 
+def created_how(batch: int) -> str:
+    return "created one a request" if batch == 1 else f"created {batch} a request (POST /jobs/batch)"
+
+
 def report(results: list[Result], tps: list[float], options) -> bool:
     limit = sum(tps) / len(tps)
     print()
     print(
-        f"{options.jobs:,} jobs, {options.workers} worker processes x {options.concurrency} in flight;"
+        f"{options.jobs:,} jobs, {created_how(options.create_batch)}, {options.workers} worker processes"
+        f" x {options.concurrency} in flight;"
         f" pgbench single-row insert, {PGBENCH_CLIENTS} clients: {' / '.join(f'{t:,.0f}' for t in tps)} tps"
         f" (before / after), mean {limit:,.0f}"
     )
@@ -429,11 +448,17 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: one per CPU)")
     parser.add_argument("--concurrency", type=int, default=100, help="jobs in flight per worker (default 100)")
     parser.add_argument("--services", type=int, default=1, help="http mode: service instances (default 1)")
-    parser.add_argument("--creators", type=int, default=64, help="creates in flight (default 64)")
+    parser.add_argument("--creators", type=int, default=64, help="creating requests in flight (default 64)")
+    parser.add_argument(
+        "--create-batch", type=int, default=1,
+        help="jobs per creating request: 1 is POST /jobs (Jobs.create), more is POST /jobs/batch (Jobs.create_many)",
+    )
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["inprocess", "http"], help="inprocess,http")
     parser.add_argument("--pgbench-seconds", type=int, default=10, help="length of each pgbench run (default 10)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds a mode may take (default 900)")
     options = parser.parse_args()
+    if not 1 <= options.create_batch <= MAX_BATCH:
+        sys.exit(f"--create-batch must be 1 to {MAX_BATCH}")
     if unknown := set(options.modes) - set(TARGETS):
         sys.exit(f"unknown mode(s): {', '.join(sorted(unknown))}")
     if shutil.which(append.PGBENCH) is None:
