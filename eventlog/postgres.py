@@ -88,6 +88,16 @@ _CANDIDATES_OF_ANY_TYPE = (
     "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
     f"WHERE {_DUE} AND NOT (type = ANY($2)) ORDER BY priority DESC, created_position LIMIT $3"
 )
+# A claim's candidates are read off the queue index in claim order (see tables.py), whatever
+# the statistics say. A queue fills faster than ANALYZE follows: planned for the few queued
+# jobs it last counted, a candidate query reads every queued job (a bitmap scan) and sorts
+# them, at each claim. Only for the candidate queries: the settings are put back before the
+# append, whose plans are cached for the session.
+_CLAIM_LOCK_IN_QUEUE_ORDER = (
+    "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'), pg_advisory_xact_lock($1), "
+    "set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+)
+_PLANS_AS_BEFORE = "SELECT set_config('enable_sort', $1, true), set_config('enable_bitmapscan', $2, true)"
 _RUNNING = "SELECT type, count(*) FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
 _QUEUE_STATS = (
     "SELECT type, count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'), "
@@ -270,7 +280,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         the same job and per-type running counts are exact. A candidate changed by an append
         meanwhile fails its version check (the append locks the job) and is left out."""
         async with self._connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
+            settings = (await conn.fetchrow(_CLAIM_LOCK_IN_QUEUE_ORDER, CLAIM_LOCK))[:2]
             running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
             allowance = claim_allowance(query, running)
             rows = []
@@ -281,6 +291,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:
                 return []
+            await conn.execute(_PLANS_AS_BEFORE, *settings)  # before jobledger_append plans (and caches) its statements
             row = await conn.fetchrow(_APPEND, *_append_args(requests, self._heads))
         self._committed()
         outcomes = _outcomes(requests, row)

@@ -1,0 +1,61 @@
+"""PostgreSQL: a claim reads its jobs off the queue index in claim order, also right after
+a burst of new jobs, while the table's statistics still count the jobs of before (a plan
+made for those would read every queued job at each claim, and sort them)."""
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from service.app import create_app
+from service.config import Settings
+from tests.workers.helpers import ok
+
+QUEUED = 3000
+
+
+async def queue_index_reads(url: str, scans_above: int = -1, timeout: float = 30.0) -> tuple[int, int]:
+    """(scans, index entries read) of the claim's queue indexes, once more than `scans_above`
+    scans are counted (a backend reports its counts a moment after its transaction)."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            scans, reads = await conn.fetchrow(
+                "SELECT sum(idx_scan)::bigint, sum(idx_tup_read)::bigint FROM pg_stat_user_indexes "
+                "WHERE indexrelname IN ('job_status_queue', 'job_status_queue_any')"
+            )
+            if scans > scans_above or time.monotonic() > deadline:
+                return scans, reads
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pg_client(pg_url):
+    """The service on PostgreSQL only: what is checked here is PostgreSQL's planner (SQLite's
+    claim names its index)."""
+    client = TestClient(TestServer(create_app(Settings(db=pg_url, sweep_interval=60))))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+@pytest.mark.parametrize("types", [["task"], None], ids=["of-a-type", "of-any-type"])
+async def test_a_claim_after_a_burst_reads_a_few_index_entries_not_the_queue(pg_client, pg_url, types):
+    client = pg_client
+    for start in range(0, QUEUED, 100):
+        jobs = [{"type": "task", "payload": n} for n in range(start, start + 100)]
+        await ok(await client.post("/jobs/batch", json={"jobs": jobs}), 201)
+    scans, reads = await queue_index_reads(pg_url)
+
+    body = {"worker_id": "w", "limit": 10, "lease_seconds": 60, **({"types": types} if types else {})}
+    claimed = (await ok(await client.post("/workers/claim", json=body)))["jobs"]
+
+    assert [job["payload"] for job in claimed] == list(range(10))  # oldest first
+    scans_after, reads_after = await queue_index_reads(pg_url, scans_above=scans)
+    assert scans_after > scans, "the claim did not scan a queue index"
+    assert reads_after - reads < QUEUED / 10, f"the claim read {reads_after - reads} entries of the queue index"
