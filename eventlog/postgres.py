@@ -252,9 +252,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             refused = [o for o in outcomes if isinstance(o, Exception)]
             if refused:
                 raise AppendsRefused(refused)  # and the transaction rolls back what the others wrote
-        self._committed()
-        self._heads.remember(outcomes)
-        return outcomes
+        return self._after_commit(outcomes)
 
     async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         conn = self._append_conns[lane]
@@ -270,10 +268,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 conn.terminate()
             self._append_conns[lane] = None
             raise
-        self._committed()
-        outcomes = _outcomes(batch, row)
-        self._heads.remember(outcomes)
-        return outcomes
+        return self._after_commit(_outcomes(batch, row))
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
         """Claim due queued jobs under the claim lock: claims are serialised, so no two get
@@ -293,10 +288,14 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 return []
             await conn.execute(_PLANS_AS_BEFORE, *settings)  # before jobledger_append plans (and caches) its statements
             row = await conn.fetchrow(_APPEND, *_append_args(requests, self._heads))
-        self._committed()
-        outcomes = _outcomes(requests, row)
-        self._heads.remember(outcomes)
+        outcomes = self._after_commit(_outcomes(requests, row))
         return [o for o in outcomes if not isinstance(o, Exception)]
+
+    def _after_commit(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Appends committed: followers are woken, and the jobs' new heads remembered."""
+        self._committed()
+        self._heads.remember(outcomes)
+        return outcomes
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self._connection() as conn:

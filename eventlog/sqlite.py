@@ -103,23 +103,13 @@ class _Connection:
         self.conn.close()
 
 
-def _write_batch(conn: sqlite3.Connection, batch: list[AppendRequest]) -> list[Outcome]:
+def _write_batch(conn: sqlite3.Connection, batch: Sequence[AppendRequest], all_or_none: bool = False) -> list[Outcome]:
+    """The appends in one transaction, each accepted or refused on its own; `all_or_none`: none
+    is written if any is refused (AppendsRefused)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         outcomes = [_write_one(conn, request) for request in batch]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return outcomes
-
-
-def _write_all(conn: sqlite3.Connection, requests: Sequence[AppendRequest]) -> list[Outcome]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        outcomes = [_write_one(conn, request) for request in requests]
-        refused = [o for o in outcomes if isinstance(o, Exception)]
-        if refused:
+        if all_or_none and (refused := [o for o in outcomes if isinstance(o, Exception)]):
             raise AppendsRefused(refused)
         conn.execute("COMMIT")
     except BaseException:
@@ -282,13 +272,12 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
 
     async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
         """All of `requests` in one writer transaction, or none (AppendsRefused)."""
-        outcomes = await self._writer.run(_write_all, requests)
-        for callback in self._listeners:
-            callback()
-        return outcomes
+        return await self._write_batch(requests, all_or_none=True)
 
-    async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
-        outcomes = await self._writer.run(_write_batch, batch)
+    async def _write_batch(
+        self, batch: Sequence[AppendRequest], lane: int = 0, all_or_none: bool = False
+    ) -> list[Outcome]:
+        outcomes = await self._writer.run(_write_batch, batch, all_or_none)
         for callback in self._listeners:
             callback()
         return outcomes
