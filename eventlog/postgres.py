@@ -39,7 +39,8 @@ from eventlog.store import (
 )
 
 APPEND_LOCK = 0x6A6F626C  # appends hold it shared; a rebuild's swap or an import, exclusive
-CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact, no job is claimed twice
+CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact, no job is claimed twice (0010's
+# jobledger_claim_candidates takes it by its number, 1785684591)
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
 NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
@@ -77,27 +78,10 @@ _APPEND = (
     + ")"
 )
 HEADS = 16_384  # jobs whose last (version, hash) a store keeps, to chain their next events itself
-# A claim's candidates, read off the queue indexes in claim order: of one type, or of any
-# type but those left out ($2). The same text for every claim: its plan is made once.
-_DUE = "status = 'queued' AND (run_at IS NULL OR run_at <= $1) AND expires_at > $1 AND ($4::text IS NULL OR tenant = $4)"
-_CANDIDATES_OF_TYPE = (
-    "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
-    f"WHERE {_DUE} AND type = $2 ORDER BY priority DESC, created_position LIMIT $3"
-)
-_CANDIDATES_OF_ANY_TYPE = (
-    "SELECT type, job_id, version, last_position, doc::text, priority, created_position FROM job_status "
-    f"WHERE {_DUE} AND NOT (type = ANY($2)) ORDER BY priority DESC, created_position LIMIT $3"
-)
-# A claim's candidates are read off the queue index in claim order (see tables.py), whatever
-# the statistics say. A queue fills faster than ANALYZE follows: planned for the few queued
-# jobs it last counted, a candidate query reads every queued job (a bitmap scan) and sorts
-# them, at each claim. Only for the candidate queries: the settings are put back before the
-# append, whose plans are cached for the session.
-_CLAIM_LOCK_IN_QUEUE_ORDER = (
-    "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'), pg_advisory_xact_lock($1), "
-    "set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"
-)
-_PLANS_AS_BEFORE = "SELECT set_config('enable_sort', $1, true), set_config('enable_bitmapscan', $2, true)"
+# A claim's candidates, all its scans in one call (migration 0010): under the claim lock, each
+# priority's due jobs off a queue index in claim order, from the highest priority down.
+_CANDIDATES = "SELECT * FROM jobledger_claim_candidates($1, $2, $3, $4, $5)"
+_CLAIM_LOCK = "SELECT pg_advisory_xact_lock($1)"
 _RUNNING = "SELECT type, count(*) FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
 _QUEUE_STATS = (
     "SELECT type, count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'), "
@@ -275,18 +259,21 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         the same job and per-type running counts are exact. A candidate changed by an append
         meanwhile fails its version check (the append locks the job) and is left out."""
         async with self._connection() as conn, conn.transaction():
-            settings = (await conn.fetchrow(_CLAIM_LOCK_IN_QUEUE_ORDER, CLAIM_LOCK))[:2]
-            running = dict(await conn.fetch(_RUNNING, list(query.max_running))) if query.max_running else {}
+            running = {}
+            if query.max_running:  # counted under the lock (the candidates' call takes it again)
+                await conn.execute(_CLAIM_LOCK, CLAIM_LOCK)
+                running = dict(await conn.fetch(_RUNNING, list(query.max_running)))
             allowance = claim_allowance(query, running)
-            rows = []
-            for type_, leave_out, limit in candidate_scans(query, allowance):
-                sql, which = (_CANDIDATES_OF_ANY_TYPE, leave_out) if type_ is None else (_CANDIDATES_OF_TYPE, type_)
-                rows += await conn.fetch(sql, query.now, which, limit, query.tenant)
-            rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
+            scans = candidate_scans(query, allowance)
+            leave_out = next((left for type_, left, _ in scans if type_ is None), [])
+            rows = await conn.fetch(
+                _CANDIDATES, query.now, [type_ for type_, _, _ in scans], [limit for _, _, limit in scans], leave_out,
+                query.tenant,
+            )
+            rows = sorted(rows, key=lambda r: (-r[5], r[6], r[7]))[: query.limit]
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:
                 return []
-            await conn.execute(_PLANS_AS_BEFORE, *settings)  # before jobledger_append plans (and caches) its statements
             row = await conn.fetchrow(_APPEND, *_append_args(requests, self._heads))
         outcomes = self._after_commit(_outcomes(requests, row))
         return [o for o in outcomes if not isinstance(o, Exception)]

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import errors
-from eventlog import chain, codec, shadow
+from eventlog import chain, codec, shadow, tables
 from eventlog.key_store import SQLiteKeyStore
 from eventlog.projection_store_sqlite import SQLiteProjectionStore
 from eventlog.appender import GroupCommitter, Outcome
@@ -147,28 +147,31 @@ def _in(column: str, values: Sequence[str], negate: bool = False) -> str:
     return f"{column} {'NOT ' if negate else ''}IN ({', '.join('?' * len(values))})"
 
 
+_DUE_AT = tables.DUE_AT["sqlite"]  # as the queue indexes hold it, so that they are used
+
+
 def _candidates(conn: sqlite3.Connection, now: datetime, type_, leave_out, limit: int, tenant: str | None) -> list[tuple]:
-    clauses = ["status = 'queued'", "(run_at IS NULL OR run_at <= ?)", "expires_at > ?"]
-    args = [_time(now), _time(now)]
-    if tenant is not None:
-        clauses.append("tenant = ?")
-        args.append(tenant)
+    """Up to `limit` due jobs of `type_` (or of any type but `leave_out`): each priority's due
+    jobs in queue order, from the highest priority down, until there are enough."""
+    # named, so that SQLite reads them off a queue index (without statistics it might sort)
     if type_ is not None:
-        clauses.append("type = ?")
-        args.append(type_)
-    if leave_out:
-        clauses.append(_in("type", leave_out, negate=True))
-        args += leave_out
-    return conn.execute(_candidates_sql(type_ is None, clauses), (*args, limit)).fetchall()
-
-
-def _candidates_sql(any_type: bool, clauses: list[str]) -> str:
-    # read in claim order off a queue index (SQLite, without statistics, would sort instead)
-    index = "INDEXED BY job_status_queue_any" if any_type else "INDEXED BY job_status_queue"
-    return (
-        f"SELECT type, job_id, version, last_position, doc, priority, created_position FROM job_status {index} "
-        f"WHERE {' AND '.join(clauses)} ORDER BY priority DESC, created_position LIMIT ?"
+        index, which, of = "job_status_queue", "type = ?", [type_]
+    else:
+        index, which, of = "job_status_queue_any", _in("type", leave_out, negate=True), list(leave_out)
+    queued = f"FROM job_status INDEXED BY {index} WHERE status = 'queued' AND {which}"
+    below = f"SELECT priority {queued} AND priority < ? ORDER BY priority DESC LIMIT 1"
+    due = (
+        f"SELECT type, job_id, version, last_position, doc, priority, {_DUE_AT}, created_position {queued} "
+        f"AND priority = ? AND {_DUE_AT} <= ? AND expires_at > ?{'' if tenant is None else ' AND tenant = ?'} "
+        f"ORDER BY {_DUE_AT}, created_position LIMIT ?"
     )
+    at, of_tenant = _time(now), [] if tenant is None else [tenant]
+    rows: list[tuple] = []
+    priority = conn.execute(below, (*of, 2**31)).fetchone()  # priorities are 32-bit: below the highest there is
+    while priority is not None and len(rows) < limit:
+        rows += conn.execute(due, (*of, priority[0], at, at, *of_tenant, limit - len(rows))).fetchall()
+        priority = conn.execute(below, (*of, priority[0])).fetchone()
+    return rows
 
 
 def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list[Outcome]:
@@ -182,7 +185,7 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
         rows = []
         for type_, leave_out, limit in candidate_scans(query, allowance):
             rows += _candidates(conn, query.now, type_, leave_out, limit, query.tenant)
-        rows = sorted(rows, key=lambda r: (-r[5], r[6]))[: query.limit]
+        rows = sorted(rows, key=lambda r: (-r[5], r[6], r[7]))[: query.limit]
         requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:5])) for r in rows], allowance))
         outcomes = [_write_one(conn, request) for request in requests]
         conn.execute("COMMIT")

@@ -1,6 +1,8 @@
 """The schema, one definition for both backends; Alembic migrations are built from it."""
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
 metadata = sa.MetaData()
 _active = sa.text("status IN ('queued', 'running')")
@@ -58,15 +60,36 @@ job_status = sa.Table(
     sa.Index("job_status_finished", "finished_at", postgresql_where=_finished, sqlite_where=_finished),
 )
 
-# The claim's queue, in the order claims take jobs (highest priority, then oldest), so a
-# claim reads its `limit` rows off an index instead of sorting every queued job: one per
+# When a queued job is due: its run_at where that is later than its creation, else its
+# creation (a retry's run_at is its backoff; a run_at in the past does not jump the queue).
+# Claims take the highest priority first, then the longest due. Both backends write it the
+# same way in the queue indexes and in the claim's queries, so that the indexes are used.
+DUE_AT = {
+    "postgresql": "greatest(run_at, created_at)",  # greatest ignores a NULL run_at
+    "sqlite": "max(coalesce(run_at, created_at), created_at)",  # UTC ISO 8601 text sorts as time
+}
+
+
+class _DueAt(ColumnElement):
+    inherit_cache = True
+    type = sa.DateTime(timezone=True)
+
+
+@compiles(_DueAt)
+def _due_at(element, compiler, **kw) -> str:
+    return DUE_AT[compiler.dialect.name]
+
+
+# The claim's queue, in the order claims take jobs (highest priority, then longest due, then
+# first logged): due jobs lead each priority's part of an index, so a claim reads its `limit`
+# due jobs off it and stops at the first job not yet due, however many wait behind. One per
 # type (a worker names its types), one across types (a worker that takes any type).
 sa.Index(
-    "job_status_queue", job_status.c.type, job_status.c.priority.desc(), job_status.c.created_position,
+    "job_status_queue", job_status.c.type, job_status.c.priority.desc(), _DueAt(), job_status.c.created_position,
     postgresql_where=_queued, sqlite_where=_queued,
 )
 sa.Index(
-    "job_status_queue_any", job_status.c.priority.desc(), job_status.c.created_position,
+    "job_status_queue_any", job_status.c.priority.desc(), _DueAt(), job_status.c.created_position,
     postgresql_where=_queued, sqlite_where=_queued,
 )
 

@@ -1,8 +1,11 @@
-"""Helpers for the worker-protocol tests: response checks, histories, polling, clock arithmetic."""
+"""Helpers for the worker-protocol tests: response checks, histories, polling, clock arithmetic,
+and what PostgreSQL counts of the queue indexes."""
 
 import asyncio
 import time
 from datetime import datetime
+
+import asyncpg
 
 
 async def ok(resp, status: int = 200) -> dict:
@@ -69,3 +72,21 @@ def at(value: str) -> datetime:
 
 def seconds_between(earlier: str, later: str) -> float:
     return (at(later) - at(earlier)).total_seconds()
+
+
+async def queue_index_reads(url: str, scans_above: int = -1, timeout: float = 30.0) -> tuple[int, int]:
+    """(scans, index entries read) of the claim's queue indexes, once more than `scans_above`
+    scans are counted (a backend reports its counts a moment after its transaction)."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            scans, reads = await conn.fetchrow(
+                "SELECT sum(idx_scan)::bigint, sum(idx_tup_read)::bigint FROM pg_stat_user_indexes "
+                "WHERE indexrelname IN ('job_status_queue', 'job_status_queue_any')"
+            )
+            if scans > scans_above or time.monotonic() > deadline:
+                return scans, reads
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()

@@ -69,6 +69,59 @@ async def test_higher_priority_first_then_oldest(create_job, claim):
     assert rest == [0, 5, 2]
 
 
+async def test_a_job_scheduled_first_but_due_later_waits_behind_the_jobs_due_before_it(create_job, claim):
+    run_at = datetime.now(UTC) + timedelta(seconds=2)  # room for the next create on a loaded machine
+    scheduled = await create_job(run_at=run_at.isoformat())
+    now_job = await create_job()
+    assert now_job["created_at"] < scheduled["run_at"]
+
+    await asyncio.sleep(max(0.0, (run_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    docs = await claim(limit=10)
+
+    assert [d["id"] for d in docs] == [now_job["id"], scheduled["id"]]
+
+
+async def test_a_job_retried_by_hand_queues_behind_the_jobs_due_before_it(claimed, create_job, claim, send):
+    retried = await claimed(max_attempts=1)
+    await ok(await send(retried, "fail", {"error": "broken input", "lease_token": retried["lease_token"]}))
+    waiting = await create_job()
+    await ok(await send(retried, "retry"))
+
+    docs = await claim(limit=10)
+
+    assert [d["id"] for d in docs] == [waiting["id"], retried["id"]]
+
+
+async def test_a_released_job_keeps_its_place_in_the_queue(claimed, create_job, claim, send):
+    released = await claimed()
+    waiting = await create_job()
+    await ok(await send(released, "release", {"lease_token": released["lease_token"]}))
+
+    docs = await claim(limit=10)
+
+    assert [d["id"] for d in docs] == [released["id"], waiting["id"]]
+
+
+async def test_a_run_at_in_the_past_does_not_jump_the_queue(create_job, claim):
+    first = await create_job()
+    backdated = await create_job(run_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat())
+
+    docs = await claim(limit=10)
+
+    assert [d["id"] for d in docs] == [first["id"], backdated["id"]]
+
+
+async def test_jobs_not_due_at_a_higher_priority_leave_the_due_ones_to_the_claim(create_job, claim):
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    for _ in range(3):
+        await create_job(priority=10, run_at=later)
+    due = [await create_job(priority=p) for p in (0, 5, 0)]
+
+    docs = await claim(limit=10)
+
+    assert [d["id"] for d in docs] == [due[1]["id"], due[0]["id"], due[2]["id"]]
+
+
 async def test_a_claim_takes_only_the_types_it_names(create_job, claim):
     await create_job(type="pdf")
     wanted = [await create_job(type=t) for t in ("email", "sms", "email")]

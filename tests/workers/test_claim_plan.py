@@ -1,37 +1,18 @@
 """PostgreSQL: a claim reads its jobs off the queue index in claim order, also right after
 a burst of new jobs, while the table's statistics still count the jobs of before (a plan
-made for those would read every queued job at each claim, and sort them)."""
+made for those would read every queued job at each claim, and sort them), and also when
+the burst is of jobs not due yet, ahead of the due ones."""
 
-import asyncio
-import time
+from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.config import Settings
-from tests.workers.helpers import ok
+from tests.workers.helpers import ok, queue_index_reads
 
 QUEUED = 3000
-
-
-async def queue_index_reads(url: str, scans_above: int = -1, timeout: float = 30.0) -> tuple[int, int]:
-    """(scans, index entries read) of the claim's queue indexes, once more than `scans_above`
-    scans are counted (a backend reports its counts a moment after its transaction)."""
-    conn = await asyncpg.connect(url)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            scans, reads = await conn.fetchrow(
-                "SELECT sum(idx_scan)::bigint, sum(idx_tup_read)::bigint FROM pg_stat_user_indexes "
-                "WHERE indexrelname IN ('job_status_queue', 'job_status_queue_any')"
-            )
-            if scans > scans_above or time.monotonic() > deadline:
-                return scans, reads
-            await asyncio.sleep(0.2)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
@@ -44,12 +25,19 @@ async def pg_client(pg_url):
     await client.close()
 
 
+@pytest.mark.parametrize("waiting", [False, True], ids=["all-due", "all-waiting-but-ten"])
 @pytest.mark.parametrize("types", [["task"], None], ids=["of-a-type", "of-any-type"])
-async def test_a_claim_after_a_burst_reads_a_few_index_entries_not_the_queue(pg_client, pg_url, types):
+async def test_a_claim_after_a_burst_reads_a_few_index_entries_not_the_queue(pg_client, pg_url, types, waiting):
+    """The burst is due, or (`waiting`) scheduled for tomorrow at a higher priority than the
+    ten due jobs logged after it: a claim steps over none of the waiting ones."""
     client = pg_client
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    later = {"run_at": tomorrow, "priority": 1} if waiting else {}
     for start in range(0, QUEUED, 100):
-        jobs = [{"type": "task", "payload": n} for n in range(start, start + 100)]
+        jobs = [{"type": "task", "payload": n, **later} for n in range(start, start + 100)]
         await ok(await client.post("/jobs/batch", json={"jobs": jobs}), 201)
+    if waiting:
+        await ok(await client.post("/jobs/batch", json={"jobs": [{"type": "task", "payload": n} for n in range(10)]}), 201)
     scans, reads = await queue_index_reads(pg_url)
 
     body = {"worker_id": "w", "limit": 10, "lease_seconds": 60, **({"types": types} if types else {})}
