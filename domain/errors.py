@@ -75,6 +75,13 @@ class StoreUnavailable(JobServiceError):
 
     code = "store_unavailable"
 
+    def __init__(self, message: str | None = None, *, cause: str | None = None, **details: Any):
+        super().__init__(message, **details)
+        self.cause = cause  # for the service's log: a client is told only `message`
+
+    def __str__(self) -> str:
+        return self.message if self.cause is None else f"{self.message} ({self.cause})"
+
 
 class LeaseLost(JobServiceError):
     """This worker no longer holds the job's lease."""

@@ -29,7 +29,9 @@ _LOST = (
 
 
 def unavailable(exc: BaseException) -> errors.StoreUnavailable:
-    return errors.StoreUnavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}")
+    """The error clients are answered (503, no word of hosts, ports or drivers); its `str()`,
+    which the service logs, names what asyncpg said."""
+    return errors.StoreUnavailable(cause=f"PostgreSQL: {type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager

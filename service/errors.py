@@ -45,6 +45,8 @@ def answer(request: web.Request, exc: Exception) -> web.Response:
     An HTTPException below 400 (a redirect) is raised again for aiohttp to send. Anything
     unexpected is logged with its traceback and answered 500, without it.
     """
+    if isinstance(exc, errors.StoreUnavailable):  # the client is told only to try again; the log says why
+        log.warning("%s %s answered 503: %s", request.method, request.path, exc)
     if isinstance(exc, errors.JobServiceError):
         status = STATUS.get(type(exc), 400)
         return error_response(status, exc.code, exc.message, exc.details, **_error_headers(status, exc))

@@ -13,6 +13,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from domain import errors
 from tests.conftest import PG_ADMIN_URL
 from tests.crash.checks import assert_nothing_lost, drain, global_log
 from tests.crash.load import Load
@@ -54,6 +55,8 @@ def _assert_unavailable(status: int, headers, body: dict) -> None:
     assert status == 503, (status, body)
     assert int(headers["Retry-After"]) >= 1
     assert body["error"]["code"] == "store_unavailable", body
+    # the client is told to try again, not how the service reaches its database
+    assert body["error"]["message"] == errors.StoreUnavailable().message, body
 
 
 async def _probe(session: aiohttp.ClientSession, base: str, job_id: str) -> None:
@@ -113,6 +116,7 @@ async def test_a_lost_database_is_503_with_retry_after_and_the_service_recovers_
                     await asyncio.sleep(1)
                 await wait_until(lambda: load.statuses[503] >= 2, timeout=30)
             acknowledged = len(load.acks)
+            assert f"answered 503: {errors.StoreUnavailable().message} (PostgreSQL: " in service.log_path.read_text()
 
             await wait_until(lambda: sum(a.event == "JobCompleted" for a in load.acks[acknowledged:]) >= 3, timeout=30)
             late = await _long_poll_claims_again(session, service.url)
