@@ -177,7 +177,11 @@ class Jobs:
                     i = index[conflict.stream_id]
                     if commands_[i].idempotency_key is None:
                         raise
-                    answers[i] = (await self._replayed(conflict.stream_id, commands_[i]), False)
+                    try:
+                        answers[i] = (await self._replayed(conflict.stream_id, commands_[i]), False)
+                    except errors.IdempotencyKeyReused as exc:
+                        exc.details["index"] = i  # which of the batch's jobs
+                        raise
                 continue
             for i, recorded, request in zip(todo, outcomes, requests, strict=True):
                 job = planned[i][2]

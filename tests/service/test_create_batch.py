@@ -85,7 +85,7 @@ async def test_a_key_used_with_another_body_writes_nothing_of_the_batch(client, 
         )
         details = await error_of(resp, 422, "idempotency_key_reused")
 
-    assert details["idempotency_key"] == "k"
+    assert (details["idempotency_key"], details["index"]) == ("k", 1)
 
 
 async def test_two_batches_racing_with_one_key_make_one_job(client):
