@@ -148,30 +148,39 @@ def _in(column: str, values: Sequence[str], negate: bool = False) -> str:
 
 
 _DUE_AT = tables.DUE_AT["sqlite"]  # as the queue indexes hold it, so that they are used
+PRIORITIES_ONE_AT_A_TIME = 8  # as PostgreSQL's jobledger_claim_candidates (migration 0010)
 
 
 def _candidates(conn: sqlite3.Connection, now: datetime, type_, leave_out, limit: int, tenant: str | None) -> list[tuple]:
-    """Up to `limit` due jobs of `type_` (or of any type but `leave_out`): each priority's due
-    jobs in queue order, from the highest priority down, until there are enough."""
+    """Up to `limit` due jobs of `type_` (or of any type but `leave_out`) in claim order, from the
+    highest priority down: the first PRIORITIES_ONE_AT_A_TIME priorities one at a time, each
+    from its first due job to its last, skipping the jobs not due; below them, in one scan
+    that steps over the jobs not due (with many priorities, a descent each would cost more)."""
     # named, so that SQLite reads them off a queue index (without statistics it might sort)
     if type_ is not None:
         index, which, of = "job_status_queue", "type = ?", [type_]
     else:
         index, which, of = "job_status_queue_any", _in("type", leave_out, negate=True), list(leave_out)
     queued = f"FROM job_status INDEXED BY {index} WHERE status = 'queued' AND {which}"
+    columns = f"type, job_id, version, last_position, doc, priority, {_DUE_AT}, created_position"
+    due = f"{_DUE_AT} <= ? AND expires_at > ?{'' if tenant is None else ' AND tenant = ?'}"
     below = f"SELECT priority {queued} AND priority < ? ORDER BY priority DESC LIMIT 1"
-    due = (
-        f"SELECT type, job_id, version, last_position, doc, priority, {_DUE_AT}, created_position {queued} "
-        f"AND priority = ? AND {_DUE_AT} <= ? AND expires_at > ?{'' if tenant is None else ' AND tenant = ?'} "
-        f"ORDER BY {_DUE_AT}, created_position LIMIT ?"
+    at_priority = f"SELECT {columns} {queued} AND priority = ? AND {due} ORDER BY {_DUE_AT}, created_position LIMIT ?"
+    all_below = (
+        f"SELECT {columns} {queued} AND priority < ? AND {due} ORDER BY priority DESC, {_DUE_AT}, created_position LIMIT ?"
     )
-    at, of_tenant = _time(now), [] if tenant is None else [tenant]
+    due_args = [_time(now), _time(now)] + ([] if tenant is None else [tenant])
     rows: list[tuple] = []
-    priority = conn.execute(below, (*of, 2**31)).fetchone()  # priorities are 32-bit: below the highest there is
-    while priority is not None and len(rows) < limit:
-        rows += conn.execute(due, (*of, priority[0], at, at, *of_tenant, limit - len(rows))).fetchall()
-        priority = conn.execute(below, (*of, priority[0])).fetchone()
-    return rows
+    priority = 2**31  # priorities are 32-bit: above the highest there is
+    for _ in range(PRIORITIES_ONE_AT_A_TIME):
+        found = conn.execute(below, (*of, priority)).fetchone()
+        if found is None:
+            return rows
+        priority = found[0]
+        rows += conn.execute(at_priority, (*of, priority, *due_args, limit - len(rows))).fetchall()
+        if len(rows) == limit:
+            return rows
+    return rows + conn.execute(all_below, (*of, priority, *due_args, limit - len(rows))).fetchall()
 
 
 def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list[Outcome]:

@@ -11,10 +11,12 @@ before the due ones: with 20,000 jobs scheduled for later, each claim read all o
 
 Now the indexes hold (priority, due time, created_position), the due time being run_at
 where that is later than the creation, else the creation. Within one priority the due
-jobs come first, so a claim reads its jobs and stops at the first that is not due; it
-moves from one priority to the next lower one by one index descent. Claims take the
-highest priority first, then the longest due (a retry queues again behind the jobs that
-were due before its backoff ended), then the first logged.
+jobs come first, so a claim reads a priority's due jobs and stops at the first that is
+not due; it moves to the next lower priority by one index descent. It does so for the
+first 8 priorities; below them one scan steps over the jobs not due, within the index
+(with as many priorities as jobs, a descent each would cost more than the steps). Claims
+take the highest priority first, then the longest due (a retry queues again behind the
+jobs that were due before its backoff ended), then the first logged.
 
 On PostgreSQL, `jobledger_claim_candidates` takes the claim lock and reads every scan of
 a claim (one per named type, or one across types) in one call. Its planner settings
@@ -35,7 +37,13 @@ _DUE_AT = {
     "postgresql": "greatest(run_at, created_at)",
     "sqlite": "max(coalesce(run_at, created_at), created_at)",
 }
-CANDIDATES_FUNCTION = """
+PRIORITIES_ONE_AT_A_TIME = 8
+_COLUMNS = (
+    "s.type, s.job_id, s.version, s.last_position, s.doc::text, s.priority, greatest(s.run_at, s.created_at), "
+    "s.created_position"
+)
+_DUE = "greatest(s.run_at, s.created_at) <= p_now AND s.expires_at > p_now AND (p_tenant IS NULL OR s.tenant = p_tenant)"
+CANDIDATES_FUNCTION = f"""
 CREATE FUNCTION jobledger_claim_candidates(
     p_now timestamptz, p_types text[], p_limits int[], p_leave_out text[], p_tenant text
 ) RETURNS TABLE (
@@ -49,17 +57,35 @@ DECLARE
     p bigint;
     got int;
     n int;
+    k int;
 BEGIN
     -- Claims take turns: no two get the same job, and per-type running counts stay exact.
     PERFORM pg_advisory_xact_lock(1785684591);
     -- Scan i reads up to p_limits[i] due jobs of the type p_types[i], or, where that is
-    -- NULL, of any type but p_leave_out: each priority's due jobs in queue order, from
-    -- the highest priority down (priorities are 32-bit), until it has enough.
+    -- NULL, of any type but p_leave_out, in claim order, from the highest priority down
+    -- (priorities are 32-bit). The first {PRIORITIES_ONE_AT_A_TIME} priorities are read one at a time, each
+    -- from its first due job to its last, skipping the jobs not due; below them, one scan
+    -- steps over the jobs not due (with many priorities, a descent each would cost more).
     FOR i IN 1 .. coalesce(array_length(p_types, 1), 0) LOOP
         t := p_types[i];
         got := 0;
+        k := 0;
         p := 2147483648;
         WHILE got < p_limits[i] LOOP
+            IF k = {PRIORITIES_ONE_AT_A_TIME} THEN
+                IF t IS NOT NULL THEN
+                    RETURN QUERY SELECT {_COLUMNS} FROM job_status s
+                    WHERE s.status = 'queued' AND s.type = t AND s.priority < p AND {_DUE}
+                    ORDER BY s.priority DESC, greatest(s.run_at, s.created_at), s.created_position
+                    LIMIT p_limits[i] - got;
+                ELSE
+                    RETURN QUERY SELECT {_COLUMNS} FROM job_status s
+                    WHERE s.status = 'queued' AND NOT (s.type = ANY(p_leave_out)) AND s.priority < p AND {_DUE}
+                    ORDER BY s.priority DESC, greatest(s.run_at, s.created_at), s.created_position
+                    LIMIT p_limits[i] - got;
+                END IF;
+                EXIT;
+            END IF;
             IF t IS NOT NULL THEN
                 p := (SELECT s.priority FROM job_status s WHERE s.status = 'queued' AND s.type = t AND s.priority < p
                       ORDER BY s.priority DESC LIMIT 1);
@@ -70,26 +96,17 @@ BEGIN
             END IF;
             EXIT WHEN p IS NULL;
             IF t IS NOT NULL THEN
-                RETURN QUERY
-                SELECT s.type, s.job_id, s.version, s.last_position, s.doc::text, s.priority,
-                       greatest(s.run_at, s.created_at), s.created_position
-                FROM job_status s
-                WHERE s.status = 'queued' AND s.type = t AND s.priority = p
-                  AND greatest(s.run_at, s.created_at) <= p_now AND s.expires_at > p_now
-                  AND (p_tenant IS NULL OR s.tenant = p_tenant)
+                RETURN QUERY SELECT {_COLUMNS} FROM job_status s
+                WHERE s.status = 'queued' AND s.type = t AND s.priority = p AND {_DUE}
                 ORDER BY greatest(s.run_at, s.created_at), s.created_position LIMIT p_limits[i] - got;
             ELSE
-                RETURN QUERY
-                SELECT s.type, s.job_id, s.version, s.last_position, s.doc::text, s.priority,
-                       greatest(s.run_at, s.created_at), s.created_position
-                FROM job_status s
-                WHERE s.status = 'queued' AND NOT (s.type = ANY(p_leave_out)) AND s.priority = p
-                  AND greatest(s.run_at, s.created_at) <= p_now AND s.expires_at > p_now
-                  AND (p_tenant IS NULL OR s.tenant = p_tenant)
+                RETURN QUERY SELECT {_COLUMNS} FROM job_status s
+                WHERE s.status = 'queued' AND NOT (s.type = ANY(p_leave_out)) AND s.priority = p AND {_DUE}
                 ORDER BY greatest(s.run_at, s.created_at), s.created_position LIMIT p_limits[i] - got;
             END IF;
             GET DIAGNOSTICS n = ROW_COUNT;
             got := got + n;
+            k := k + 1;
         END LOOP;
     END LOOP;
 END

@@ -122,6 +122,19 @@ async def test_jobs_not_due_at_a_higher_priority_leave_the_due_ones_to_the_claim
     assert [d["id"] for d in docs] == [due[1]["id"], due[0]["id"], due[2]["id"]]
 
 
+@pytest.mark.parametrize("types", [None, ["task"]], ids=["of-any-type", "of-a-type"])
+async def test_due_jobs_below_many_priorities_of_waiting_jobs_come_in_claim_order(create_job, claim, types):
+    """More priorities than a claim reads one at a time (eight): below those, one scan."""
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    for priority in range(100, 79, -1):
+        await create_job(priority=priority, run_at=later)
+    due = {p: await create_job(priority=p) for p in (10, 90, 0, 50, 95)}
+
+    docs = await claim(limit=10, **({"types": types} if types else {}))
+
+    assert [d["id"] for d in docs] == [due[p]["id"] for p in (95, 90, 50, 10, 0)]
+
+
 async def test_a_claim_takes_only_the_types_it_names(create_job, claim):
     await create_job(type="pdf")
     wanted = [await create_job(type=t) for t in ("email", "sms", "email")]
