@@ -30,6 +30,12 @@ _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
 _CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
 _LOG_SCAN_PAGES = 10  # a tenant's page of the log reads at most this many pages of the whole log
+# Events after which a claim may find a job it could not before: one queued (created,
+# released, retried), or one running ended (a type's max_running has room again).
+_CLAIM_WAKING = frozenset({
+    "JobCreated", "JobReleased", "RetryScheduled", "LeaseExpired", "JobCompleted", "JobFailed", "JobCancelled",
+    "JobExpired",
+})
 _RECENT_JOBS = 1024  # running jobs whose last write this instance keeps, to decide their next command without a read
 _RECENT_DOC_BYTES = 64 * 1024  # a job whose document is bigger is read each time instead
 DEFAULT_TENANT = "default"
@@ -127,12 +133,16 @@ class Jobs:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.jitter = jitter
-        self.queue_moved = asyncio.Event()  # set when the log moves: long-polling claims look again
+        self.queue_moved = asyncio.Event()  # set when a claim may find more: long-polling claims look again
         self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
         self._recent: dict[UUID, Snapshot] = {}  # see _remember
 
-    def log_moved(self, _batch: object = None) -> None:
-        self.queue_moved.set()
+    def log_moved(self, batch: list[RecordedEvent] | None = None) -> None:
+        """The log moved (by `batch`, where the caller knows it): wake the waiting claims if a
+        job may have become claimable. Progress reports, heartbeats and phases, most of a busy
+        log, wake none: every waiting claim would read the queue again for each of them."""
+        if batch is None or any(e.type in _CLAIM_WAKING for e in batch):
+            self.queue_moved.set()
 
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:
         """Create a job; with an idempotency key, a replay returns the first job and False."""
@@ -314,6 +324,7 @@ class Jobs:
                 planned[job.id] = (new_job, requests[-1].state["doc"], token, len(row.doc))
             return requests
 
+        self.metrics.claim_reads.inc()
         recorded = await self.store.claim(query, plan)
         claimed = []
         for events_ in recorded:

@@ -30,6 +30,10 @@ class Metrics:
             "jobledger_claim_wait_seconds", "How long a claim that got jobs waited for them", buckets=_SECONDS,
             registry=registry,
         )
+        self.claim_reads = Counter(
+            "jobledger_claim_reads", "Times a claim read the queue (a long poll reads it again each time it is "
+            "woken)", registry=registry,
+        )
         self.job_run = Histogram(
             "jobledger_job_run_seconds", "From JobStarted to the event that ended the job, for the jobs this "
             "instance ended", ["type", "status"], buckets=_SECONDS, registry=registry,

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from tests.live.processes import Service
+from tests.ops.helpers import moved, scrape
 from tests.workers.helpers import error_of, get_job, history, ok, seconds_between
 
 
@@ -217,6 +218,40 @@ async def test_a_long_poll_with_no_job_answers_empty_after_wait_seconds(create_j
 
     assert docs == []
     assert 0.5 <= elapsed < 2
+
+
+async def test_a_long_poll_is_not_woken_by_progress_reports(client, claimed, claim, send):
+    busy = await claimed(type="busy")
+    before = await scrape(client)
+
+    async def report_meanwhile():
+        await asyncio.sleep(0.2)
+        for n in range(60):
+            await ok(await send(busy, "progress", {"percent": n, "lease_token": busy["lease_token"]}))
+
+    docs, _ = await asyncio.gather(claim(types=["idle"], wait_seconds=2.5), report_meanwhile())
+
+    assert docs == []
+    reads = moved(before, await scrape(client), "jobledger_claim_reads_total")
+    # its first read, one a second for jobs coming due, and its last: not one a report
+    assert 1 <= reads <= 5, reads
+
+
+async def test_a_long_poll_gets_a_job_of_a_full_type_once_a_running_one_ends(client, create_job, claim, send):
+    await ok(await client.put("/types/gpu", json={"max_running": 1}))
+    await create_job(type="gpu")
+    waiting = await create_job(type="gpu")
+    [running] = await claim(types=["gpu"])
+
+    async def complete_later():
+        await asyncio.sleep(0.3)
+        await ok(await send(running, "complete", {"lease_token": running["lease_token"]}))
+
+    started = time.monotonic()
+    docs, _ = await asyncio.gather(claim(types=["gpu"], wait_seconds=10), complete_later())
+
+    assert [d["id"] for d in docs] == [waiting["id"]]
+    assert time.monotonic() - started < 5
 
 
 async def test_two_long_polls_and_one_new_job_one_winner(client, create_job, claim):
