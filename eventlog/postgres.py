@@ -35,6 +35,7 @@ from eventlog.store import (
     StatusRow,
     candidate_scans,
     claim_allowance,
+    in_claim_order,
     trim_to_allowance,
 )
 
@@ -270,7 +271,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 _CANDIDATES, query.now, [type_ for type_, _, _ in scans], [limit for _, _, limit in scans], leave_out,
                 query.tenant,
             )
-            rows = sorted(rows, key=lambda r: (-r[5], r[6], r[7]))[: query.limit]
+            rows = in_claim_order(rows, query.limit)
             requests = plan(trim_to_allowance([(r[0], StatusRow(*r[1:5])) for r in rows], allowance))
             if not requests:
                 return []

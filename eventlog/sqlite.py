@@ -31,6 +31,7 @@ from eventlog.store import (
     StatusRow,
     candidate_scans,
     claim_allowance,
+    in_claim_order,
     trim_to_allowance,
 )
 
@@ -194,7 +195,7 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
         rows = []
         for type_, leave_out, limit in candidate_scans(query, allowance):
             rows += _candidates(conn, query.now, type_, leave_out, limit, query.tenant)
-        rows = sorted(rows, key=lambda r: (-r[5], r[6], r[7]))[: query.limit]
+        rows = in_claim_order(rows, query.limit)
         requests = plan(trim_to_allowance([(r[0], StatusRow(UUID(r[1]), *r[2:5])) for r in rows], allowance))
         outcomes = [_write_one(conn, request) for request in requests]
         conn.execute("COMMIT")

@@ -226,6 +226,13 @@ def candidate_scans(query: ClaimQuery, allowance: dict[str, int]) -> list[tuple[
     return scans
 
 
+def in_claim_order(rows: list, limit: int) -> list:
+    """The first `limit` of a claim's candidate rows, gathered from its scans: (type, job id,
+    version, last position, doc, priority, due time, created position) each, in claim order
+    (highest priority, then longest due, then first logged)."""
+    return sorted(rows, key=lambda r: (-r[5], r[6], r[7]))[:limit]
+
+
 def trim_to_allowance(rows: list[tuple[str, StatusRow]], allowance: dict[str, int]) -> list[StatusRow]:
     """Keep rows in order, dropping those past their type's allowance."""
     taken: dict[str, int] = {}
