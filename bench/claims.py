@@ -20,6 +20,7 @@ Exit status: 1 if a check failed, else 0.
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -67,23 +68,29 @@ async def claims_per_second(url: str, waiting: int, options) -> tuple[float, str
         await store.close()
 
 
+@contextlib.asynccontextmanager
+async def scratch(backend: str, options, scratch_dir: str, name: str):
+    """The URL of a migrated scratch database on `backend`, dropped (PostgreSQL) at the end."""
+    if backend == "sqlite":
+        url = f"sqlite:///{scratch_dir}/{name}.db"
+        await storage.migrate(url)
+        yield url
+        return
+    await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await append.admin(options.pg, f"CREATE DATABASE {name}")
+    try:
+        url = append.database_url(options.pg, name)
+        await storage.migrate(url)
+        yield url
+    finally:
+        await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 async def run(backend: str, options, scratch_dir: str) -> list[tuple[str, float, str]]:
     results = []
     for waiting in (0, options.waiting):
-        if backend == "sqlite":
-            url = f"sqlite:///{scratch_dir}/claims_{waiting}.db"
-            await storage.migrate(url)
+        async with scratch(backend, options, scratch_dir, f"jobledger_bench_claims_{waiting}") as url:
             results.append((f"{waiting:,} waiting", *await claims_per_second(url, waiting, options)))
-            continue
-        name = f"jobledger_bench_claims_{waiting}"
-        await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await append.admin(options.pg, f"CREATE DATABASE {name}")
-        try:
-            url = append.database_url(options.pg, name)
-            await storage.migrate(url)
-            results.append((f"{waiting:,} waiting", *await claims_per_second(url, waiting, options)))
-        finally:
-            await append.admin(options.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     return results
 
 
