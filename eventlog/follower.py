@@ -36,8 +36,8 @@ class LogFollower:
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
 
-    def poke(self) -> None:
-        """The log may have moved: read it now."""
+    def poke(self, _types: frozenset[str] | None = None) -> None:
+        """The log may have moved (by events of any type): read it now."""
         self._moved.set()
 
     async def start(self) -> None:

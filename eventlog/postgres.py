@@ -29,12 +29,14 @@ from eventlog.store import (
     ClaimPlan,
     ClaimQuery,
     JobFilter,
+    Listener,
     NewEvent,
     QueueStats,
     RecordedEvent,
     StatusRow,
     candidate_scans,
     claim_allowance,
+    committed_types,
     in_claim_order,
     trim_to_allowance,
 )
@@ -44,6 +46,9 @@ CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact,
 # jobledger_claim_candidates takes it by its number, 1785684591)
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
+# A NOTIFY names the event types committed since the one before, comma-separated; with more than
+# this many characters of them it names none, and its listeners take it as "any type".
+NOTIFY_TYPES_LENGTH = 1000
 NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
 PRUNE_CHUNK = 1000  # status rows retention deletes per transaction
 HOLD_BACK_WAIT = 0.25  # seconds a read waits for events held back by an older running transaction
@@ -117,9 +122,10 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._pool = pool
         self._dsn = dsn
         self._appender = GroupCommitter(self._write_batch, lanes=APPEND_LANES)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Listener] = []
         self._listen_task: asyncio.Task | None = None
         self._notify_wanted = asyncio.Event()
+        self._notify_types: set[str] = set()  # the event types committed since the last NOTIFY
         self._notify_task: asyncio.Task | None = None
         self._notify_conn: asyncpg.Connection | None = None
         self._commit_seen = asyncio.Event()  # set at every local commit: a held-back read tries again
@@ -166,21 +172,28 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             self._notify_conn.terminate()  # holds nothing; its last NOTIFY may have been cancelled
         await self._pool.close()
 
-    async def listen(self, callback: Callable[[], None]) -> None:
-        """Call `callback` whenever the log may have moved, whichever instance appended."""
+    async def listen(self, callback: Listener) -> None:
+        """Call `callback(types)` whenever the log may have moved, whichever instance appended."""
         self._listeners.append(callback)
         if self._listen_task is None:
             self._listen_task = asyncio.create_task(self._listen_forever(), name="jobledger-listen")
 
-    def _moved(self, *_: Any) -> None:
+    def _moved(self, types: frozenset[str] | None) -> None:
         for callback in self._listeners:
-            callback()
+            callback(types)
 
-    def _committed(self) -> None:
-        """Appends committed: wake this instance's followers now, other instances' by NOTIFY."""
-        self._moved()
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self._moved(frozenset(payload.split(",")) if payload else None)
+
+    def _committed(self, types: frozenset[str]) -> None:
+        """Appends of events of `types` committed: wake this instance's followers now, other
+        instances' by NOTIFY."""
+        self._moved(types)
         self._commit_seen.set()
         self._commit_seen = asyncio.Event()
+        if not types:  # every append was refused: nothing to tell other instances
+            return
+        self._notify_types |= types
         self._notify_wanted.set()
         if self._notify_task is None:
             self._notify_task = asyncio.create_task(self._notify_forever(), name="jobledger-notify")
@@ -193,12 +206,16 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             await self._notify_wanted.wait()
             await asyncio.sleep(NOTIFY_GATHER)  # the commits of the next moment ride on this one
             self._notify_wanted.clear()
+            types, self._notify_types = self._notify_types, set()
+            payload = ",".join(sorted(types))
             try:
                 if self._notify_conn is None or self._notify_conn.is_closed():
                     self._notify_conn = await pg_outage.connect(self._dsn)
                     # nothing rides on it but a wake-up (followers also poll): no WAL flush to wait for
                     await self._notify_conn.execute("SET synchronous_commit = off")
-                await self._notify_conn.execute(f"NOTIFY {CHANNEL}")
+                await self._notify_conn.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, payload if len(payload) <= NOTIFY_TYPES_LENGTH else ""
+                )
             except Exception as exc:  # noqa: BLE001 - other instances' followers poll meanwhile
                 log.warning("NOTIFY failed: %s", exc)
                 if self._notify_conn is not None:
@@ -213,8 +230,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 conn = await pg_outage.connect(self._dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _: lost.set())
-                await conn.add_listener(CHANNEL, self._moved)
-                self._moved()  # anything appended while we were not listening
+                await conn.add_listener(CHANNEL, self._notified)
+                self._moved(None)  # anything appended while we were not listening
                 await lost.wait()
             except Exception as exc:  # reconnect whatever went wrong; the follower also polls
                 log.warning("LISTEN connection lost: %s", exc)
@@ -281,7 +298,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
 
     def _after_commit(self, outcomes: list[Outcome]) -> list[Outcome]:
         """Appends committed: followers are woken, and the jobs' new heads remembered."""
-        self._committed()
+        self._committed(committed_types(outcomes))
         self._heads.remember(outcomes)
         return outcomes
 

@@ -25,12 +25,14 @@ from eventlog.store import (
     ClaimPlan,
     ClaimQuery,
     JobFilter,
+    Listener,
     NewEvent,
     QueueStats,
     RecordedEvent,
     StatusRow,
     candidate_scans,
     claim_allowance,
+    committed_types,
     in_claim_order,
     trim_to_allowance,
 )
@@ -261,7 +263,7 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         self._writer = _Connection(path)
         self._reader = self._writer if path == ":memory:" else _Connection(path)
         self._appender = GroupCommitter(self._write_batch)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Listener] = []
 
     @property
     def raw_connection(self) -> sqlite3.Connection:
@@ -291,12 +293,16 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         self, batch: Sequence[AppendRequest], lane: int = 0, all_or_none: bool = False
     ) -> list[Outcome]:
         outcomes = await self._writer.run(_write_batch, batch, all_or_none)
-        for callback in self._listeners:
-            callback()
+        self._committed(outcomes)
         return outcomes
 
-    async def listen(self, callback: Callable[[], None]) -> None:
-        """Call `callback` after each local commit (SQLite serves one process)."""
+    def _committed(self, outcomes: Sequence[Outcome]) -> None:
+        types = committed_types(outcomes)
+        for callback in self._listeners:
+            callback(types)
+
+    async def listen(self, callback: Listener) -> None:
+        """Call `callback(types)` after each local commit (SQLite serves one process)."""
         self._listeners.append(callback)
 
     async def _fetch(self, sql: str, *args: Any) -> list[tuple]:
@@ -375,8 +381,7 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         """Claim due queued jobs inside one writer transaction: no two claims get the same job."""
         outcomes = await self._writer.run(_claim, query, plan)
         if outcomes:
-            for callback in self._listeners:
-                callback()
+            self._committed(outcomes)
         return [o for o in outcomes if not isinstance(o, Exception)]
 
     async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]:

@@ -159,8 +159,10 @@ class EventStore(Protocol):
         """Each job's version as the status read model last saw it."""
         ...
 
-    async def listen(self, callback) -> None:
-        """Call `callback()` whenever the log may have moved."""
+    async def listen(self, callback: "Listener") -> None:
+        """Call `callback(types)` whenever the log may have moved: `types` are the event types
+        written, or None where they are not known (a wake-up from an instance that did not say,
+        or after the connection that brings other instances' wake-ups was lost)."""
         ...
 
     async def get_status(self, job_id: UUID) -> StatusRow | None: ...
@@ -204,6 +206,14 @@ class EventStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+Listener = Callable[[frozenset[str] | None], None]
+
+
+def committed_types(outcomes: Sequence[list[RecordedEvent] | Exception]) -> frozenset[str]:
+    """The event types appends wrote (their refused ones wrote nothing)."""
+    return frozenset(e.type for outcome in outcomes if isinstance(outcome, list) for e in outcome)
 
 
 def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int]:

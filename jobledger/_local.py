@@ -63,7 +63,7 @@ class InProcessTransport:
             raise service_error(exc.code, exc.message, exc.details) from None
         self.jobs = Jobs(self.store)
         self.types = TypeRegistry(self.store)
-        await self.store.listen(self.jobs.log_moved)
+        await self.store.listen(self.jobs.events_written)
         if self._sweep_interval:  # leases of crashed workers expire even with no service running
             self._sweeper = asyncio.create_task(sweeper.run(self.jobs, self._sweep_interval))
 

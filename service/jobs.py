@@ -10,7 +10,7 @@ import functools
 import hashlib
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -137,11 +137,15 @@ class Jobs:
         self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
         self._recent: dict[UUID, Snapshot] = {}  # see _remember
 
-    def log_moved(self, batch: list[RecordedEvent] | None = None) -> None:
-        """The log moved (by `batch`, where the caller knows it): wake the waiting claims if a
-        job may have become claimable. Progress reports, heartbeats and phases, most of a busy
-        log, wake none: every waiting claim would read the queue again for each of them."""
-        if batch is None or any(e.type in _CLAIM_WAKING for e in batch):
+    def log_moved(self, batch: list[RecordedEvent]) -> None:
+        """The log moved by `batch` (the follower's subscriber)."""
+        self.events_written(e.type for e in batch)
+
+    def events_written(self, types: Iterable[str] | None) -> None:
+        """Events of `types` were written (None: of any type): wake the waiting claims if a job
+        may have become claimable. Progress reports, heartbeats and phases, most of a busy log,
+        wake none: every waiting claim would read the queue again for each of them."""
+        if types is None or not _CLAIM_WAKING.isdisjoint(types):
             self.queue_moved.set()
 
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:

@@ -1,0 +1,41 @@
+"""A worker with a free slot waits for jobs in a long poll. Its running jobs' reports must not
+make it read the queue again each time: over HTTP the service's follower decides, in-process
+the store's commits (and, on PostgreSQL, other instances' NOTIFYs) tell the transport which
+event types were written. On both backends."""
+
+import asyncio
+
+from tests.ops.helpers import scrape
+from tests.sdk.helpers import create, wait_for
+
+REPORTS = 60
+
+
+async def test_a_waiting_claim_is_not_woken_by_its_own_jobs_progress(client, make_worker, mode):
+    job = await create(client)
+    worker = make_worker(concurrency=2, wait_seconds=2.5)  # one slot stays free: its claim waits
+
+    async def claim_reads() -> float:
+        if mode == "http":
+            return (await scrape(client)).value("jobledger_claim_reads_total")
+        return worker.transport.jobs.metrics.registry.get_sample_value("jobledger_claim_reads_total")
+
+    reads = []
+
+    @worker.handler("report")
+    async def handle(doc, ctx):
+        await asyncio.sleep(0.3)  # the claim for the free slot is waiting by now
+        before = await claim_reads()
+        for n in range(REPORTS):
+            await ctx.progress(n)
+        reads.append(await claim_reads() - before)
+        return "done"
+
+    make_worker.start(worker)
+    done = await wait_for(client, job["id"])
+
+    assert (done["status"], done["progress"]["percent"]) == ("completed", REPORTS - 1)
+    # at most the once-a-second look for jobs coming due, and the read that ends the poll; a
+    # claim woken by each report reads the queue about once a report
+    assert 0 <= reads[0] <= 3, reads
+
