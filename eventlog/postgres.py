@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from domain import errors
 from eventlog import chain, codec, pg_outage, shadow
@@ -30,14 +31,15 @@ from eventlog.store import (
     ClaimQuery,
     JobFilter,
     Listener,
+    Written,
     NewEvent,
     QueueStats,
     RecordedEvent,
     StatusRow,
     candidate_scans,
     claim_allowance,
-    committed_types,
     in_claim_order,
+    rows_written,
     trim_to_allowance,
 )
 
@@ -46,9 +48,9 @@ CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact,
 # jobledger_claim_candidates takes it by its number, 1785684591)
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
-# A NOTIFY names the event types committed since the one before, comma-separated; with more than
-# this many characters of them it names none, and its listeners take it as "any type".
-NOTIFY_TYPES_LENGTH = 1000
+# A NOTIFY's payload: the (job type, status) of the status rows committed since the one before, as
+# JSON; empty where not known, or over this many characters (listeners then take it as "any job").
+NOTIFY_PAYLOAD_LENGTH = 1000
 NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
 PRUNE_CHUNK = 1000  # status rows retention deletes per transaction
 HOLD_BACK_WAIT = 0.25  # seconds a read waits for events held back by an older running transaction
@@ -125,7 +127,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._listeners: list[Listener] = []
         self._listen_task: asyncio.Task | None = None
         self._notify_wanted = asyncio.Event()
-        self._notify_types: set[str] = set()  # the event types committed since the last NOTIFY
+        self._notify_written: set[tuple[str, str]] | None = set()  # status rows committed since the last NOTIFY
         self._notify_task: asyncio.Task | None = None
         self._notify_conn: asyncpg.Connection | None = None
         self._commit_seen = asyncio.Event()  # set at every local commit: a held-back read tries again
@@ -178,22 +180,25 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         if self._listen_task is None:
             self._listen_task = asyncio.create_task(self._listen_forever(), name="jobledger-listen")
 
-    def _moved(self, types: frozenset[str] | None) -> None:
+    def _moved(self, written: Written | None) -> None:
         for callback in self._listeners:
-            callback(types)
+            callback(written)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._moved(frozenset(payload.split(",")) if payload else None)
+        self._moved(_written_of(payload))
 
-    def _committed(self, types: frozenset[str]) -> None:
-        """Appends of events of `types` committed: wake this instance's followers now, other
+    def _committed(self, written: Written | None) -> None:
+        """Appends that wrote `written` committed: wake this instance's followers now, other
         instances' by NOTIFY."""
-        self._moved(types)
+        self._moved(written)
         self._commit_seen.set()
         self._commit_seen = asyncio.Event()
-        if not types:  # every append was refused: nothing to tell other instances
+        if written is not None and not written:  # every append was refused: nothing to tell
             return
-        self._notify_types |= types
+        if written is None or self._notify_written is None:
+            self._notify_written = None
+        else:
+            self._notify_written |= written
         self._notify_wanted.set()
         if self._notify_task is None:
             self._notify_task = asyncio.create_task(self._notify_forever(), name="jobledger-notify")
@@ -206,15 +211,15 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             await self._notify_wanted.wait()
             await asyncio.sleep(NOTIFY_GATHER)  # the commits of the next moment ride on this one
             self._notify_wanted.clear()
-            types, self._notify_types = self._notify_types, set()
-            payload = ",".join(sorted(types))
+            written, self._notify_written = self._notify_written, set()
+            payload = "" if written is None else orjson.dumps(sorted(written)).decode()
             try:
                 if self._notify_conn is None or self._notify_conn.is_closed():
                     self._notify_conn = await pg_outage.connect(self._dsn)
                     # nothing rides on it but a wake-up (followers also poll): no WAL flush to wait for
                     await self._notify_conn.execute("SET synchronous_commit = off")
                 await self._notify_conn.execute(
-                    "SELECT pg_notify($1, $2)", CHANNEL, payload if len(payload) <= NOTIFY_TYPES_LENGTH else ""
+                    "SELECT pg_notify($1, $2)", CHANNEL, payload if len(payload) <= NOTIFY_PAYLOAD_LENGTH else ""
                 )
             except Exception as exc:  # noqa: BLE001 - other instances' followers poll meanwhile
                 log.warning("NOTIFY failed: %s", exc)
@@ -254,7 +259,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             refused = [o for o in outcomes if isinstance(o, Exception)]
             if refused:
                 raise AppendsRefused(refused)  # and the transaction rolls back what the others wrote
-        return self._after_commit(outcomes)
+        return self._after_commit(requests, outcomes)
 
     async def _write_batch(self, batch: list[AppendRequest], lane: int = 0) -> list[Outcome]:
         conn = self._append_conns[lane]
@@ -270,7 +275,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
                 conn.terminate()
             self._append_conns[lane] = None
             raise
-        return self._after_commit(_outcomes(batch, row))
+        return self._after_commit(batch, _outcomes(batch, row))
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
         """Claim due queued jobs under the claim lock: claims are serialised, so no two get
@@ -293,12 +298,12 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
             if not requests:
                 return []
             row = await conn.fetchrow(_APPEND, *_append_args(requests, self._heads))
-        outcomes = self._after_commit(_outcomes(requests, row))
+        outcomes = self._after_commit(requests, _outcomes(requests, row))
         return [o for o in outcomes if not isinstance(o, Exception)]
 
-    def _after_commit(self, outcomes: list[Outcome]) -> list[Outcome]:
+    def _after_commit(self, requests: Sequence[AppendRequest], outcomes: list[Outcome]) -> list[Outcome]:
         """Appends committed: followers are woken, and the jobs' new heads remembered."""
-        self._committed(committed_types(outcomes))
+        self._committed(rows_written(requests, outcomes))
         self._heads.remember(outcomes)
         return outcomes
 
@@ -518,6 +523,15 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         # a generator: the rows are made while COPY sends the ones before
         records = map(_status_record, rows)
         await conn.copy_records_to_table(shadow.SHADOW, records=records, columns=_STATUS_COLUMNS)
+
+
+def _written_of(payload: str) -> Written | None:
+    """What a NOTIFY's payload says was written; None where it does not say (empty, or not ours)."""
+    try:
+        pairs = orjson.loads(payload) if payload else None
+        return frozenset((type_, status) for type_, status in pairs) if isinstance(pairs, list) else None
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return None
 
 
 def _settled_prefix(rows: list[asyncpg.Record]) -> int:

@@ -32,8 +32,8 @@ from eventlog.store import (
     StatusRow,
     candidate_scans,
     claim_allowance,
-    committed_types,
     in_claim_order,
+    rows_written,
     trim_to_allowance,
 )
 
@@ -293,16 +293,16 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
         self, batch: Sequence[AppendRequest], lane: int = 0, all_or_none: bool = False
     ) -> list[Outcome]:
         outcomes = await self._writer.run(_write_batch, batch, all_or_none)
-        self._committed(outcomes)
+        self._committed(batch, outcomes)
         return outcomes
 
-    def _committed(self, outcomes: Sequence[Outcome]) -> None:
-        types = committed_types(outcomes)
+    def _committed(self, requests: Sequence[AppendRequest], outcomes: Sequence[Outcome]) -> None:
+        written = rows_written(requests, outcomes)
         for callback in self._listeners:
-            callback(types)
+            callback(written)
 
     async def listen(self, callback: Listener) -> None:
-        """Call `callback(types)` after each local commit (SQLite serves one process)."""
+        """Call `callback(written)` after each local commit (SQLite serves one process)."""
         self._listeners.append(callback)
 
     async def _fetch(self, sql: str, *args: Any) -> list[tuple]:
@@ -379,9 +379,15 @@ class SQLiteEventStore(SQLiteProjectionStore, SQLiteKeyStore):
 
     async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
         """Claim due queued jobs inside one writer transaction: no two claims get the same job."""
-        outcomes = await self._writer.run(_claim, query, plan)
+        planned: list[AppendRequest] = []
+
+        def kept(rows: list[StatusRow]) -> list[AppendRequest]:
+            planned.extend(plan(rows))
+            return planned
+
+        outcomes = await self._writer.run(_claim, query, kept)
         if outcomes:
-            self._committed(outcomes)
+            self._committed(planned, outcomes)
         return [o for o in outcomes if not isinstance(o, Exception)]
 
     async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]:

@@ -160,9 +160,10 @@ class EventStore(Protocol):
         ...
 
     async def listen(self, callback: "Listener") -> None:
-        """Call `callback(types)` whenever the log may have moved: `types` are the event types
-        written, or None where they are not known (a wake-up from an instance that did not say,
-        or after the connection that brings other instances' wake-ups was lost)."""
+        """Call `callback(written)` whenever the log may have moved: `written` holds the (job
+        type, status) of each status row written, or is None where that is not known (a
+        wake-up from an instance that did not say, or after the connection that brings other
+        instances' wake-ups was lost)."""
         ...
 
     async def get_status(self, job_id: UUID) -> StatusRow | None: ...
@@ -208,12 +209,22 @@ class EventStore(Protocol):
     async def close(self) -> None: ...
 
 
-Listener = Callable[[frozenset[str] | None], None]
+# What listeners hear of a commit: each status row it wrote as (job type, status), or None where
+# that is not known (a log-only append, or another instance that did not say).
+Written = frozenset[tuple[str, str]]
+Listener = Callable[[Written | None], None]
 
 
-def committed_types(outcomes: Sequence[list[RecordedEvent] | Exception]) -> frozenset[str]:
-    """The event types appends wrote (their refused ones wrote nothing)."""
-    return frozenset(e.type for outcome in outcomes if isinstance(outcome, list) for e in outcome)
+def rows_written(requests: Sequence[AppendRequest], outcomes: Sequence[list[RecordedEvent] | Exception]) -> Written | None:
+    """(job type, status) of the status rows the accepted appends wrote: empty when every
+    append was refused; None when one was accepted without a status row."""
+    written = set()
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if isinstance(outcome, list) and outcome:
+            if request.state is None:
+                return None
+            written.add((request.state["type"], request.state["status"]))
+    return frozenset(written)
 
 
 def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int]:

@@ -63,7 +63,7 @@ class InProcessTransport:
             raise service_error(exc.code, exc.message, exc.details) from None
         self.jobs = Jobs(self.store)
         self.types = TypeRegistry(self.store)
-        await self.store.listen(self.jobs.events_written)
+        await self.store.listen(self.jobs.rows_written)
         if self._sweep_interval:  # leases of crashed workers expire even with no service running
             self._sweeper = asyncio.create_task(sweeper.run(self.jobs, self._sweep_interval))
 
@@ -93,18 +93,19 @@ class InProcessTransport:
         max_running, lease_seconds = await self.types.claim_limits(tuple(body.types), body.lease_seconds)
         meta = {**self._meta(), "actor": f"worker:{worker_id}"}
         deadline = asyncio.get_running_loop().time() + wait_seconds
-        while True:
-            self.jobs.queue_moved.clear()
-            try:  # never cancelled midway: a claim that committed must reach its worker
-                claimed = await self.jobs.claim(
-                    worker_id, tuple(body.types), body.limit, lease_seconds, meta, 0, max_running
-                )
-            except errors.JobServiceError as exc:
-                raise service_error(exc.code, exc.message, exc.details) from None
-            remaining = deadline - asyncio.get_running_loop().time()
-            if claimed or remaining <= 0 or stop.is_set():
-                return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
-            await _first(self.jobs.queue_moved, stop, min(remaining, _RECHECK_SECONDS))
+        with self.jobs.waiting(body.types) as woken:
+            while True:
+                woken.clear()
+                try:  # never cancelled midway: a claim that committed must reach its worker
+                    claimed = await self.jobs.claim(
+                        worker_id, tuple(body.types), body.limit, lease_seconds, meta, 0, max_running
+                    )
+                except errors.JobServiceError as exc:
+                    raise service_error(exc.code, exc.message, exc.details) from None
+                remaining = deadline - asyncio.get_running_loop().time()
+                if claimed or remaining <= 0 or stop.is_set():
+                    return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
+                await _first(woken, stop, min(remaining, _RECHECK_SECONDS))
 
     async def _report(self, job_id: str, token: str, model, body: dict[str, Any], make) -> SnapshotAnswer:
         parsed = _body(model, {**body, "lease_token": token})

@@ -73,6 +73,7 @@ async def _store_context(app: web.Application):
     store = await storage.open_store(settings.db, migrate=settings.migrate_on_start)
     app[keys.store_key] = store
     app[keys.jobs_key] = jobs = Jobs(store, metrics=app[keys.metrics_key])
+    await store.listen(jobs.rows_written)  # what any instance commits wakes this one's long polls
     app[keys.types_key] = TypeRegistry(store, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes)
     app[auth.authenticator_key] = auth.Authenticator(
         store, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit
@@ -85,7 +86,6 @@ async def _store_context(app: web.Application):
 
 async def _follower_context(app: web.Application):
     follower = LogFollower(app[keys.store_key])
-    follower.subscribe(app[keys.jobs_key].log_moved)
     await follower.start()
     app[keys.follower_key] = follower
     yield

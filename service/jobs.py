@@ -10,7 +10,7 @@ import functools
 import hashlib
 import random
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from domain import commands, decide, errors
 from domain.job import Job, fold
 from domain.status import Status
 from eventlog import codec
-from eventlog.store import AppendRequest, AppendsRefused, ClaimQuery, EventStore, RecordedEvent, StatusRow
+from eventlog.store import AppendRequest, AppendsRefused, ClaimQuery, EventStore, RecordedEvent, StatusRow, Written
 from projections import job_status
 from service.metrics import Metrics
 
@@ -30,12 +30,6 @@ _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jobledger:idempotency-key")
 _CONFLICT_RETRIES = 20
 _CLAIM_RECHECK_SECONDS = 1.0  # a long poll also looks again this often, for delayed jobs coming due
 _LOG_SCAN_PAGES = 10  # a tenant's page of the log reads at most this many pages of the whole log
-# Events after which a claim may find a job it could not before: one queued (created,
-# released, retried), or one running ended (a type's max_running has room again).
-_CLAIM_WAKING = frozenset({
-    "JobCreated", "JobReleased", "RetryScheduled", "LeaseExpired", "JobCompleted", "JobFailed", "JobCancelled",
-    "JobExpired",
-})
 _RECENT_JOBS = 1024  # running jobs whose last write this instance keeps, to decide their next command without a read
 _RECENT_DOC_BYTES = 64 * 1024  # a job whose document is bigger is read each time instead
 DEFAULT_TENANT = "default"
@@ -133,20 +127,47 @@ class Jobs:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.jitter = jitter
-        self.queue_moved = asyncio.Event()  # set when a claim may find more: long-polling claims look again
+        self._waiting: dict[str | None, set[asyncio.Event]] = {}  # waiting claims by type (None: any type)
         self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
         self._recent: dict[UUID, Snapshot] = {}  # see _remember
 
-    def log_moved(self, batch: list[RecordedEvent]) -> None:
-        """The log moved by `batch` (the follower's subscriber)."""
-        self.events_written(e.type for e in batch)
+    @contextlib.contextmanager
+    def waiting(self, types: Iterable[str] | None) -> Iterator[asyncio.Event]:
+        """An event set whenever a claim of `types` (None: any type) may find a job it could
+        not before. A long poll clears it before each read of the queue, so what commits
+        during the read wakes it again."""
+        woken = asyncio.Event()
+        keys = [None] if types is None else list(dict.fromkeys(types))
+        for key in keys:
+            self._waiting.setdefault(key, set()).add(woken)
+        try:
+            yield woken
+        finally:
+            for key in keys:
+                waiters = self._waiting[key]
+                waiters.discard(woken)
+                if not waiters:
+                    del self._waiting[key]
 
-    def events_written(self, types: Iterable[str] | None) -> None:
-        """Events of `types` were written (None: of any type): wake the waiting claims if a job
-        may have become claimable. Progress reports, heartbeats and phases, most of a busy log,
-        wake none: every waiting claim would read the queue again for each of them."""
-        if types is None or not _CLAIM_WAKING.isdisjoint(types):
-            self.queue_moved.set()
+    def rows_written(self, written: Written | None) -> None:
+        """Status rows were written, here or by another instance (the store's listener; None:
+        not known which). Wake the claims waiting for a type with a job that is now queued
+        (created, released, retried) or has ended (the type's max_running has room again),
+        and those waiting for any type. Claims, progress reports, heartbeats and phases leave
+        their jobs running, most of a busy log: they wake none."""
+        waiting = self._waiting
+        if not waiting:
+            return
+        if written is None:
+            woken = set(waiting)
+        else:
+            woken = {type_ for type_, status in written if status != Status.RUNNING.value}
+            if not woken:
+                return
+            woken.add(None)
+        for key in woken:
+            for event in waiting.get(key, ()):
+                event.set()
 
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:
         """Create a job; with an idempotency key, a replay returns the first job and False."""
@@ -298,20 +319,21 @@ class Jobs:
         jobs, and their leases running out would cost them an attempt).
         """
         deadline = asyncio.get_running_loop().time() + wait_seconds
-        while True:
-            if gone():
-                return []
-            self.queue_moved.clear()
-            query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
-            claimed = await self._claim_once(query, worker_id, lease_seconds, meta)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if claimed:
-                self.metrics.claim_wait.observe(wait_seconds - remaining)
-            if claimed or remaining <= 0:
-                return claimed
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, _CLAIM_RECHECK_SECONDS)):  # not wait_for (3.11 cancel race)
-                    await self.queue_moved.wait()
+        with self.waiting(types) as woken:
+            while True:
+                if gone():
+                    return []
+                woken.clear()
+                query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
+                claimed = await self._claim_once(query, worker_id, lease_seconds, meta)
+                remaining = deadline - asyncio.get_running_loop().time()
+                if claimed:
+                    self.metrics.claim_wait.observe(wait_seconds - remaining)
+                if claimed or remaining <= 0:
+                    return claimed
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining, _CLAIM_RECHECK_SECONDS)):  # not wait_for (3.11 cancel race)
+                        await woken.wait()
 
     async def _claim_once(self, query: ClaimQuery, worker_id, lease_seconds, meta) -> list[Claimed]:
         now = query.now

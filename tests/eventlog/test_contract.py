@@ -88,11 +88,11 @@ async def test_a_mixed_batch_writes_status_rows_only_for_the_appends_it_accepts(
     the positions of its first and last event, and its hash chain verifies."""
     jobs = [uuid4() for _ in range(30)]
     for job in jobs:
-        await store.append(job, 0, new_events(1), _state(job, "queued", 1))
+        await store.append(job, 0, new_events(1), status_row(job, "queued", 1))
 
     def append(i: int, job):
         count, stale = i % 3 + 1, i % 3 == 2
-        state = _state(job, "running", 1 + count)
+        state = status_row(job, "running", 1 + count)
         return store.append(job, 7 if stale else 1, new_events(count, start=1), state)
 
     results = await asyncio.gather(*(append(i, job) for i, job in enumerate(jobs)), return_exceptions=True)
@@ -117,7 +117,7 @@ async def test_append_all_writes_every_append_in_one_run_of_positions(store):
     await store.append(jobs[0], 0, new_events(2))
     expected = [2, 0, 0, 0, 0]
     requests = [
-        AppendRequest(job, expected[i], new_events(i + 1), _state(job, "queued", expected[i] + i + 1))
+        AppendRequest(job, expected[i], new_events(i + 1), status_row(job, "queued", expected[i] + i + 1))
         for i, job in enumerate(jobs)
     ]
 
@@ -138,7 +138,7 @@ async def test_append_all_writes_nothing_when_any_append_is_stale(store):
     for job in jobs[3:]:
         await store.append(job, 0, new_events(1))
     head = await store.head()
-    requests = [AppendRequest(job, 0, new_events(2), _state(job, "queued", 2)) for job in jobs]
+    requests = [AppendRequest(job, 0, new_events(2), status_row(job, "queued", 2)) for job in jobs]
 
     with pytest.raises(AppendsRefused) as refused:
         await store.append_all(requests)
@@ -153,11 +153,11 @@ async def test_append_all_writes_nothing_when_any_append_is_stale(store):
     assert after[0].position > head
 
 
-def _state(job, status: str, version: int) -> dict:
+def status_row(job, status: str, version: int, type_: str = "t") -> dict:
     """The status row of a bare job at `version`."""
     return job_status.row(
         Job(
-            id=job, type="t", tenant="default", status=Status(status), payload=None, metadata={}, phases=(),
+            id=job, type=type_, tenant="default", status=Status(status), payload=None, metadata={}, phases=(),
             priority=0, max_attempts=1, created_at=T0, updated_at=T0, expires_at=T0 + timedelta(days=1),
             version=version,
         )

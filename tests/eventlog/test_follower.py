@@ -1,12 +1,11 @@
 """The log follower hands on every committed event once, in order, woken by the store."""
 
 import asyncio
-from dataclasses import replace
 from uuid import uuid4
 
 from eventlog.follower import LogFollower
 from service import storage
-from tests.eventlog.test_contract import new_events
+from tests.eventlog.test_contract import new_events, status_row
 
 
 async def test_follower_is_woken_by_appends_from_another_instance(db_url):
@@ -45,39 +44,45 @@ async def test_follower_delivers_in_order_while_many_append(store):
         await follower.stop()
 
 
-def typed(type_: str, n: int = 1) -> list:
-    return [replace(e, type=type_) for e in new_events(n)]
 
-
-async def test_listeners_hear_the_event_types_written_here_and_by_other_instances(db_url):
-    """A listener learns which event types a commit wrote: its own instance's at once, another
-    instance's through NOTIFY (PostgreSQL). A waiting claim wakes only for some types."""
+async def test_listeners_hear_the_status_rows_written_here_and_by_other_instances(db_url):
+    """A listener learns each status row a commit wrote, as (job type, status): its own
+    instance's at once, another instance's through NOTIFY (PostgreSQL). Long polls wake by it."""
     writer = await storage.open_store(db_url)
     listener = await storage.open_store(db_url) if writer.backend == "postgresql" else writer
-    heard: list[frozenset[str] | None] = []
+    heard: list = []
     news = asyncio.Event()
 
-    def hear(types):
-        heard.append(types)
+    def hear(written):
+        heard.append(written)
         news.set()
+
+    async def told() -> list:
+        await asyncio.wait_for(news.wait(), 5)
+        await asyncio.sleep(0.2)  # a commit is heard once more through its own NOTIFY
+        said = heard.copy()
+        heard.clear()
+        news.clear()
+        return said
 
     await listener.listen(hear)
     try:
         if listener is not writer:  # once its LISTEN connection is up, it is told "anything may have moved"
-            await asyncio.wait_for(news.wait(), 5)
-            assert heard == [None]
-            heard.clear()
-            news.clear()
-        job = uuid4()
-        await writer.append(job, 0, typed("JobCreated") + typed("ProgressReported", 2))
-        await asyncio.wait_for(news.wait(), 5)
-        await asyncio.sleep(0.2)  # a NOTIFY from the writer of its own commit comes once
-        assert heard and all(types == {"JobCreated", "ProgressReported"} for types in heard), heard
+            assert await told() == [None]
+        job, other = uuid4(), uuid4()
+        await writer.append(job, 0, new_events(1), status_row(job, "queued", 1, "report"))
+        said = await told()
+        assert said and all(written == {("report", "queued")} for written in said), said
 
-        heard.clear()
-        await asyncio.gather(writer.append(job, 3, typed("LeaseExtended")), writer.append(uuid4(), 0, typed("JobCreated")))
-        await asyncio.sleep(0.2)
-        assert heard and set().union(*heard) == {"LeaseExtended", "JobCreated"}, heard
+        await asyncio.gather(
+            writer.append(job, 1, new_events(1, 1), status_row(job, "running", 2, "report")),
+            writer.append(other, 0, new_events(1), status_row(other, "queued", 1, "email")),
+        )
+        said = await told()
+        assert set().union(*said) == {("report", "running"), ("email", "queued")}, said
+
+        await writer.append(uuid4(), 0, new_events(1))  # log only: no status row to tell of
+        assert None in await told()
     finally:
         for s in {id(writer): writer, id(listener): listener}.values():
             await s.close()

@@ -237,6 +237,36 @@ async def test_a_long_poll_is_not_woken_by_progress_reports(client, claimed, cla
     assert 1 <= reads <= 5, reads
 
 
+async def test_a_long_poll_is_not_woken_by_jobs_of_other_types(client, claimed, claim, send):
+    before = await scrape(client)
+    others = 20
+
+    async def other_jobs_meanwhile():
+        await asyncio.sleep(0.2)
+        for _ in range(others):  # each queued, then ended: a wake-up for claims of its type
+            job = await claimed(type="busy")
+            await ok(await send(job, "complete", {"lease_token": job["lease_token"]}))
+
+    docs, _ = await asyncio.gather(claim(types=["idle"], wait_seconds=2.5), other_jobs_meanwhile())
+
+    assert docs == []
+    reads = moved(before, await scrape(client), "jobledger_claim_reads_total") - others  # the busy claims'
+    # its first read, one a second for jobs coming due, and its last: not two a job of another type
+    assert 1 <= reads <= 5, reads
+
+
+async def test_a_long_poll_for_any_type_is_woken_by_a_job_of_any_type(client, create_job, claim):
+    async def create_later():
+        await asyncio.sleep(0.3)
+        return await create_job(type="anything")
+
+    started = time.monotonic()
+    docs, job = await asyncio.gather(claim(wait_seconds=10), create_later())
+
+    assert [d["id"] for d in docs] == [job["id"]]
+    assert time.monotonic() - started < 0.9  # woken, not found by the once-a-second look
+
+
 async def test_a_long_poll_gets_a_job_of_a_full_type_once_a_running_one_ends(client, create_job, claim, send):
     await ok(await client.put("/types/gpu", json={"max_running": 1}))
     await create_job(type="gpu")
