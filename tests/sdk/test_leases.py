@@ -8,11 +8,12 @@ from tests.sdk.helpers import create, get, history, types, wait_for, wait_until
 
 async def test_heartbeats_keep_a_job_alive_past_its_lease(client, make_worker):
     job = await create(client, max_attempts=2)
-    worker = make_worker(lease_seconds=1.0)
+    # A lease of 2 s, beaten every 0.67 s: a beat may come up to 1.3 s late on a loaded machine
+    worker = make_worker(lease_seconds=2.0)
 
     @worker.handler("report")
     async def handle(doc, ctx):
-        await asyncio.sleep(3.5)  # more than three leases; the sweeper runs every 0.05 s
+        await asyncio.sleep(6.5)  # more than three leases; the sweeper runs every 0.05 s
         return "slow but done"
 
     make_worker.start(worker)
@@ -27,8 +28,8 @@ async def test_heartbeats_keep_a_job_alive_past_its_lease(client, make_worker):
 async def test_every_job_in_flight_gets_its_heartbeats(client, make_worker):
     """One beat loop serves every job a worker holds: jobs claimed at different moments, each
     running past three leases, all keep theirs."""
-    first = await create(client, payload={"seconds": 3.0})
-    worker = make_worker(lease_seconds=1.0, concurrency=8)
+    first = await create(client, payload={"seconds": 6.5})
+    worker = make_worker(lease_seconds=2.0, concurrency=8)
 
     @worker.handler("report")
     async def handle(doc, ctx):
@@ -38,7 +39,7 @@ async def test_every_job_in_flight_gets_its_heartbeats(client, make_worker):
     make_worker.start(worker)
     await wait_for(client, first["id"], "running")
     await asyncio.sleep(0.5)
-    later = [await create(client, payload={"seconds": 3.0}) for _ in range(5)]
+    later = [await create(client, payload={"seconds": 6.5}) for _ in range(5)]
     for job in [first, *later]:
         done = await wait_for(client, job["id"])
         assert (done["status"], done["attempts"]) == ("completed", 1)
