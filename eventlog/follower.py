@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from domain import errors
-from eventlog.store import EventStore, RecordedEvent
+from eventlog.store import EventStore, RecordedEvent, Written
 
 log = logging.getLogger("jobledger.follower")
 
@@ -36,8 +36,8 @@ class LogFollower:
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
 
-    def poke(self, _types: frozenset[str] | None = None) -> None:
-        """The log may have moved (by events of any type): read it now."""
+    def poke(self, _written: Written | None = None) -> None:
+        """The log may have moved (whatever was written): read it now."""
         self._moved.set()
 
     async def start(self) -> None:

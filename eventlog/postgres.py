@@ -31,11 +31,11 @@ from eventlog.store import (
     ClaimQuery,
     JobFilter,
     Listener,
-    Written,
     NewEvent,
     QueueStats,
     RecordedEvent,
     StatusRow,
+    Written,
     candidate_scans,
     claim_allowance,
     in_claim_order,
@@ -175,7 +175,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         await self._pool.close()
 
     async def listen(self, callback: Listener) -> None:
-        """Call `callback(types)` whenever the log may have moved, whichever instance appended."""
+        """Call `callback(written)` whenever the log may have moved, whichever instance appended."""
         self._listeners.append(callback)
         if self._listen_task is None:
             self._listen_task = asyncio.create_task(self._listen_forever(), name="jobledger-listen")

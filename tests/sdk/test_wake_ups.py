@@ -1,7 +1,7 @@
 """A worker with a free slot waits for jobs in a long poll. Its running jobs' reports must not
-make it read the queue again each time: over HTTP the service's follower decides, in-process
-the store's commits (and, on PostgreSQL, other instances' NOTIFYs) tell the transport which
-event types were written. On both backends."""
+make it read the queue again each time: the store tells the service, or the in-process
+transport, which status rows each commit wrote (its own at once; on PostgreSQL, other
+instances' through NOTIFY), and a report leaves its job running. On both backends."""
 
 import asyncio
 
