@@ -48,7 +48,7 @@ CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact,
 # jobledger_claim_candidates takes it by its number, 1785684591)
 APPEND_LANES = 4  # batches in flight at once: their commits overlap and share WAL flushes
 CHANNEL = "jobledger_events"  # notified after commits, once per wake-up (see _notify_forever)
-# A NOTIFY's payload: the (job type, status) of the status rows committed since the one before, as
+# A NOTIFY's payload: the (tenant, job type, status) of the status rows committed since the one before, as
 # JSON; empty where not known, or over this many characters (listeners then take it as "any job").
 NOTIFY_PAYLOAD_LENGTH = 1000
 NOTIFY_GATHER = 0.002  # seconds a NOTIFY waits for more commits to wake other instances about
@@ -127,7 +127,7 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
         self._listeners: list[Listener] = []
         self._listen_task: asyncio.Task | None = None
         self._notify_wanted = asyncio.Event()
-        self._notify_written: set[tuple[str, str]] | None = set()  # status rows committed since the last NOTIFY
+        self._notify_written: set[tuple[str, str, str]] | None = set()  # status rows committed since the last NOTIFY
         self._notify_task: asyncio.Task | None = None
         self._notify_conn: asyncpg.Connection | None = None
         self._commit_seen = asyncio.Event()  # set at every local commit: a held-back read tries again
@@ -528,8 +528,8 @@ class PostgresEventStore(PostgresProjectionStore, PostgresKeyStore):
 def _written_of(payload: str) -> Written | None:
     """What a NOTIFY's payload says was written; None where it does not say (empty, or not ours)."""
     try:
-        pairs = orjson.loads(payload) if payload else None
-        return frozenset((type_, status) for type_, status in pairs) if isinstance(pairs, list) else None
+        rows = orjson.loads(payload) if payload else None
+        return frozenset((tenant, type_, status) for tenant, type_, status in rows) if isinstance(rows, list) else None
     except (orjson.JSONDecodeError, TypeError, ValueError):
         return None
 

@@ -160,8 +160,8 @@ class EventStore(Protocol):
         ...
 
     async def listen(self, callback: "Listener") -> None:
-        """Call `callback(written)` whenever the log may have moved: `written` holds the (job
-        type, status) of each status row written, or is None where that is not known (a
+        """Call `callback(written)` whenever the log may have moved: `written` holds the
+        (tenant, job type, status) of each status row written, or is None where that is not known (a
         wake-up from an instance that did not say, or after the connection that brings other
         instances' wake-ups was lost)."""
         ...
@@ -209,21 +209,22 @@ class EventStore(Protocol):
     async def close(self) -> None: ...
 
 
-# What listeners hear of a commit: each status row it wrote as (job type, status), or None where
-# that is not known (a log-only append, or another instance that did not say).
-Written = frozenset[tuple[str, str]]
+# What listeners hear of a commit: each status row it wrote as (tenant, job type, status), or None
+# where that is not known (a log-only append, or another instance that did not say).
+Written = frozenset[tuple[str, str, str]]
 Listener = Callable[[Written | None], None]
 
 
 def rows_written(requests: Sequence[AppendRequest], outcomes: Sequence[list[RecordedEvent] | Exception]) -> Written | None:
-    """(job type, status) of the status rows the accepted appends wrote: empty when every
+    """(tenant, job type, status) of the status rows the accepted appends wrote: empty when every
     append was refused; None when one was accepted without a status row."""
     written = set()
     for request, outcome in zip(requests, outcomes, strict=True):
         if isinstance(outcome, list) and outcome:
             if request.state is None:
                 return None
-            written.add((request.state["type"], request.state["status"]))
+            state = request.state
+            written.add((state["tenant"], state["type"], state["status"]))
     return frozenset(written)
 
 

@@ -127,17 +127,18 @@ class Jobs:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.jitter = jitter
-        self._waiting: dict[str | None, set[asyncio.Event]] = {}  # waiting claims by type (None: any type)
+        # waiting claims by (tenant, type); None for a claim of any tenant (in-process) or any type
+        self._waiting: dict[tuple[str | None, str | None], set[asyncio.Event]] = {}
         self._job_locks = KeyedLock()  # commands on one job take turns in this instance: no wasted conflicts
         self._recent: dict[UUID, Snapshot] = {}  # see _remember
 
     @contextlib.contextmanager
-    def waiting(self, types: Iterable[str] | None) -> Iterator[asyncio.Event]:
-        """An event set whenever a claim of `types` (None: any type) may find a job it could
-        not before. A long poll clears it before each read of the queue, so what commits
-        during the read wakes it again."""
+    def waiting(self, types: Iterable[str] | None, tenant: str | None = None) -> Iterator[asyncio.Event]:
+        """An event set whenever a claim of `types` (None: any type) for `tenant` (None: any)
+        may find a job it could not before. A long poll clears it before each read of the
+        queue, so what commits during the read wakes it again."""
         woken = asyncio.Event()
-        keys = [None] if types is None else list(dict.fromkeys(types))
+        keys = [(tenant, None)] if types is None else [(tenant, type_) for type_ in dict.fromkeys(types)]
         for key in keys:
             self._waiting.setdefault(key, set()).add(woken)
         try:
@@ -151,20 +152,22 @@ class Jobs:
 
     def rows_written(self, written: Written | None) -> None:
         """Status rows were written, here or by another instance (the store's listener; None:
-        not known which). Wake the claims waiting for a type with a job that is now queued
-        (created, released, retried) or has ended (the type's max_running has room again),
-        and those waiting for any type. Claims, progress reports, heartbeats and phases leave
-        their jobs running, most of a busy log: they wake none."""
+        not known which). Wake the claims waiting for a tenant's type with a job that is now
+        queued (created, released, retried) or has ended (the type's max_running has room
+        again), and those waiting for any type or any tenant. Claims, progress reports,
+        heartbeats and phases leave their jobs running, most of a busy log: they wake none."""
         waiting = self._waiting
         if not waiting:
             return
         if written is None:
             woken = set(waiting)
         else:
-            woken = {type_ for type_, status in written if status != Status.RUNNING.value}
+            woken = set()
+            for tenant, type_, status in written:
+                if status != Status.RUNNING.value:
+                    woken.update(((tenant, type_), (tenant, None), (None, type_), (None, None)))
             if not woken:
                 return
-            woken.add(None)
         for key in woken:
             for event in waiting.get(key, ()):
                 event.set()
@@ -319,7 +322,7 @@ class Jobs:
         jobs, and their leases running out would cost them an attempt).
         """
         deadline = asyncio.get_running_loop().time() + wait_seconds
-        with self.waiting(types) as woken:
+        with self.waiting(types, tenant) as woken:
             while True:
                 if gone():
                     return []

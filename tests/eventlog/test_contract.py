@@ -153,11 +153,11 @@ async def test_append_all_writes_nothing_when_any_append_is_stale(store):
     assert after[0].position > head
 
 
-def status_row(job, status: str, version: int, type_: str = "t") -> dict:
+def status_row(job, status: str, version: int, type_: str = "t", tenant: str = "default") -> dict:
     """The status row of a bare job at `version`."""
     return job_status.row(
         Job(
-            id=job, type=type_, tenant="default", status=Status(status), payload=None, metadata={}, phases=(),
+            id=job, type=type_, tenant=tenant, status=Status(status), payload=None, metadata={}, phases=(),
             priority=0, max_attempts=1, created_at=T0, updated_at=T0, expires_at=T0 + timedelta(days=1),
             version=version,
         )

@@ -46,7 +46,7 @@ async def test_follower_delivers_in_order_while_many_append(store):
 
 
 async def test_listeners_hear_the_status_rows_written_here_and_by_other_instances(db_url):
-    """A listener learns each status row a commit wrote, as (job type, status): its own
+    """A listener learns each status row a commit wrote, as (tenant, job type, status): its own
     instance's at once, another instance's through NOTIFY (PostgreSQL). Long polls wake by it."""
     writer = await storage.open_store(db_url)
     listener = await storage.open_store(db_url) if writer.backend == "postgresql" else writer
@@ -72,14 +72,14 @@ async def test_listeners_hear_the_status_rows_written_here_and_by_other_instance
         job, other = uuid4(), uuid4()
         await writer.append(job, 0, new_events(1), status_row(job, "queued", 1, "report"))
         said = await told()
-        assert said and all(written == {("report", "queued")} for written in said), said
+        assert said and all(written == {("default", "report", "queued")} for written in said), said
 
         await asyncio.gather(
             writer.append(job, 1, new_events(1, 1), status_row(job, "running", 2, "report")),
-            writer.append(other, 0, new_events(1), status_row(other, "queued", 1, "email")),
+            writer.append(other, 0, new_events(1), status_row(other, "queued", 1, "email", "acme")),
         )
         said = await told()
-        assert set().union(*said) == {("report", "running"), ("email", "queued")}, said
+        assert set().union(*said) == {("default", "report", "running"), ("acme", "email", "queued")}, said
 
         await writer.append(uuid4(), 0, new_events(1))  # log only: no status row to tell of
         assert None in await told()

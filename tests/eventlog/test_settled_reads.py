@@ -73,7 +73,7 @@ async def test_a_read_waits_for_a_held_back_event_that_commits_meanwhile_and_ret
     async def commit_soon() -> None:
         await asyncio.sleep(postgres.HOLD_BACK_WAIT / 5)
         await slow.execute("COMMIT")
-        pg_store._committed(frozenset({("t", "running")}))  # the test's own connection: wake the waiting read as a local commit would
+        pg_store._committed(frozenset({("default", "t", "running")}))  # the test's own connection: wake the waiting read as a local commit would
 
     reading = asyncio.ensure_future(pg_store.read_all(after=0, limit=6))
     await commit_soon()
@@ -104,7 +104,7 @@ async def test_a_follower_hands_on_a_held_back_event_before_the_later_one(pg_sto
         await asyncio.sleep(postgres.HOLD_BACK_WAIT * 2)
         assert received == []
         await slow.execute("COMMIT")
-        pg_store._committed(frozenset({("t", "running")}))  # the test's own connection sent no NOTIFY
+        pg_store._committed(frozenset({("default", "t", "running")}))  # the test's own connection sent no NOTIFY
         assert await follower.wait_past(later[0].position, timeout=5)
         assert [e.position for e in received] == [held_position, later[0].position]
     finally:

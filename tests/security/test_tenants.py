@@ -8,6 +8,7 @@ import orjson
 import pytest
 from aiohttp import WSMsgType, WSServerHandshakeError
 
+from tests.ops.helpers import Scrape
 from tests.security.conftest import bearer
 from tests.service.helpers import error_of, ok
 
@@ -71,6 +72,30 @@ async def test_lists_logs_and_stats_hold_only_the_callers_tenant(secure, tenants
             break
         await asyncio.sleep(0.05)
     assert set(stats["types"]) == {"invoice"}
+
+
+async def test_a_long_poll_is_not_woken_by_another_tenants_jobs(secure, tenants):
+    acme, _, globex = tenants
+
+    async def claim_reads() -> float:
+        metrics = await secure.get("/metrics", headers=acme)
+        return Scrape(await metrics.text()).value("jobledger_claim_reads_total")
+
+    async def acme_jobs_meanwhile():
+        await asyncio.sleep(0.2)
+        for _ in range(20):  # each one queued: a wake-up for acme's claims of "report"
+            await ok(await secure.post("/jobs", json={"type": "report"}, headers=acme), 201)
+
+    before = await claim_reads()
+    body = {"worker_id": "g", "types": ["report"], "wait_seconds": 2.5}
+    answer, _ = await asyncio.gather(
+        secure.post("/workers/claim", json=body, headers=globex["worker"]), acme_jobs_meanwhile()
+    )
+
+    assert (await ok(answer))["jobs"] == []
+    reads = await claim_reads() - before
+    # its first read, one a second for jobs coming due, and its last: not one an acme job
+    assert 1 <= reads <= 5, reads
 
 
 async def test_claims_take_only_the_workers_tenants_jobs(secure, make_key, tenants):
