@@ -14,6 +14,7 @@ import orjson
 
 from domain import commands, errors
 from jobledger._transport import Claimed, ServiceError, service_error
+from jobledger.worker import _first
 from service import schemas, storage, sweeper
 from service.jobs import Jobs, Snapshot
 from service.routes import lease
@@ -105,7 +106,7 @@ class InProcessTransport:
                 remaining = deadline - asyncio.get_running_loop().time()
                 if claimed or remaining <= 0 or stop.is_set():
                     return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
-                await _first(woken, stop, min(remaining, _RECHECK_SECONDS))
+                await _first(woken, stop, timeout=min(remaining, _RECHECK_SECONDS))
 
     async def _report(self, job_id: str, token: str, model, body: dict[str, Any], make) -> SnapshotAnswer:
         parsed = _body(model, {**body, "lease_token": token})
@@ -180,13 +181,3 @@ class InProcessTransport:
 @functools.lru_cache(maxsize=4096)  # a job's id comes with each of its calls, as text
 def _job_uuid(job_id: str) -> UUID:
     return UUID(job_id)
-
-
-async def _first(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
-    """Wait until either event is set, or `timeout` seconds."""
-    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
