@@ -9,7 +9,7 @@ Creates a scratch database, migrates it, and measures:
 - the Python client's floor: 8 asyncpg connections of this process inserting the same
   events, made the same way, with a bare INSERT (no version check, lock, hash chain or
   group commit), one transaction an append, single and in 100s;
-- jobledger: appends through one shared PostgresEventStore by 1 and 8 concurrent
+- jobledger: appends through one shared PostgreSQL event log (Stores.log) by 1 and 8 concurrent
   asyncio appenders, one event per append ("single") and 100 events per append
   ("batch"), each both log-only (state=None) and with the job status row written in
   the same transaction (as the service does).
@@ -46,12 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
-from domain import commands, decide, events
-from domain.job import Job, fold
-from eventlog import codec
-from eventlog.store import NewEvent
-from projections import job_status
-from service import storage
+from jobledger.domain import commands, decide, events
+from jobledger.domain.job import Job, fold
+from jobledger.eventlog import codec
+from jobledger.eventlog.records import NewEvent
+from jobledger.projections import job_status
+from jobledger.application import storage
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -205,7 +205,7 @@ class Run:
         return self.events / self.elapsed if self.elapsed else 0.0
 
 
-async def appender(store, run: Run, deadline: float) -> None:
+async def appender(stores, run: Run, deadline: float) -> None:
     per_stream = STREAM_EVENTS[run.batch]
     clock = time.perf_counter
     while clock() < deadline:
@@ -220,7 +220,7 @@ async def appender(store, run: Run, deadline: float) -> None:
             rows: list[NewEvent] = [codec.new_event(e, now, META) for e in new]
             started = clock()
             try:
-                recorded = await store.append(job_id, version, rows, state)
+                recorded = await stores.log.append(job_id, version, rows, state)
             except Exception as exc:  # noqa: BLE001 - counted and reported; the run's check then fails
                 run.errors.append(f"{type(exc).__name__}: {exc}")
                 return
@@ -233,11 +233,11 @@ async def appender(store, run: Run, deadline: float) -> None:
                 job = new_job
 
 
-async def measure(store, conn: asyncpg.Connection, run: Run, seconds: float) -> None:
+async def measure(stores, conn: asyncpg.Connection, run: Run, seconds: float) -> None:
     await conn.execute("TRUNCATE events, job_status")
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(appender(store, run, deadline) for _ in range(run.appenders)))
+    await asyncio.gather(*(appender(stores, run, deadline) for _ in range(run.appenders)))
     run.elapsed = time.perf_counter() - start
     await verify(conn, run)
 
@@ -400,7 +400,7 @@ async def main(pg: str, seconds: int) -> int:
     url = database_url(pg, name)
     await admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     await admin(pg, f"CREATE DATABASE {name}")
-    store = None
+    stores = None
     conn = None
     try:
         await storage.migrate(url)
@@ -431,9 +431,9 @@ async def main(pg: str, seconds: int) -> int:
             what = "single" if batch == 1 else f"batch-{batch}"
             print(f"Python client floor, 8 connections, {what}: {floors[batch]:,.0f} events/s", flush=True)
 
-        store = await storage.open_store(url, migrate=False)
+        stores = await storage.open_stores(url, migrate=False)
         warm = uuid4()  # first append prepares the statement and opens the pool
-        await store.append(
+        await stores.log.append(
             warm, 0, [codec.new_event(e, datetime.now(UTC), META) for e in domain_events(warm, 1, 1, datetime.now(UTC))]
         )
 
@@ -441,7 +441,7 @@ async def main(pg: str, seconds: int) -> int:
         for with_state in (False, True):
             for appenders, batch in ((1, 1), (8, 1), (1, BATCH), (8, BATCH)):
                 run = Run(appenders, batch, with_state)
-                await measure(store, conn, run, seconds)
+                await measure(stores, conn, run, seconds)
                 runs.append(run)
                 print(
                     f"jobledger {'status row' if with_state else 'log only':<10} {run.name:<24}"
@@ -450,8 +450,8 @@ async def main(pg: str, seconds: int) -> int:
                 )
         return 0 if report(runs, limits, floors, seconds) else 1
     finally:
-        if store is not None:
-            await store.close()
+        if stores is not None:
+            await stores.close()
         if conn is not None:
             await conn.close()
         await admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

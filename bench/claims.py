@@ -32,9 +32,9 @@ sys.path[:0] = [str(BENCH.parent), str(BENCH)]
 
 import append  # beside this file: the scratch database helpers
 
-from domain import commands
-from service import storage
-from service.jobs import Jobs
+from jobledger.domain import commands
+from jobledger.application import storage
+from jobledger.application.jobs import Jobs
 
 BATCH = 100  # jobs created a transaction (Jobs.create_many)
 
@@ -52,9 +52,9 @@ async def fill(jobs: Jobs, waiting: int, priorities: int, due: int) -> None:
 async def claims_per_second(url: str, waiting: int, options) -> tuple[float, str]:
     """Claims/s taking the due jobs, and what the check found."""
     due, limit = options.due, options.limit
-    store = await storage.open_store(url)
+    stores = await storage.open_stores(url)
     try:
-        jobs = Jobs(store)
+        jobs = Jobs(stores)
         await fill(jobs, waiting, options.priorities, due)
         taken, claims = [], 0
         started = time.perf_counter()
@@ -65,7 +65,7 @@ async def claims_per_second(url: str, waiting: int, options) -> tuple[float, str
         check = "ok" if taken == list(range(due)) else f"FAILED: claimed {len(taken)} jobs, not 0..{due - 1} in order"
         return claims / elapsed, check
     finally:
-        await store.close()
+        await stores.close()
 
 
 @contextlib.asynccontextmanager

@@ -49,10 +49,10 @@ import append  # beside this file: the scratch database helpers
 import orjson
 import throughput  # beside this file: process helpers
 
-from domain import commands, decide
-from domain.job import fold
-from jobledger._http import HttpTransport
-from projections import job_status
+from jobledger.domain import commands, decide
+from jobledger.domain.job import fold
+from jobledger.sdk._http import HttpTransport
+from jobledger.projections import job_status
 
 JOB_TYPE = "bench.http_floor"
 CLAIM_BATCH = 100
@@ -252,7 +252,7 @@ async def measure_bare(loop: str, options, logs: Path) -> Figures:
 
 async def measure_service(backend: str, db: str, loop: str, options, logs: Path) -> Figures:
     port = throughput.free_port()
-    args = ["-c", "from service.cli import main; main()", "serve", "--db", db, "--port", str(port), "--loop", loop]
+    args = ["-c", "from jobledger.cli.commands import main; main()", "serve", "--db", db, "--port", str(port), "--loop", loop]
     quiet = {"JOBLEDGER_LOG_LEVEL": "WARNING"}
     label = f"jobledger serve, {backend}, {loop}"
     return await measure_server(label, args, port, "/health", f"serve-{backend}", quiet, options, logs)

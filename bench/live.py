@@ -188,7 +188,7 @@ class Child:
 
 async def start_service(db: str, port: int) -> asyncio.subprocess.Process:
     env = {**os.environ, "JOBLEDGER_LOG_LEVEL": "WARNING"}
-    code = RAISE_NOFILE + "from service.cli import main; main()"
+    code = RAISE_NOFILE + "from jobledger.cli.commands import main; main()"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, "serve", "--db", db, "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, cwd=str(Path(__file__).resolve().parents[1]),
@@ -450,15 +450,15 @@ class Appender:
     async def open(self) -> None:
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=128))
         if self.via == "store":
-            from service import storage
-            from service.jobs import Jobs
+            from jobledger.application import storage
+            from jobledger.application.jobs import Jobs
 
-            self.store_jobs = Jobs(await storage.open_store(self.pg, migrate=False))
+            self.store_jobs = Jobs(await storage.open_stores(self.pg, migrate=False))
 
     async def close(self) -> None:
         await self.session.close()
         if self.store_jobs is not None:
-            await self.store_jobs.store.close()
+            await self.store_jobs.stores.close()
 
     async def one(self, latencies: list[float], acks: dict[int, float], errors: list[str]) -> None:
         i, self.counter = self.counter, self.counter + 1
@@ -467,7 +467,7 @@ class Appender:
         started = time.monotonic()
         try:
             if self.store_jobs is not None:
-                from domain import commands
+                from jobledger.domain import commands
 
                 command = commands.ReportProgress(body["percent"], body["message"], body["details"])
                 position = (await self.store_jobs.execute(UUID(job_id), command, {"actor": "bench"})).position
@@ -779,7 +779,7 @@ async def main(args) -> int:
     await admin(args.pg, f"DROP DATABASE IF EXISTS {name}")
     await admin(args.pg, f"CREATE DATABASE {name}")
     try:
-        from service import storage
+        from jobledger.application import storage
 
         await storage.migrate(db)
         print(f"baseline: bare aiohttp server, {args.all} sockets, {args.rate:g} messages/s for {args.seconds} s", flush=True)

@@ -10,7 +10,7 @@ Creates a scratch database, migrates it, and:
 1. fills the first 1,000 jobs the way the service writes them: one command at a time
    (CreateJob, StartJob, ReportProgress x (events-per-job - 3), CompleteJob), each
    decided by domain.decide on the folded job, appended through the real store
-   (service.storage.open_store, PostgresEventStore.append) with the job status row, from
+   (jobledger.application.storage.open_stores, Stores.log.append) with the job status row, from
    many concurrent tasks (the group commit batches them): one event per append;
 2. runs `jobledger serve` on the database and measures GET /jobs/{id} (p50/p99) for
    random jobs: the 1,000-job figure;
@@ -19,16 +19,16 @@ Creates a scratch database, migrates it, and:
    recorded time): the same events, versions, hash chains and status rows, written
    faster, since one event per append would take far too long for 1,000,000 events;
 4. checks the log (counts, versions 1..n gapless in position order, status rows match
-   their streams) and verifies every hash chain (service.audit.verify_log, timed);
+   their streams) and verifies every hash chain (jobledger.application.audit.verify_log, timed);
 5. measures the raw read rate: `SELECT * FROM events` through an asyncpg cursor
    (prefetch 5000), rows/s, before each rebuild and after the last; the best pass is the
    machine's limit;
 6. times --rebuilds rebuilds (default 3) of
-   `store.rebuild_status(projections.job_status.Rebuild(...))` (what `jobledger
+   `store.status.rebuild_status(projections.job_status.Rebuild(...))` (what `jobledger
    projections rebuild` runs), prints their median and best, each as a ratio to the raw
    read rate, and checks that every rebuilt table equals the one the appends wrote, row
    for row;
-7. times `service.projection_runner.rebuild(store, "stats")` (`jobledger projections
+7. times `jobledger.application.projection_runner.rebuild(store, "stats")` (`jobledger projections
    rebuild stats`);
 8. measures GET /jobs/{id} again, now at --jobs jobs.
 
@@ -65,13 +65,13 @@ import aiohttp
 import append  # beside this file: the scratch database helpers
 import asyncpg
 
-from domain import commands, decide
-from domain.job import Job, fold
-from eventlog import codec
-from projections import job_status
-from service import audit, projection_runner, storage, sweeper
-from service.config import Settings
-from service.jobs import DEFAULT_TENANT
+from jobledger.domain import commands, decide
+from jobledger.domain.job import Job, fold
+from jobledger.eventlog import codec
+from jobledger.projections import job_status
+from jobledger.application import audit, projection_runner, storage, sweeper
+from jobledger.web.config import Settings
+from jobledger.application.jobs import DEFAULT_TENANT
 
 DEFAULT_PG = append.DEFAULT_PG
 SMALL = 1_000  # jobs at the first latency point
@@ -81,7 +81,7 @@ STEP = timedelta(seconds=1.5)  # between the recorded times of one job's events,
 REBUILD_TARGET = 50_000.0
 RATIO_TARGET = 0.25
 FLAT_TARGET = 1.5
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 TYPES = ("report.generate", "invoice.render", "document.index")
 TENANTS = (DEFAULT_TENANT, "globex", "initech", "umbrella")  # the open mode's GET sees the first
@@ -122,7 +122,7 @@ def meta(tenant: str) -> dict[str, str]:
     return {"actor": "api", "request_id": request_id, "correlation_id": request_id, "tenant": tenant}
 
 
-async def write_job(store, k: int, n: int, per_append: int) -> int:
+async def write_job(stores, k: int, n: int, per_append: int) -> int:
     """Decide, fold and append job k's life, `per_append` events per append; returns appends made.
 
     One event per append uses the wall clock, as the service does; larger appends give
@@ -138,7 +138,7 @@ async def write_job(store, k: int, n: int, per_append: int) -> int:
         job = fold(job, new, now, job_id)
         pending.extend(codec.new_event(e, now, meta(job.tenant)) for e in new)
         if len(pending) >= per_append or i == n - 1:
-            recorded = await store.append(job_id, version, pending, job_status.row(job))
+            recorded = await stores.log.append(job_id, version, pending, job_status.row(job))
             version += len(recorded)
             pending = []
             appends += 1
@@ -158,7 +158,7 @@ class Fill:
         return self.events / self.elapsed if self.elapsed else 0.0
 
 
-async def fill(store, first: int, last: int, n: int, per_append: int, tasks: int) -> Fill:
+async def fill(stores, first: int, last: int, n: int, per_append: int, tasks: int) -> Fill:
     """Write jobs first..last-1 from `tasks` concurrent writers; prints progress every ~10%."""
     result = Fill(per_append=per_append)
     cursor = iter(range(first, last))
@@ -168,7 +168,7 @@ async def fill(store, first: int, last: int, n: int, per_append: int, tasks: int
 
     async def writer() -> None:
         for k in cursor:
-            made = await write_job(store, k, n, per_append)  # not `+=` across the await: lost updates
+            made = await write_job(stores, k, n, per_append)  # not `+=` across the await: lost updates
             result.appends += made
             result.jobs += 1
             result.events += n
@@ -263,7 +263,7 @@ async def prepare_tables(url: str) -> None:
 
 
 async def rebuild_rounds(
-    store, conn: asyncpg.Connection, url: str, jobs: int, n: int, rounds: int, problems: list[str]
+    stores, conn: asyncpg.Connection, url: str, jobs: int, n: int, rounds: int, problems: list[str]
 ) -> tuple[list[float], list[float]]:
     """Raw read, rebuild, raw read, rebuild, ..., raw read: rows/s of each raw read and events/s
     of each rebuild, so that both see the same machine. Every rebuilt table must equal the
@@ -280,7 +280,8 @@ async def rebuild_rounds(
         if k == rounds:
             break
         started = time.perf_counter()
-        count = await store.rebuild_status(job_status.Rebuild(cutoff))  # what `jobledger projections rebuild` runs
+        # what `jobledger projections rebuild` runs
+        count = await stores.status.rebuild_status(job_status.Rebuild(cutoff))
         elapsed = time.perf_counter() - started
         rebuilds.append(jobs * n / elapsed)
         differ = await rebuilt_differences(conn)
@@ -468,12 +469,12 @@ def report(
 
 
 async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, url: str) -> int:
-    store = conn = None
+    stores = conn = None
     problems: list[str] = []
     figures: dict[str, float] = {"events": jobs * n}
     fills: list[Fill] = []
     try:
-        store = await storage.open_store(url)  # migrates
+        stores = await storage.open_stores(url)  # migrates
         conn = await asyncpg.connect(url)
         version = await conn.fetchval("SHOW server_version")
         buffers = await conn.fetchval("SHOW shared_buffers")
@@ -484,7 +485,7 @@ async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, ur
         small = None
         first = min(SMALL, jobs)
         print(f"fill 1: {first:,} jobs x {n} events, one event per append ({SERVICE_TASKS} writers)", flush=True)
-        fills.append(await fill(store, 0, first, n, 1, SERVICE_TASKS))
+        fills.append(await fill(stores, 0, first, n, 1, SERVICE_TASKS))
         print(f"  {fills[-1].rate:,.0f} events/s in {fills[-1].appends:,} appends", flush=True)
         if jobs > first:
             await prepare_tables(url)
@@ -493,7 +494,7 @@ async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, ur
                 f"fill 2: {jobs - first:,} jobs x {n} events, {per_append} per append ({BULK_TASKS} writers)",
                 flush=True,
             )
-            fills.append(await fill(store, first, jobs, n, per_append, BULK_TASKS))
+            fills.append(await fill(stores, first, jobs, n, per_append, BULK_TASKS))
             print(f"  {fills[-1].rate:,.0f} events/s in {fills[-1].appends:,} appends", flush=True)
 
         started = time.perf_counter()
@@ -501,7 +502,7 @@ async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, ur
         verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
         print(f"log check: {verdict} ({time.perf_counter() - started:.1f} s)")
         started = time.perf_counter()
-        verifier = await audit.verify_log(store)
+        verifier = await audit.verify_log(stores)
         elapsed = time.perf_counter() - started
         checked, first_break = verifier.checked, verifier.first_break
         del verifier  # its 100,000 chain heads would slow the GC in the timed phases below
@@ -510,13 +511,13 @@ async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, ur
             problems.append(f"hash chains: {checked} checked, first break {first_break}")
         print(f"hash chains: {checked:,} events verified in {elapsed:.1f} s, first break: {first_break}")
 
-        raws, rebuilds = await rebuild_rounds(store, conn, url, jobs, n, rounds, problems)
+        raws, rebuilds = await rebuild_rounds(stores, conn, url, jobs, n, rounds, problems)
         figures["raw"] = max(raws)
         figures["rebuild"] = statistics.median(rebuilds)
         figures["rebuild best"] = max(rebuilds)
 
         started = time.perf_counter()
-        position = await projection_runner.rebuild(store, "stats")
+        position = await projection_runner.rebuild(stores, "stats")
         elapsed = time.perf_counter() - started
         figures["stats"] = position / elapsed
         print(
@@ -531,8 +532,8 @@ async def run(jobs: int, n: int, per_append: int, requests: int, rounds: int, ur
             print("\nchecks FAILED:\n  " + "\n  ".join(problems))
         return 1 if problems else 0
     finally:
-        if store is not None:
-            await store.close()
+        if stores is not None:
+            await stores.close()
         if conn is not None:
             await conn.close()
 

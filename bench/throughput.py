@@ -9,7 +9,7 @@ worker processes (`jobledger worker throughput:worker`, each --concurrency jobs 
 claiming in batches), once per mode, each on its own scratch database:
 
 - inprocess: the workers open the database themselves (`--db`); this process creates
-  the jobs through the same application layer (`service.jobs.Jobs.create`, or
+  the jobs through the same application layer (`jobledger.application.jobs.Jobs.create`, or
   `Jobs.create_many` with --create-batch);
 - http: --services `jobledger serve` processes; the workers (`--url`) and this
   process's creates (`POST /jobs`, or `POST /jobs/batch` with --create-batch) all go
@@ -44,17 +44,17 @@ import aiohttp
 import append  # beside this file: pgbench and the scratch database helpers
 import asyncpg
 
-from domain import commands
-from jobledger.worker import Worker
-from service import storage
-from service.jobs import Jobs
-from service.schemas import MAX_BATCH
+from jobledger.domain import commands
+from jobledger.sdk.worker import Worker
+from jobledger.application import storage
+from jobledger.application.jobs import Jobs
+from jobledger.application.bodies import MAX_BATCH
 
 JOB_TYPE = "bench.throughput"
 TARGETS = {"inprocess": 6000.0, "http": 1000.0}
 LIFE = "JobCreated,JobStarted,ProgressReported,JobCompleted"
 PGBENCH_CLIENTS = 8
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 # The worker each `jobledger worker throughput:worker` process runs.
 worker = Worker(wait_seconds=1.0, shutdown_grace=10.0)
@@ -192,8 +192,8 @@ async def stop(processes: list[asyncio.subprocess.Process]) -> list[int]:
 
 async def create_inprocess(url: str, n: int, creators: int, batch: int) -> None:
     """Jobs.create, or Jobs.create_many of `batch` jobs (what POST /jobs/batch calls)."""
-    store = await storage.open_store(url, migrate=False)
-    jobs = Jobs(store)
+    stores = await storage.open_stores(url, migrate=False)
+    jobs = Jobs(stores)
     meta = {"actor": "bench"}
 
     def command(i: int) -> commands.CreateJob:
@@ -208,7 +208,7 @@ async def create_inprocess(url: str, n: int, creators: int, batch: int) -> None:
     try:
         await _in_parallel(n, creators, batch, some)
     finally:
-        await store.close()
+        await stores.close()
 
 
 async def create_http(bases: list[str], n: int, creators: int, batch: int) -> None:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from domain.events import JSON
+from jobledger.domain.events import JSON
 
 DEFAULT_EXPIRES_IN = timedelta(hours=24)
 

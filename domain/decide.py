@@ -4,9 +4,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from domain import commands, errors, events, machine
-from domain.job import Job
-from domain.status import PhaseStatus
+from jobledger.domain import commands, errors, events, machine
+from jobledger.domain.job import Job
+from jobledger.domain.status import PhaseStatus
 
 PHASE_TRIGGER = {
     commands.StartPhase: "start",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from domain import upcasters
+from jobledger.domain import upcasters
 
 JSON = Any
 

@@ -7,8 +7,8 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from domain import events
-from domain.status import PhaseStatus, Status
+from jobledger.domain import events
+from jobledger.domain.status import PhaseStatus, Status
 
 JSON = events.JSON
 

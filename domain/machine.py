@@ -10,7 +10,7 @@ from enum import Enum
 
 from transitions import Machine, MachineError
 
-from domain.status import PhaseStatus, Status
+from jobledger.domain.status import PhaseStatus, Status
 
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from eventlog.store import AppendRequest, RecordedEvent
+from jobledger.eventlog.records import AppendRequest, Outcome, RecordedEvent
 
-Outcome = list[RecordedEvent] | Exception
 MIN_SHARE = 64  # events: a lane does not take a smaller share of a longer queue...
 # ...unless batches are small (few appends at a time, each waiting for its own commit): then
 # a queue is shared out down to this size, so that commits overlap and share a WAL flush

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from domain import events
-from eventlog.store import NewEvent, RecordedEvent
+from jobledger.domain import events
+from jobledger.eventlog.records import NewEvent, RecordedEvent
 
 
 def dumps(value: Any) -> str:
@@ -21,7 +21,9 @@ def loads(value: str | bytes) -> Any:
 
 def new_event(event: events.Event, at: datetime, metadata: dict[str, Any]) -> NewEvent:
     """The row-ready form of a domain event recorded at `at`."""
-    return NewEvent(event.type, event.to_data(), at, metadata, event.schema_version)
+    return NewEvent(
+        type=event.type, data=event.to_data(), recorded_at=at, metadata=metadata, schema_version=event.schema_version
+    )
 
 
 def domain_event(recorded: RecordedEvent) -> events.Event:

@@ -3,7 +3,7 @@
 The store says when the log may have moved (PostgreSQL: LISTEN/NOTIFY, which carries no
 event; SQLite: after each local commit). The follower then reads `position > last_seen`
 from the log itself; the store reads only settled events (nothing can still commit before
-them: eventlog/postgres.py, SQLite's single writer), which makes that gapless. A slow poll
+them: eventlog/postgres/log.py, SQLite's single writer), which makes that gapless. A slow poll
 covers a lost notification or connection.
 """
 
@@ -12,17 +12,18 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from domain import errors
-from eventlog.store import EventStore, RecordedEvent, Written
+from jobledger.domain import errors
+from jobledger.eventlog.protocols import EventLog
+from jobledger.eventlog.records import RecordedEvent, Written
 
-log = logging.getLogger("jobledger.follower")
+logger = logging.getLogger("jobledger.follower")
 
 Subscriber = Callable[[list[RecordedEvent]], None]
 
 
 class LogFollower:
-    def __init__(self, store: EventStore, *, poll_interval: float = 1.0, page: int = 1000):
-        self.store = store
+    def __init__(self, log: EventLog, *, poll_interval: float = 1.0, page: int = 1000):
+        self.log = log
         self.position = 0
         self._poll_interval = poll_interval
         self._page = page
@@ -41,8 +42,8 @@ class LogFollower:
         self._moved.set()
 
     async def start(self) -> None:
-        self.position = await self.store.head()
-        await self.store.listen(self.poke)
+        self.position = await self.log.head()
+        await self.log.listen(self.poke)
         self._task = asyncio.create_task(self._run(), name="jobledger-follower")
 
     async def stop(self) -> None:
@@ -70,18 +71,18 @@ class LogFollower:
             try:
                 await self._drain()
             except errors.StoreUnavailable as exc:
-                log.warning("log follower paused: %s", exc)
+                logger.warning("log follower paused: %s", exc)
             except Exception:
-                log.exception("log follower failed; retrying")
+                logger.exception("log follower failed; retrying")
 
     async def _drain(self) -> None:
-        while batch := await self.store.read_all(after=self.position, limit=self._page):
+        while batch := await self.log.read_all(after=self.position, limit=self._page):
             self.position = batch[-1].position
             for subscriber in list(self._subscribers):
                 try:
                     subscriber(batch)
                 except Exception:
-                    log.exception("log subscriber failed")
+                    logger.exception("log subscriber failed")
             async with self._caught_up:
                 self._caught_up.notify_all()
             if len(batch) < self._page:

@@ -9,24 +9,40 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from domain import events
-from eventlog import codec, tables
+from jobledger.domain import events
+from jobledger.eventlog import codec, tables
 
 SHADOW = "job_status_rebuild"
 SUFFIX = "__rebuild"
 PAGE = 10_000  # events read from the log at a time
 
 
-def fold_page(fold, page: list, touched: set | None = None) -> int:
-    """Apply rows (position, job id, type, schema version, data as JSON text, recorded time) to
-    `fold`, adding their job ids to `touched`; returns the last position. The data of the whole
-    page is parsed by one orjson call."""
-    data = codec.loads("[" + ",".join([row[4] for row in page]) + "]")
-    for (position, stream_id, type_, schema_version, _, at), values in zip(page, data):
-        fold.apply(stream_id, position, events.decode(type_, values, schema_version), at)
+# The columns of the log a fold reads, in the order both backends select them (fold_select).
+# fold_page reads them at these names' indexes: it is a rebuild's hottest loop, and a lookup
+# by key costs twice as much on an asyncpg Record (a tenth of the fold).
+FOLD_COLUMNS = ("position", "stream_id", "type", "schema_version", "data", "recorded_at")
+_POSITION, _STREAM_ID, _TYPE, _SCHEMA_VERSION, _DATA, _RECORDED_AT = map(
+    FOLD_COLUMNS.index, ("position", "stream_id", "type", "schema_version", "data", "recorded_at")
+)
+
+
+def fold_select(data: str = "data") -> str:
+    """The SELECT list of FOLD_COLUMNS, with `data` as the backend reads it as JSON text."""
+    return ", ".join(data if column == "data" else column for column in FOLD_COLUMNS)
+
+
+def fold_page(fold, page: list, touched: set | None = None, *, job_id=None, time=None) -> int:
+    """Apply rows of FOLD_COLUMNS (data as JSON text) to `fold`, adding their job ids to `touched`;
+    returns the last position. `job_id` and `time` parse those columns where a backend stores
+    them as text. The data of the whole page is parsed by one orjson call."""
+    data = codec.loads("[" + ",".join([row[_DATA] for row in page]) + "]")
+    ids = [row[_STREAM_ID] for row in page] if job_id is None else [job_id(row[_STREAM_ID]) for row in page]
+    times = [row[_RECORDED_AT] for row in page] if time is None else [time(row[_RECORDED_AT]) for row in page]
+    for row, stream_id, at, values in zip(page, ids, times, data):
+        fold.apply(stream_id, row[_POSITION], events.decode(row[_TYPE], values, row[_SCHEMA_VERSION]), at)
     if touched is not None:
-        touched.update([row[1] for row in page])
-    return page[-1][0]
+        touched.update(ids)
+    return page[-1][_POSITION]
 
 
 def _shadow_table() -> sa.Table:

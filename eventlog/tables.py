@@ -27,7 +27,7 @@ events = sa.Table(
     sa.Column("recorded_at", _time, nullable=False),
     sa.Column("hash", sa.Text(), nullable=False),  # sha256(previous event's hash + this event's digest)
     # PostgreSQL: the id of the transaction that appended it; followers read only events of
-    # transactions older than any still running (eventlog/postgres.py). SQLite: 0, one writer.
+    # transactions older than any still running (eventlog/postgres/log.py). SQLite: 0, one writer.
     sa.Column("tx", sa.BigInteger(), nullable=False, server_default="0"),
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sqlite_autoincrement=True,  # positions are never reused, even after the newest row is deleted

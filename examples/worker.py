@@ -8,7 +8,7 @@ It handles two job types: "echo" returns its payload, "sleep" waits `payload.sec
 
 import asyncio
 
-from jobledger.worker import Worker
+from jobledger.sdk.worker import Worker
 
 worker = Worker(concurrency=4)
 

@@ -1,1 +1,25 @@
-"""Python clients of the jobledger service: the worker SDK and the live-update client."""
+"""jobledger: an event-sourced job service, and its Python clients.
+
+The rooms are subpackages: `domain`, `eventlog`, `projections`, `application`, `web`,
+`cli`, `migrations` and `sdk`. The SDK's public names are here too, loaded on first use
+so that the server never imports the SDK: `from jobledger import Worker, client`.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SDK = {
+    "Worker": "jobledger.sdk.worker",
+    "PermanentError": "jobledger.sdk.worker",
+    "JobContext": "jobledger.sdk.worker",
+    "JobStopped": "jobledger.sdk.worker",
+}
+
+
+def __getattr__(name: str):
+    if name in _SDK:
+        return getattr(importlib.import_module(_SDK[name]), name)
+    if name == "client":
+        return importlib.import_module("jobledger.sdk.client")
+    raise AttributeError(f"module 'jobledger' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from eventlog.tables import metadata
+from jobledger.eventlog.tables import metadata
 
 config = context.config
 

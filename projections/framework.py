@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from domain import events
+from jobledger.domain import events
 
 Docs = dict[str, dict[str, Any]]
 

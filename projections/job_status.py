@@ -11,9 +11,9 @@ from uuid import UUID
 
 import orjson
 
-from domain import events
-from domain.job import Artifact, Draft, Job, Phase, Progress, from_fields
-from domain.status import PhaseStatus, Status
+from jobledger.domain import events
+from jobledger.domain.job import Artifact, Draft, Job, Phase, Progress, from_fields
+from jobledger.domain.status import PhaseStatus, Status
 
 NAME = "job_status"
 

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import events
-from projections.framework import Docs, Fact, Projection
+from jobledger.domain import events
+from jobledger.projections.framework import Docs, Fact, Projection
 
 NAME = "stats"
 

@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import storage
-from service.app import create_app
-from service.config import Settings
+from jobledger.application import storage
+from jobledger.web.app import create_app
+from jobledger.web.config import Settings
 
 
 def _dump_tasks(*_) -> None:
@@ -94,10 +94,10 @@ def db_url(backend: str, tmp_path, request) -> str:
 
 @pytest.fixture
 async def store(db_url: str):
-    """An open, migrated event store on each backend."""
-    s = await storage.open_store(db_url)
-    yield s
-    await s.close()
+    """The open stores (`Stores`: log, status, queue, registry, projections) of a migrated database, on each backend."""
+    stores = await storage.open_stores(db_url)
+    yield stores
+    await stores.close()
 
 
 @pytest.fixture

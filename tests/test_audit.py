@@ -7,9 +7,9 @@ import sys
 import asyncpg
 import pytest
 
-from eventlog.sqlite import sqlite_path
+from jobledger.eventlog.sqlite import sqlite_path
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 
 async def sql(db_url: str, statement: str, *args) -> None:

@@ -2,8 +2,8 @@
 
 import asyncio
 
-from service.app import create_app
-from service.config import Settings
+from jobledger.web.app import create_app
+from jobledger.web.config import Settings
 
 
 async def test_a_job_past_its_deadline_is_not_claimed(aiohttp_client, db_url):

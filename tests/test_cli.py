@@ -8,7 +8,7 @@ import sys
 
 import aiohttp
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 
 def free_port() -> int:

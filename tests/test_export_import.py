@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from service.app import create_app
-from service.config import Settings
+from jobledger.web.app import create_app
+from jobledger.web.config import Settings
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 
 def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

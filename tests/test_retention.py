@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from service.app import create_app
-from service.config import Settings
+from jobledger.web.app import create_app
+from jobledger.web.config import Settings
 
 
 @pytest.fixture
@@ -39,10 +39,10 @@ async def test_one_prune_removes_more_finished_jobs_than_a_chunk(aiohttp_client,
     """PostgreSQL deletes a chunk per transaction (one long one would hold back the log's followers)."""
     from datetime import UTC, datetime, timedelta
 
-    from eventlog import postgres
-    from service import keys
+    from jobledger.eventlog.postgres import status as pg_status
+    from jobledger.web import keys
 
-    monkeypatch.setattr(postgres, "PRUNE_CHUNK", 2)
+    monkeypatch.setattr(pg_status, "PRUNE_CHUNK", 2)
     client = await aiohttp_client(create_app(Settings(db=db_url, sweep_interval=0.05)))  # no retention
     finished = []
     for _ in range(5):
@@ -51,8 +51,8 @@ async def test_one_prune_removes_more_finished_jobs_than_a_chunk(aiohttp_client,
         finished.append(job["id"])
     kept = await (await client.post("/jobs", json={"type": "r"})).json()
 
-    store = client.app[keys.store_key]
-    assert await store.prune_status(datetime.now(UTC) + timedelta(seconds=1)) == 5
+    store = client.app[keys.stores_key]
+    assert await store.status.prune_status(datetime.now(UTC) + timedelta(seconds=1)) == 5
 
     assert [j["id"] for j in (await (await client.get("/jobs")).json())["jobs"]] == [kept["id"]]
     for job_id in finished:

@@ -8,10 +8,9 @@ from uuid import uuid4
 
 import asyncpg
 
-from eventlog import chain, codec
-from eventlog.sqlite import sqlite_path
-from projections import job_status
-from service import storage
+from jobledger.eventlog import chain, codec
+from jobledger.eventlog.sqlite import sqlite_path
+from jobledger.projections import job_status
 
 AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -50,12 +49,12 @@ async def store_v1_history(db_url: str):
 
 
 async def test_v1_events_fold_project_and_verify(store, db_url, aiohttp_client):
-    from service.app import create_app
-    from service.config import Settings
+    from jobledger.web.app import create_app
+    from jobledger.web.config import Settings
 
     job_id = await store_v1_history(db_url)
-    assert await store.rebuild_status(job_status.Rebuild()) == 1
-    doc = codec.loads((await store.get_status(job_id)).doc)
+    assert await store.status.rebuild_status(job_status.Rebuild()) == 1
+    doc = codec.loads((await store.status.get_status(job_id)).doc)
     assert (doc["status"], doc["worker_id"], doc["attempts"]) == ("running", "w-old", 1)
     assert doc["retry_base_seconds"] == 1.0 and doc["retry_max_seconds"] == 300.0
     assert doc["lease_token_hash"] == hashlib.sha256(b"secret-token").hexdigest()

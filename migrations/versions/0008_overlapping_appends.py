@@ -17,7 +17,7 @@ inside that lock. Now:
 - each event keeps its transaction id (`tx`), and a follower reads only events whose
   transaction is older than every transaction still running (the snapshot's xmin).
   Those are exactly the events no still-running append can come before, so a reader of
-  `position > N` still never skips one (eventlog/postgres.py, `_SETTLED`);
+  `position > N` still never skips one (eventlog/postgres/log.py, `SETTLED`);
 - NOTIFY is sent after the commit, by the store, once per wake-up.
 
 A rebuild's swap or an import still stops every append: appends hold the old lock key

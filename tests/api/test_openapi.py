@@ -2,8 +2,8 @@
 
 import orjson
 
-from service import auth, errors, openapi
-from service.app import create_app
+from jobledger.web import auth, errors, openapi
+from jobledger.web.app import create_app
 from tests.security.conftest import bearer
 from tests.service.helpers import ok
 

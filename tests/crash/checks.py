@@ -6,7 +6,7 @@ import time
 import aiohttp
 import orjson
 
-from service import storage
+from jobledger.application import storage
 from tests.crash.load import Load
 from tests.live.processes import Service
 from tests.projections.test_job_status_rebuild import dump_status
@@ -71,9 +71,10 @@ async def drain(load: Load, base: str, timeout: float = 90) -> None:
 
 async def read_models(db_url: str) -> tuple[list[tuple], list[bytes]]:
     """Every row of job_status, and every document of the stats projection (in a stable order)."""
-    store = await storage.open_store(db_url, migrate=False)
+    store = await storage.open_stores(db_url, migrate=False)
     try:
-        stats = sorted(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) for doc in await store.projection_docs("stats"))
+        docs = await store.projections.projection_docs("stats")
+        stats = sorted(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) for doc in docs)
     finally:
         await store.close()
     return await dump_status(db_url), stats

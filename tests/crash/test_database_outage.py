@@ -13,7 +13,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from domain import errors
+from jobledger.domain import errors
 from tests.conftest import PG_ADMIN_URL
 from tests.crash.checks import assert_nothing_lost, drain, global_log
 from tests.crash.load import Load

@@ -4,9 +4,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from domain import commands, job
-from domain.decide import create, decide
-from domain.status import Status
+from jobledger.domain import commands, job
+from jobledger.domain.decide import create, decide
+from jobledger.domain.status import Status
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 JOB_ID = UUID("00000000-0000-4000-8000-000000000001")

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, errors, events
-from domain.decide import decide
-from domain.job import Artifact, evolve, fold
-from domain.status import Status
+from jobledger.domain import commands, errors, events
+from jobledger.domain.decide import decide
+from jobledger.domain.job import Artifact, evolve, fold
+from jobledger.domain.status import Status
 from tests.domain import builders
 
 SECOND = timedelta(seconds=1)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from domain import events
+from jobledger.domain import events
 
 AT = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 KOLKATA = timezone(timedelta(hours=5, minutes=30))

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, errors, events
-from domain.decide import decide
-from domain.job import fold
-from domain.status import Status
+from jobledger.domain import commands, errors, events
+from jobledger.domain.decide import decide
+from jobledger.domain.job import fold
+from jobledger.domain.status import Status
 from tests.domain import builders
 
 MICROSECOND = timedelta(microseconds=1)

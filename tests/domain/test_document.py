@@ -9,10 +9,10 @@ from uuid import UUID
 import orjson
 import pytest
 
-from domain import commands, errors, events
-from domain.decide import create, decide
-from domain.job import Draft, Job, evolve, fold
-from projections import job_status
+from jobledger.domain import commands, errors, events
+from jobledger.domain.decide import create, decide
+from jobledger.domain.job import Draft, Job, evolve, fold
+from jobledger.projections import job_status
 
 SEEDS = range(200)
 PHASE_NAMES = ["research", "audit", "draft", "review"]

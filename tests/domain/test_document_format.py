@@ -7,10 +7,10 @@ from uuid import UUID
 import orjson
 import pytest
 
-from domain.events import JobCreated
-from domain.job import Artifact, Draft, Job, Phase, Progress
-from domain.status import PhaseStatus, Status
-from projections import job_status
+from jobledger.domain.events import JobCreated
+from jobledger.domain.job import Artifact, Draft, Job, Phase, Progress
+from jobledger.domain.status import PhaseStatus, Status
+from jobledger.projections import job_status
 
 IST = timezone(timedelta(hours=5, minutes=30))
 T = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)

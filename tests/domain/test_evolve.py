@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, events
-from domain.decide import create
-from domain.job import Artifact, Job, Phase, Progress, evolve, fold, from_fields
-from domain.status import PhaseStatus, Status
+from jobledger.domain import commands, events
+from jobledger.domain.decide import create
+from jobledger.domain.job import Artifact, Job, Phase, Progress, evolve, fold, from_fields
+from jobledger.domain.status import PhaseStatus, Status
 from tests.domain import builders
 
 T0 = builders.T0

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, errors, events
-from domain.decide import backoff, decide
-from domain.job import fold
-from domain.status import Status
+from jobledger.domain import commands, errors, events
+from jobledger.domain.decide import backoff, decide
+from jobledger.domain.job import fold
+from jobledger.domain.status import Status
 from tests.domain import builders
 
 MICROSECOND = timedelta(microseconds=1)

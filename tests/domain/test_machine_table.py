@@ -5,8 +5,8 @@ import itertools
 import pytest
 from transitions import Machine, MachineError
 
-from domain import machine
-from domain.status import PhaseStatus, Status
+from jobledger.domain import machine
+from jobledger.domain.status import PhaseStatus, Status
 
 MACHINES = {
     "job": (machine.job_next, machine._job_machine, Status),

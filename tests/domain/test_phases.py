@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, errors, events
-from domain.decide import decide
-from domain.job import Phase
-from domain.status import PhaseStatus, Status
+from jobledger.domain import commands, errors, events
+from jobledger.domain.decide import decide
+from jobledger.domain.job import Phase
+from jobledger.domain.status import PhaseStatus, Status
 from tests.domain import builders
 
 START = commands.StartPhase(phase="research")

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain import commands, errors, events, machine
-from domain.decide import decide
-from domain.status import PhaseStatus, Status
+from jobledger.domain import commands, errors, events, machine
+from jobledger.domain.decide import decide
+from jobledger.domain.status import PhaseStatus, Status
 from tests.domain import builders
 
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from eventlog.store import ClaimQuery
+from jobledger.eventlog.records import ClaimQuery
 from tests.workers.helpers import queue_index_reads
 
 WAITING = 3000
@@ -59,7 +59,7 @@ def _queue() -> tuple[list[tuple], dict[str, list[int]]]:
 
 async def _fill(store, rows: list[tuple]) -> None:
     if store.backend == "postgresql":
-        async with store.pool.acquire() as conn:
+        async with store.queue.db.pool.acquire() as conn:
             sql = f"INSERT INTO job_status ({COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 15))})"
             await conn.executemany(sql, rows)
             await conn.execute("ANALYZE job_status")
@@ -73,7 +73,7 @@ async def _fill(store, rows: list[tuple]) -> None:
                          [tuple(map(value, r)) for r in rows])
         conn.execute("ANALYZE")
 
-    await store._writer.run(fill)
+    await store.queue.db.writer.run(fill)
 
 
 async def _candidates(store, types) -> tuple[list[int], int]:
@@ -86,20 +86,20 @@ async def _candidates(store, types) -> tuple[list[int], int]:
 
     query = ClaimQuery(types, NOW, 10, {"llm": 0} if types is None else {})
     if store.backend == "postgresql":
-        scans, reads = await queue_index_reads(store._dsn)
-        await store.claim(query, plan)
-        work = (await queue_index_reads(store._dsn, scans_above=scans))[1] - reads
+        scans, reads = await queue_index_reads(store.queue.db.dsn)
+        await store.queue.claim(query, plan)
+        work = (await queue_index_reads(store.queue.db.dsn, scans_above=scans))[1] - reads
     else:
         steps = [0]
 
         def count():
             steps[0] += 1
 
-        await store._writer.run(lambda conn: conn.set_progress_handler(count, 1))
+        await store.queue.db.writer.run(lambda conn: conn.set_progress_handler(count, 1))
         try:
-            await store.claim(query, plan)
+            await store.queue.claim(query, plan)
         finally:
-            await store._writer.run(lambda conn: conn.set_progress_handler(None, 1))
+            await store.queue.db.writer.run(lambda conn: conn.set_progress_handler(None, 1))
         work = steps[0]
     return [row.last_position for row in offered], work
 

@@ -1,4 +1,4 @@
-"""The EventStore contract, run against every backend."""
+"""The contract of the stores, run against every backend."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -7,13 +7,13 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from domain import commands, errors
-from domain.job import Job
-from domain.status import Status
-from eventlog.store import AppendRequest, AppendsRefused, NewEvent
-from projections import job_status
-from service import audit, storage
-from service.jobs import Jobs
+from jobledger.domain import commands, errors
+from jobledger.domain.job import Job
+from jobledger.domain.status import Status
+from jobledger.eventlog.records import AppendRequest, AppendsRefused, NewEvent
+from jobledger.projections import job_status
+from jobledger.application import audit, storage
+from jobledger.application.jobs import Jobs
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -27,9 +27,9 @@ def new_events(n: int, start: int = 0) -> list[NewEvent]:
 
 async def test_append_then_read_stream(store):
     job = uuid4()
-    first = await store.append(job, 0, new_events(3))
-    second = await store.append(job, 3, new_events(2, 3))
-    stream = await store.read_stream(job)
+    first = await store.log.append(job, 0, new_events(3))
+    second = await store.log.append(job, 3, new_events(2, 3))
+    stream = await store.log.read_stream(job)
     assert [e.version for e in stream] == [1, 2, 3, 4, 5]
     assert stream == first + second
     assert [e.data["percent"] for e in stream] == [0, 1, 2, 3, 4]
@@ -40,32 +40,32 @@ async def test_append_then_read_stream(store):
 @pytest.mark.parametrize("expected", [0, 1, 3])
 async def test_stale_expected_version_appends_nothing(store, expected):
     job = uuid4()
-    await store.append(job, 0, new_events(2))
-    head = await store.head()
+    await store.log.append(job, 0, new_events(2))
+    head = await store.log.head()
     with pytest.raises(errors.VersionConflict) as info:
-        await store.append(job, expected, new_events(1))
+        await store.log.append(job, expected, new_events(1))
     assert info.value.current_version == 2
-    assert len(await store.read_stream(job)) == 2
-    assert await store.head() == head
+    assert len(await store.log.read_stream(job)) == 2
+    assert await store.log.head() == head
 
 
 async def test_concurrent_appends_with_same_expected_version_one_wins(store):
     job = uuid4()
-    await store.append(job, 0, new_events(1))
-    results = await asyncio.gather(*(store.append(job, 1, new_events(1)) for _ in range(2)), return_exceptions=True)
+    await store.log.append(job, 0, new_events(1))
+    results = await asyncio.gather(*(store.log.append(job, 1, new_events(1)) for _ in range(2)), return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "list"]
-    assert [e.version for e in await store.read_stream(job)] == [1, 2]
+    assert [e.version for e in await store.log.read_stream(job)] == [1, 2]
 
 
 async def test_two_instances_racing_on_one_job_one_wins(db_url):
-    stores = [await storage.open_store(db_url) for _ in range(2)]
+    stores = [await storage.open_stores(db_url) for _ in range(2)]
     try:
         job = uuid4()
-        await stores[0].append(job, 0, new_events(1))
+        await stores[0].log.append(job, 0, new_events(1))
         for version in range(1, 30):
-            results = await asyncio.gather(*(s.append(job, version, new_events(1)) for s in stores), return_exceptions=True)
+            results = await asyncio.gather(*(s.log.append(job, version, new_events(1)) for s in stores), return_exceptions=True)
             assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "list"]
-        assert [e.version for e in await stores[1].read_stream(job)] == list(range(1, 31))
+        assert [e.version for e in await stores[1].log.read_stream(job)] == list(range(1, 31))
     finally:
         for s in stores:
             await s.close()
@@ -74,11 +74,11 @@ async def test_two_instances_racing_on_one_job_one_wins(db_url):
 async def test_a_conflict_does_not_fail_other_appends_in_the_same_batch(store):
     jobs = [uuid4() for _ in range(20)]
     results = await asyncio.gather(
-        *(store.append(job, 0 if i % 2 else 5, new_events(1)) for i, job in enumerate(jobs)), return_exceptions=True
+        *(store.log.append(job, 0 if i % 2 else 5, new_events(1)) for i, job in enumerate(jobs)), return_exceptions=True
     )
     for i, result in enumerate(results):
         assert isinstance(result, errors.VersionConflict) != bool(i % 2)
-    streams = [await store.read_stream(j) for j in jobs]
+    streams = [await store.log.read_stream(j) for j in jobs]
     assert sum(map(len, streams)) == 10
 
 
@@ -88,17 +88,17 @@ async def test_a_mixed_batch_writes_status_rows_only_for_the_appends_it_accepts(
     the positions of its first and last event, and its hash chain verifies."""
     jobs = [uuid4() for _ in range(30)]
     for job in jobs:
-        await store.append(job, 0, new_events(1), status_row(job, "queued", 1))
+        await store.log.append(job, 0, new_events(1), status_row(job, "queued", 1))
 
     def append(i: int, job):
         count, stale = i % 3 + 1, i % 3 == 2
         state = status_row(job, "running", 1 + count)
-        return store.append(job, 7 if stale else 1, new_events(count, start=1), state)
+        return store.log.append(job, 7 if stale else 1, new_events(count, start=1), state)
 
     results = await asyncio.gather(*(append(i, job) for i, job in enumerate(jobs)), return_exceptions=True)
     for i, (job, result) in enumerate(zip(jobs, results, strict=True)):
-        row = await store.get_status(job)
-        history = await store.read_stream(job)
+        row = await store.status.get_status(job)
+        history = await store.log.read_stream(job)
         if i % 3 == 2:
             assert isinstance(result, errors.VersionConflict)
             assert (len(history), row.version, row.last_position) == (1, 1, history[0].position)
@@ -114,21 +114,21 @@ async def test_a_mixed_batch_writes_status_rows_only_for_the_appends_it_accepts(
 
 async def test_append_all_writes_every_append_in_one_run_of_positions(store):
     jobs = [uuid4() for _ in range(5)]
-    await store.append(jobs[0], 0, new_events(2))
+    await store.log.append(jobs[0], 0, new_events(2))
     expected = [2, 0, 0, 0, 0]
     requests = [
         AppendRequest(job, expected[i], new_events(i + 1), status_row(job, "queued", expected[i] + i + 1))
         for i, job in enumerate(jobs)
     ]
 
-    results = await store.append_all(requests)
+    results = await store.log.append_all(requests)
 
     positions = [e.position for result in results for e in result]
     assert positions == list(range(positions[0], positions[0] + 15))
     for job, result in zip(jobs, results, strict=True):
-        history = await store.read_stream(job)
+        history = await store.log.read_stream(job)
         assert history[-len(result):] == result
-        row = await store.get_status(job)
+        row = await store.status.get_status(job)
         assert (row.version, row.last_position) == (history[-1].version, result[-1].position)
         assert (await audit.verify_job(store, job)).first_break is None
 
@@ -136,20 +136,20 @@ async def test_append_all_writes_every_append_in_one_run_of_positions(store):
 async def test_append_all_writes_nothing_when_any_append_is_stale(store):
     jobs = [uuid4() for _ in range(6)]
     for job in jobs[3:]:
-        await store.append(job, 0, new_events(1))
-    head = await store.head()
+        await store.log.append(job, 0, new_events(1))
+    head = await store.log.head()
     requests = [AppendRequest(job, 0, new_events(2), status_row(job, "queued", 2)) for job in jobs]
 
     with pytest.raises(AppendsRefused) as refused:
-        await store.append_all(requests)
+        await store.log.append_all(requests)
 
     assert [(c.stream_id, c.expected_version, c.current_version) for c in refused.value.conflicts] == [
         (job, 0, 1) for job in jobs[3:]
     ]
-    assert await store.head() == head
-    assert [len(await store.read_stream(job)) for job in jobs] == [0, 0, 0, 1, 1, 1]
-    assert [await store.get_status(job) for job in jobs[:3]] == [None] * 3
-    after = await store.append(jobs[0], 0, new_events(1))  # nothing of the refused run is left in the way
+    assert await store.log.head() == head
+    assert [len(await store.log.read_stream(job)) for job in jobs] == [0, 0, 0, 1, 1, 1]
+    assert [await store.status.get_status(job) for job in jobs[:3]] == [None] * 3
+    after = await store.log.append(jobs[0], 0, new_events(1))  # nothing of the refused run is left in the way
     assert after[0].position > head
 
 
@@ -168,18 +168,18 @@ async def test_hash_chains_hold_when_instances_take_turns_on_a_job(db_url):
     """Each instance chains the events of the jobs it wrote last itself (PostgreSQL) and leaves
     the others to the database: turns between two instances, and a stale append from the
     instance whose remembered head is now old, keep one unbroken chain."""
-    a, b = await storage.open_store(db_url), await storage.open_store(db_url)
+    a, b = await storage.open_stores(db_url), await storage.open_stores(db_url)
     try:
         job = uuid4()
-        await a.append(job, 0, new_events(2))
-        await b.append(job, 2, new_events(1, start=2))  # b never saw this job
-        await a.append(job, 3, new_events(2, start=3))  # a's last head (2) is behind
+        await a.log.append(job, 0, new_events(2))
+        await b.log.append(job, 2, new_events(1, start=2))  # b never saw this job
+        await a.log.append(job, 3, new_events(2, start=3))  # a's last head (2) is behind
         with pytest.raises(errors.VersionConflict):
-            await a.append(job, 1, new_events(1))  # stale
-        await a.append(job, 5, new_events(1, start=5))
+            await a.log.append(job, 1, new_events(1))  # stale
+        await a.log.append(job, 5, new_events(1, start=5))
         with pytest.raises(errors.VersionConflict):
-            await b.append(job, 3, new_events(1))  # b's remembered head (3) is stale
-        history = await b.read_stream(job)
+            await b.log.append(job, 3, new_events(1))  # b's remembered head (3) is stale
+        history = await b.log.read_stream(job)
         assert [e.version for e in history] == list(range(1, 7))
         assert (await audit.verify_job(b, job)).first_break is None
     finally:
@@ -189,44 +189,44 @@ async def test_hash_chains_hold_when_instances_take_turns_on_a_job(db_url):
 
 async def test_read_all_pages_in_position_order(store):
     for _ in range(5):
-        await store.append(uuid4(), 0, new_events(7))
+        await store.log.append(uuid4(), 0, new_events(7))
     seen, after = [], 0
-    while page := await store.read_all(after=after, limit=4):
+    while page := await store.log.read_all(after=after, limit=4):
         seen += page
         after = page[-1].position
     assert len(seen) == 35
     assert [e.position for e in seen] == sorted({e.position for e in seen})
-    assert await store.head() == seen[-1].position
+    assert await store.log.head() == seen[-1].position
 
 
 async def test_acknowledged_events_survive_reopening(db_url):
-    store = await storage.open_store(db_url)
+    store = await storage.open_stores(db_url)
     job = uuid4()
-    written = await store.append(job, 0, new_events(4))
+    written = await store.log.append(job, 0, new_events(4))
     await store.close()
-    store = await storage.open_store(db_url)
+    store = await storage.open_stores(db_url)
     try:
-        assert await store.read_stream(job) == written
+        assert await store.log.read_stream(job) == written
     finally:
         await store.close()
 
 
 async def test_follower_sees_every_event_once_in_order_under_concurrent_writers(db_url):
     """DESIGN invariant 3: 8 writer instances, a follower reading `after` its last position."""
-    writers = [await storage.open_store(db_url) for _ in range(8)]
-    follower = await storage.open_store(db_url)
+    writers = [await storage.open_stores(db_url) for _ in range(8)]
+    follower = await storage.open_stores(db_url)
     done = asyncio.Event()
 
     async def write(store, n_jobs=12, per_job=8):
         jobs = [uuid4() for _ in range(n_jobs)]
         for version in range(per_job):
-            await asyncio.gather(*(store.append(j, version, new_events(1, version)) for j in jobs))
+            await asyncio.gather(*(store.log.append(j, version, new_events(1, version)) for j in jobs))
 
     async def follow():
         seen, after = [], 0
         while True:
             finished = done.is_set()
-            page = await follower.read_all(after=after, limit=50)
+            page = await follower.log.read_all(after=after, limit=50)
             seen += page
             after = page[-1].position if page else after
             if finished and not page:
@@ -238,7 +238,7 @@ async def test_follower_sees_every_event_once_in_order_under_concurrent_writers(
         await asyncio.gather(*(write(s) for s in writers))
         done.set()
         seen = await reader
-        log = await follower.read_all(after=0, limit=100_000)
+        log = await follower.log.read_all(after=0, limit=100_000)
         assert len(log) == 8 * 12 * 8
         assert [e.position for e in seen] == [e.position for e in log]
     finally:
@@ -255,6 +255,6 @@ async def test_count_by_type_and_status_groups_the_status_read_model(store):
     await jobs.execute(ids["b"], commands.StartJob(), {})
     await jobs.execute(ids["b"], commands.CompleteJob(None), {})
     await jobs.execute(ids["d"], commands.CancelJob("no", "t"), {})
-    assert await store.count_by_type_and_status() == {
+    assert await store.status.count_by_type_and_status() == {
         ("ocr", "running"): 1, ("ocr", "completed"): 1, ("ocr", "queued"): 1, ("mail", "cancelled"): 1,
     }

@@ -2,7 +2,7 @@
 
 import gc
 
-from eventlog import codec
+from jobledger.eventlog import codec
 
 
 def test_no_gc_pauses_the_collector_and_hands_what_was_made_to_the_oldest_generation():

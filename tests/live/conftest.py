@@ -2,7 +2,7 @@
 
 import pytest
 
-from service import keys
+from jobledger.web import keys
 from tests.live.helpers import Api
 
 

@@ -6,7 +6,7 @@ import contextlib
 import pytest
 
 from jobledger import client as live_client
-from service.live import LAGGING
+from jobledger.web.live import LAGGING
 from tests.live.processes import Service
 
 FAST = live_client.Backoff(first=0.01, most=0.2)

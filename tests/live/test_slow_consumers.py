@@ -6,7 +6,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from service.live import LAGGING
+from jobledger.web.live import LAGGING
 from tests.live.helpers import closed, receive_events, subscribe, wait_until
 
 BUFFER = 64 * 1024

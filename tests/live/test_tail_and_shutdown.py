@@ -6,11 +6,11 @@ import sys
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from service.app import create_app
+from jobledger.web.app import create_app
 from tests.live.helpers import receive, subscribe
 from tests.live.processes import Service
 
-TAIL = [sys.executable, "-c", "from service.tail import tail; tail()"]
+TAIL = [sys.executable, "-c", "from jobledger.cli.tail import tail; tail()"]
 
 
 async def _lines(process: asyncio.subprocess.Process, count: int) -> list[str]:

@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from eventlog import shadow
-from eventlog.tables import metadata
-from service import storage
+from jobledger.eventlog import shadow
+from jobledger.eventlog.tables import metadata
+from jobledger.application import storage
 
 # SQLite's expression indexes (the claim's queue) cannot be reflected, so neither Alembic nor
 # the inspector sees them there: test_sqlite_queue_indexes_are_the_ones_tables_py_defines does.
@@ -54,11 +54,11 @@ async def test_migrate_twice_is_harmless(db_url):
 
 
 async def test_a_rebuilt_job_status_still_matches_tables_metadata(db_url):
-    from projections import job_status
+    from jobledger.projections import job_status
 
-    store = await storage.open_store(db_url)
+    store = await storage.open_stores(db_url)
     try:
-        await store.rebuild_status(job_status.Rebuild())
+        await store.status.rebuild_status(job_status.Rebuild())
     finally:
         await store.close()
     assert await _inspect(db_url, _diff) == []
@@ -84,14 +84,14 @@ async def test_no_index_of_job_status_covers_what_a_progress_report_changes(db_u
 
 @pytest.mark.parametrize("rebuilt", [False, True], ids=["migrated", "rebuilt"])
 async def test_sqlite_queue_indexes_are_the_ones_tables_py_defines(tmp_path, rebuilt):
-    from projections import job_status
+    from jobledger.projections import job_status
 
     url = f"sqlite:///{tmp_path}/jobledger.db"
     await storage.migrate(url)
     if rebuilt:
-        store = await storage.open_store(url)
+        store = await storage.open_stores(url)
         try:
-            await store.rebuild_status(job_status.Rebuild())
+            await store.status.rebuild_status(job_status.Rebuild())
         finally:
             await store.close()
     expected = sorted(

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from service import logs
+from jobledger.web import logs
 from tests.live.processes import Service
 from tests.test_cli import CLI
 

@@ -2,7 +2,7 @@
 
 import uuid
 
-from service import logs
+from jobledger.web import logs
 
 
 def test_made_request_ids_are_distinct_version_4_uuids():

@@ -10,11 +10,12 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from domain import commands, errors
-from eventlog import codec, shadow
-from eventlog.sqlite import sqlite_path
-from projections import job_status
-from service.jobs import Jobs, replay
+from jobledger.domain import commands, errors
+from jobledger.eventlog import codec, shadow
+from jobledger.eventlog.sqlite import sqlite_path
+from jobledger.projections import job_status
+from jobledger.application.jobs import Jobs
+from jobledger.application.snapshot import replay
 
 PHASES = ("research", "audit", "write")
 
@@ -66,15 +67,15 @@ async def test_rebuild_equals_live_after_thousands_of_random_events(store, db_ur
     jobs = Jobs(store)
     rng = random.Random(20261123)
     ids = await random_history(jobs, rng, n_jobs=150, n_commands=6000)
-    assert await store.head() > 2000
+    assert await store.log.head() > 2000
     live = await dump_status(db_url)
     assert len(live) == len(ids)
 
     for job_id in ids:
-        row = await store.get_status(job_id)
-        assert codec.loads(row.doc) == job_status.document(replay(await store.read_stream(job_id)))
+        row = await store.status.get_status(job_id)
+        assert codec.loads(row.doc) == job_status.document(replay(await store.log.read_stream(job_id)))
 
-    assert await store.rebuild_status(job_status.Rebuild()) == len(ids)
+    assert await store.status.rebuild_status(job_status.Rebuild()) == len(ids)
     assert await dump_status(db_url) == live
 
 
@@ -86,7 +87,7 @@ async def test_rebuild_command_restores_a_damaged_table(store, db_url):
     await _damage(db_url)
     assert await dump_status(db_url) != live
 
-    command = [sys.executable, "-c", "from service.cli import main; main()", "projections", "rebuild", "--db", db_url]
+    command = [sys.executable, "-c", "from jobledger.cli.commands import main; main()", "projections", "rebuild", "--db", db_url]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "20 jobs" in result.stdout
@@ -112,8 +113,8 @@ async def test_rebuild_reads_the_log_page_by_page(store, db_url, monkeypatch):
     ids = await random_history(Jobs(store), random.Random(5), n_jobs=30, n_commands=400)
     live = await dump_status(db_url)
     monkeypatch.setattr(shadow, "PAGE", 3)  # the log spans dozens of pages, the last one short
-    assert await store.head() % 3 and await store.head() > 20 * 3
-    assert await store.rebuild_status(job_status.Rebuild()) == len(ids)
+    assert await store.log.head() % 3 and await store.log.head() > 20 * 3
+    assert await store.status.rebuild_status(job_status.Rebuild()) == len(ids)
     assert await dump_status(db_url) == live
 
 
@@ -136,14 +137,14 @@ async def test_a_fold_that_breaks_leaves_the_table_and_the_store_as_they_were(st
     ids = await random_history(jobs, random.Random(11), n_jobs=20, n_commands=300)
     live = await dump_status(db_url)
     monkeypatch.setattr(shadow, "PAGE", 10)  # it breaks while the next page is being read
-    assert await store.head() > 60
+    assert await store.log.head() > 60
     with pytest.raises(RuntimeError, match="the fold broke"):
-        await store.rebuild_status(FailingRebuild(fail_at=45))
+        await store.status.rebuild_status(FailingRebuild(fail_at=45))
     assert await dump_status(db_url) == live
     snapshot, _ = await jobs.create(commands.CreateJob(type="after", payload={}), {})
-    assert codec.loads((await store.get_status(snapshot.job.id)).doc)["status"] == "queued"
+    assert codec.loads((await store.status.get_status(snapshot.job.id)).doc)["status"] == "queued"
     live = await dump_status(db_url)
-    assert await store.rebuild_status(job_status.Rebuild()) == len(ids) + 1
+    assert await store.status.rebuild_status(job_status.Rebuild()) == len(ids) + 1
     assert await dump_status(db_url) == live
 
 
@@ -170,21 +171,21 @@ async def test_rebuild_while_appends_and_reads_go_on(store, db_url, monkeypatch,
         nonlocal reads
         while not stop.is_set():
             try:
-                assert await store.get_status(rng.choice(ids)) is not None
+                assert await store.status.get_status(rng.choice(ids)) is not None
                 reads += 1
             except Exception as exc:  # noqa: BLE001 (any failed read fails the test)
                 read_failures.append(repr(exc))
             await asyncio.sleep(0)
 
     background = [asyncio.create_task(keep_writing()), asyncio.create_task(keep_reading())]
-    assert await store.rebuild_status(job_status.Rebuild()) == len(ids)
+    assert await store.status.rebuild_status(job_status.Rebuild()) == len(ids)
     stop.set()
     await asyncio.gather(*background)
     assert read_failures == [] and reads > 0 and writes > 0
 
     live = await dump_status(db_url)
     for job_id in ids:
-        row = await store.get_status(job_id)
-        assert codec.loads(row.doc) == job_status.document(replay(await store.read_stream(job_id)))
-    await store.rebuild_status(job_status.Rebuild())
+        row = await store.status.get_status(job_id)
+        assert codec.loads(row.doc) == job_status.document(replay(await store.log.read_stream(job_id)))
+    await store.status.rebuild_status(job_status.Rebuild())
     assert await dump_status(db_url) == live

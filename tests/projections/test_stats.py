@@ -8,13 +8,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain import events
-from projections import stats
-from projections.framework import Fact
-from service import projection_runner
-from service.jobs import utcnow
+from jobledger.domain import events
+from jobledger.projections import stats
+from jobledger.projections.framework import Fact
+from jobledger.application import projection_runner
+from jobledger.application.jobs import utcnow
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 
 async def caught_up(client) -> dict:
@@ -121,11 +121,11 @@ async def test_rebuild_beside_the_live_one_gives_the_same_stats_and_reads_never_
 async def test_two_runners_never_apply_a_batch_twice(store, client):
     await run_jobs(client, 10)
     await caught_up(client)
-    live = sorted(map(str, await store.projection_docs(stats.NAME)))
-    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    live = sorted(map(str, await store.projections.projection_docs(stats.NAME)))
+    generation = await store.projections.start_generation(stats.NAME, active=False, now=utcnow())
     await asyncio.gather(*(projection_runner.catch_up(store, stats.projection, generation) for _ in range(4)))
-    await store.activate_generation(stats.NAME, generation)
-    assert sorted(map(str, await store.projection_docs(stats.NAME))) == live
+    await store.projections.activate_generation(stats.NAME, generation)
+    assert sorted(map(str, await store.projections.projection_docs(stats.NAME))) == live
 
 
 def test_projections_status_shows_checkpoints_and_lag(db_url):
@@ -148,37 +148,37 @@ async def test_two_instances_keep_the_stats_of_a_fresh_rebuild(serve, settings, 
         await one.post(f"/jobs/{job['id']}/complete")
     await caught_up(a)
     await caught_up(b)
-    live = sorted(map(str, await store.projection_docs(stats.NAME)))
-    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    live = sorted(map(str, await store.projections.projection_docs(stats.NAME)))
+    generation = await store.projections.start_generation(stats.NAME, active=False, now=utcnow())
     await projection_runner.catch_up(store, stats.projection, generation)
-    await store.activate_generation(stats.NAME, generation)
-    assert sorted(map(str, await store.projection_docs(stats.NAME))) == live
+    await store.projections.activate_generation(stats.NAME, generation)
+    assert sorted(map(str, await store.projections.projection_docs(stats.NAME))) == live
 
 
 async def test_a_pass_whose_save_failed_does_not_apply_its_events_twice(store, client, monkeypatch):
     """The runner changes the documents it keeps in place; when their save fails (here the
     database goes away mid-pass), the next pass must read them again, not apply the same
     events a second time to what the failed pass left."""
-    from domain import errors
+    from jobledger.domain import errors
 
     jobs = [await (await client.post("/jobs", json={"type": "report"})).json() for _ in range(3)]
-    generation = await store.start_generation(stats.NAME, active=False, now=utcnow())
+    generation = await store.projections.start_generation(stats.NAME, active=False, now=utcnow())
     recent = projection_runner.Recent()
     await projection_runner.catch_up(store, stats.projection, generation, recent=recent)  # keeps the 3 documents
     for job in jobs:
         await client.post(f"/jobs/{job['id']}/start")  # JobStarted adds a wait to each document
 
-    save = store.save_projection
+    save = store.projections.save_projection
 
     async def unavailable(*args, **kwargs):
         raise errors.StoreUnavailable("gone mid-pass")
 
-    monkeypatch.setattr(store, "save_projection", unavailable)
+    monkeypatch.setattr(store.projections, "save_projection", unavailable)
     with pytest.raises(errors.StoreUnavailable):
         await projection_runner.catch_up(store, stats.projection, generation, recent=recent)
-    monkeypatch.setattr(store, "save_projection", save)
+    monkeypatch.setattr(store.projections, "save_projection", save)
     await projection_runner.catch_up(store, stats.projection, generation, recent=recent)
 
-    await store.activate_generation(stats.NAME, generation)
-    docs = await store.projection_docs(stats.NAME)
+    await store.projections.activate_generation(stats.NAME, generation)
+    docs = await store.projections.projection_docs(stats.NAME)
     assert sorted(len(doc["waits"]) for doc in docs if doc["type"] == "report") == [1, 1, 1]

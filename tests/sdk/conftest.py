@@ -6,8 +6,8 @@ import contextlib
 
 import pytest
 
-from jobledger.worker import Worker
-from service.app import create_app
+from jobledger.sdk.worker import Worker
+from jobledger.web.app import create_app
 
 MODES = ["http", "inprocess"]
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from jobledger.worker import JobStopped
+from jobledger.sdk.worker import JobStopped
 from tests.sdk.helpers import create, get, history, types, wait_for, wait_until
 
 

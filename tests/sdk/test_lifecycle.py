@@ -3,7 +3,7 @@ in-process, on both backends."""
 
 import asyncio
 
-from jobledger.worker import PermanentError
+from jobledger.sdk.worker import PermanentError
 from tests.sdk.helpers import create, history, types, wait_for
 
 

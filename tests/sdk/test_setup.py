@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from jobledger.worker import Worker
+from jobledger.sdk.worker import Worker
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 
 async def _noop(job, ctx):

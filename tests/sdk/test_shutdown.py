@@ -11,13 +11,13 @@ import pytest
 
 from tests.sdk.helpers import create, get, history, types, wait_for
 
-CLI = [sys.executable, "-c", "from service.cli import main; main()"]
+CLI = [sys.executable, "-c", "from jobledger.cli.commands import main; main()"]
 
 WORKER_MODULE = textwrap.dedent(
     """
     import asyncio
 
-    from jobledger.worker import Worker
+    from jobledger.sdk.worker import Worker
 
     worker = Worker(lease_seconds=2, wait_seconds=0.5)
 
@@ -119,7 +119,7 @@ async def test_a_second_signal_stops_without_waiting_for_the_grace(client, start
 async def test_a_stop_asked_while_the_worker_starts_is_a_clean_stop(client, service_url):
     """`jobledger worker` takes SIGTERM over before its start-up (imports, GC tuning, opening
     the transport); a signal meanwhile stops it cleanly, with nothing claimed, not by a kill."""
-    from jobledger.worker import Worker
+    from jobledger.sdk.worker import Worker
 
     worker = Worker(url=service_url, wait_seconds=0.5)
 

@@ -3,8 +3,8 @@ service that requires them (the revocation cache off, so a revoked key fails at 
 
 import pytest
 
-from service import auth
-from service.jobs import utcnow
+from jobledger.web import auth
+from jobledger.application.jobs import utcnow
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def make_key(store):
 
     async def make(role: str, tenant: str = "acme", types: tuple[str, ...] | None = None) -> str:
         key, record = auth.new_key(role, tenant, types, None, utcnow())
-        await store.put_key(record)
+        await store.registry.put_key(record)
         return key
 
     return make

@@ -6,14 +6,14 @@ import subprocess
 import orjson
 import pytest
 
-from service.config import Settings
+from jobledger.web.config import Settings
 from tests.security.conftest import bearer
 from tests.test_cli import CLI, free_port
 from tests.service.helpers import error_of, ok
 
 
 async def _job_count(store) -> int:
-    return sum((await store.count_by_status()).values())
+    return sum((await store.status.count_by_status()).values())
 
 
 async def test_open_on_loopback_needs_no_key(client):
@@ -53,10 +53,10 @@ async def test_any_bind_but_loopback_requires_keys(serve, settings, make_key):
 async def test_a_revoked_key_stops_working(secure, store, make_key):
     key = await make_key("client")
     await ok(await secure.get("/jobs", headers=bearer(key)))
-    (record,) = await store.list_keys()
-    assert await store.revoke_key(record.key_id, record.created_at)
+    (record,) = await store.registry.list_keys()
+    assert await store.registry.revoke_key(record.key_id, record.created_at)
     await error_of(await secure.get("/jobs", headers=bearer(key)), 401, "unauthorized")
-    assert not await store.revoke_key(record.key_id, record.created_at)  # revoked once only
+    assert not await store.registry.revoke_key(record.key_id, record.created_at)  # revoked once only
 
 
 async def test_health_is_brief_without_an_admin_key(secure, make_key):

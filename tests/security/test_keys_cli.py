@@ -23,7 +23,7 @@ async def test_create_list_use_revoke(secure, store, db_url):
     assert code == 0, err
     key = out.strip()
     assert key.startswith("jl_") and "not shown again" in err
-    (record,) = await store.list_keys()
+    (record,) = await store.registry.list_keys()
     assert record.key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert (record.role, record.tenant, record.types, record.name) == ("worker", "acme", ("ocr", "llm"), "scanner")
 
@@ -46,4 +46,4 @@ async def test_create_refuses_bad_options(db_url, store):
     for args in (["--role", "root"], ["--role", "client", "--types", " , "], ["--role", "client", "--tenant", " "]):
         code, _, err = await _cli("keys", "create", "--db", db_url, *args)
         assert code == 2 and "Error" in err, args
-    assert await store.list_keys() == []
+    assert await store.registry.list_keys() == []

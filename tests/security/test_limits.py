@@ -34,10 +34,10 @@ async def small(serve, settings):
     ],
 )
 async def test_configured_json_limits_refuse_with_the_field(small, store, body, field, reason):
-    head = await store.head()
+    head = await store.log.head()
     details = await error_of(await small.post("/jobs", json={"type": "r", **body}), 400, "invalid_request")
     assert details["fields"] == [{"field": field, "reason": reason}]
-    assert await store.head() == head
+    assert await store.log.head() == head
     await ok(await small.post("/jobs", json={"type": "r", "payload": {"text": "x" * 10, "list": [1, 2, 3, 4]}}), 201)
 
 
@@ -52,11 +52,11 @@ async def test_the_report_of_a_worker_is_bounded_too(small):
 async def test_payload_size_per_type(serve, settings, store):
     service = await serve(settings.model_copy(update={"max_payload_bytes": 100}))
     await ok(await service.put("/types/small", json={"max_payload_bytes": 20}))
-    head = await store.head()
+    head = await store.log.head()
     details = await error_of(await service.post("/jobs", json={"type": "small", "payload": "x" * 20}), 400,
                              "invalid_request")
     assert details["fields"] == [{"field": "payload", "reason": "22 bytes as JSON, more than the 20 allowed for type 'small'"}]
     await error_of(await service.post("/jobs", json={"type": "other", "payload": "x" * 100}), 400, "invalid_request")
-    assert await store.head() == head
+    assert await store.log.head() == head
     await ok(await service.post("/jobs", json={"type": "small", "payload": "x" * 18}), 201)
     await ok(await service.post("/jobs", json={"type": "other", "payload": "x" * 98}), 201)

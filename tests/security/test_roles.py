@@ -45,11 +45,11 @@ async def test_each_role_may_do_exactly_its_part(secure, store, make_key, role):
     job = await (await secure.post("/jobs", json={"type": "report", "phases": ["p"]}, headers=admin)).json()
     key = bearer(await make_key(role))
     for method, path, body, allowed in MATRIX:
-        head = await store.head()
+        head = await store.log.head()
         resp = await secure.request(method, path.format(id=job["id"]), json=body, headers=key)
         if role in allowed:
             assert resp.status not in (401, 403), (role, method, path, await resp.text())
         else:
             details = await error_of(resp, 403, "forbidden")
             assert details["role"] == role, (method, path)
-            assert await store.head() == head, f"a refused {method} {path} appended events"
+            assert await store.log.head() == head, f"a refused {method} {path} appended events"

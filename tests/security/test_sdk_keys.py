@@ -4,8 +4,8 @@ on a service that requires keys."""
 import asyncio
 
 from jobledger import client as live
-from jobledger.worker import Worker
-from service.app import create_app
+from jobledger.sdk.worker import Worker
+from jobledger.web.app import create_app
 from tests.security.conftest import bearer
 
 

@@ -6,7 +6,7 @@ import uuid
 
 import orjson
 import pytest
-from aiohttp import WSMsgType, WSServerHandshakeError
+from aiohttp import WSServerHandshakeError
 
 from tests.ops.helpers import Scrape
 from tests.security.conftest import bearer
@@ -46,14 +46,14 @@ async def test_another_tenants_job_is_not_found_on_every_endpoint(secure, store,
     _, job, globex = tenants
     for role, key in globex.items():
         for method, path, body in PER_JOB:
-            head = await store.head()
+            head = await store.log.head()
             foreign = await secure.request(method, path.format(id=job["id"]), json=body, headers=key)
             if foreign.status == 403:  # the role may not do this at all: refused before the job is looked at
                 continue
             unknown = await secure.request(method, path.format(id=uuid.uuid4()), json=body, headers=key)
             assert foreign.status == unknown.status == 404, (role, method, path, await foreign.text())
             assert (await foreign.json())["error"]["code"] == (await unknown.json())["error"]["code"]
-            assert await store.head() == head
+            assert await store.log.head() == head
 
 
 async def test_lists_logs_and_stats_hold_only_the_callers_tenant(secure, tenants):

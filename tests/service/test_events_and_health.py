@@ -3,7 +3,7 @@
 import asyncio
 from datetime import datetime
 
-import service
+import jobledger
 from tests.service.helpers import BACKEND_NAMES, all_events, ok
 
 
@@ -111,7 +111,7 @@ async def test_health_reports_the_service_and_its_jobs(client, job_in, backend):
     health = await ok(await client.get("/health"))
 
     assert health["status"] == "ok"
-    assert health["version"] == service.__version__
+    assert health["version"] == jobledger.__version__
     assert health["backend"] == BACKEND_NAMES[backend]
     counts = {status: n for status, n in health["jobs"].items() if n}
     assert counts == {"queued": 2, "running": 1, "completed": 1, "cancelled": 1, "failed": 1}

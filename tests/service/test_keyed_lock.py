@@ -2,7 +2,7 @@
 
 import asyncio
 
-from service.jobs import KeyedLock
+from jobledger.application.keyed_lock import KeyedLock
 
 
 async def _hold(locks: KeyedLock, key, log: list, name: str, pause: float = 0.01) -> None:

@@ -4,7 +4,7 @@ from uuid import UUID
 
 import pytest
 
-from service.config import Settings
+from jobledger.web.config import Settings
 from tests.service.helpers import BACKEND_NAMES, ok
 
 
@@ -17,4 +17,4 @@ async def test_configured_database_is_the_one_written(serve, db_url, backend, st
 
     assert health["backend"] == BACKEND_NAMES[backend]
     assert sum(health["jobs"].values()) == 0
-    assert [e.position for e in await store.read_stream(UUID(job["id"]))] == [job["position"]]
+    assert [e.position for e in await store.log.read_stream(UUID(job["id"]))] == [job["position"]]

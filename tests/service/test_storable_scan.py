@@ -1,4 +1,4 @@
-"""The byte scan that lets a body skip the walk over its values (schemas.surely_storable)
+"""The byte scan that lets a body skip the walk over its values (bodies.surely_storable)
 never passes a body the walk would refuse."""
 
 import json
@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import errors
-from service import schemas
+from jobledger.domain import errors
+from jobledger.application import bodies
 
-SMALL = schemas.Limits(depth=3, string=40, array=30)  # small enough for generated bodies to break
+SMALL = bodies.Limits(depth=3, string=40, array=30)  # small enough for generated bodies to break
 
 
 class Token(str):
@@ -38,9 +38,9 @@ def encode(value) -> str:
     return json.dumps(value)
 
 
-def walk_refuses(body, limits: schemas.Limits) -> bool:
+def walk_refuses(body, limits: bodies.Limits) -> bool:
     try:
-        schemas._check_storable(body, limits)
+        bodies._check_storable(body, limits)
     except errors.InvalidCommand:
         return True
     return False
@@ -50,8 +50,8 @@ def walk_refuses(body, limits: schemas.Limits) -> bool:
 @given(VALUES)
 def test_a_body_the_scan_passes_is_one_the_walk_passes(value):
     raw = ('{"result":' + encode(value) + "}").encode()
-    body = schemas.CompleteBody.model_validate_json(raw)
-    assert not (schemas.surely_storable(raw, SMALL) and walk_refuses(body, SMALL))
+    body = bodies.CompleteBody.model_validate_json(raw)
+    assert not (bodies.surely_storable(raw, SMALL) and walk_refuses(body, SMALL))
 
 
 @pytest.mark.parametrize(
@@ -61,11 +61,11 @@ def test_a_body_the_scan_passes_is_one_the_walk_passes(value):
 )
 def test_each_kind_of_unstorable_value_is_walked_and_refused(result):
     raw = ('{"result":' + result + "}").encode()
-    assert not schemas.surely_storable(raw, SMALL)
+    assert not bodies.surely_storable(raw, SMALL)
     with pytest.raises(errors.InvalidCommand):
-        schemas.parse_body(schemas.CompleteBody, raw, SMALL)
+        bodies.parse_body(bodies.CompleteBody, raw, SMALL)
 
 
 def test_an_ordinary_body_is_not_walked():
     raw = b'{"percent":50,"message":"half way","details":{"n":1},"lease_token":"abc"}'
-    assert schemas.surely_storable(raw, schemas.DEFAULT_LIMITS)
+    assert bodies.surely_storable(raw, bodies.DEFAULT_LIMITS)

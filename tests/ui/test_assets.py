@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from service import ui_routes
+from jobledger.web import ui_routes
 
 EXPECTED_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # an XML namespace name, never fetched

@@ -5,7 +5,7 @@ import contextlib
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service.config import Settings
+from jobledger.web.config import Settings
 from tests.workers.helpers import log_length, ok
 
 

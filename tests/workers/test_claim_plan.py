@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
-from service.config import Settings
+from jobledger.web.app import create_app
+from jobledger.web.config import Settings
 from tests.workers.helpers import ok, queue_index_reads
 
 QUEUED = 3000

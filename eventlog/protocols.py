@@ -1,0 +1,180 @@
+"""What the service asks of storage, one small protocol per concern, and `Stores`, which
+holds one backend's implementation of each.
+
+Every backend implements each protocol in a module of its own (eventlog/sqlite/,
+eventlog/postgres/); the concerns of one backend share its connection holder, and its
+package's `stores()` composes them. A new concern is a new protocol here, a field of
+`Stores`, and one module per backend.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from jobledger.eventlog.chain import RawEvent
+from jobledger.eventlog.records import (
+    ApiKey,
+    AppendRequest,
+    ClaimPlan,
+    ClaimQuery,
+    JobFilter,
+    Listener,
+    NewEvent,
+    QueueStats,
+    RecordedEvent,
+    StatusRow,
+)
+
+
+class EventLog(Protocol):
+    """The append-only log: the source of truth."""
+
+    async def append(
+        self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent], state: dict[str, Any] | None = None
+    ) -> list[RecordedEvent]:
+        """Append `events` after `expected_version` (and write `state`, the job's status row, in the
+        same transaction), or raise VersionConflict and append nothing."""
+        ...
+
+    async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
+        """All of `requests` (each to a stream of its own) in one transaction, or none of them:
+        if any meets another version than it expects, nothing is written (AppendsRefused)."""
+        ...
+
+    async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]: ...
+
+    async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
+        """Events after position `after`, in position order, none of which any event still
+        to commit can come before: a reader of `position > last_seen` misses nothing."""
+        ...
+
+    async def head(self) -> int:
+        """The position up to which read_all would answer now."""
+        ...
+
+    async def raw_stream(self, stream_id: UUID) -> list[RawEvent]:
+        """A job's events as stored, in position order: what verification hashes."""
+        ...
+
+    async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[RawEvent]: ...
+
+    async def import_events(self, events: list[RawEvent]) -> None:
+        """Write exported events as they were (positions and hashes kept) into this log."""
+        ...
+
+    async def listen(self, callback: Listener) -> None:
+        """Call `callback(written)` whenever the log may have moved: `written` holds the
+        (tenant, job type, status) of each status row written, or is None where that is not known (a
+        wake-up from an instance that did not say, or after the connection that brings other
+        instances' wake-ups was lost)."""
+        ...
+
+
+class StatusStore(Protocol):
+    """The job status read model, written with the appends (EventLog.append's `state`)."""
+
+    async def get_status(self, job_id: UUID) -> StatusRow | None: ...
+
+    async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
+        """(created_position, last_position, doc) of matching jobs, newest first."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]: ...
+
+    async def count_by_type_and_status(self) -> dict[tuple[str, str], int]:
+        """(job type, status) -> jobs in the status read model."""
+        ...
+
+    async def status_versions(self) -> dict[UUID, int]:
+        """Each job's version as the status read model last saw it."""
+        ...
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]: ...
+
+    async def rebuild_status(self, fold, progress: Callable[[int], None] | None = None) -> int:
+        """Replay the log into a new status table and swap it in; the number of jobs."""
+        ...
+
+    async def prune_status(self, finished_before: datetime) -> int: ...
+
+
+class ClaimQueue(Protocol):
+    """Queued jobs handed to workers: claims append in the same transaction as they choose."""
+
+    async def claim(self, query: ClaimQuery, plan: ClaimPlan) -> list[list[RecordedEvent]]:
+        """Claim queued jobs atomically: no two claims, on any instance, get the same job."""
+        ...
+
+    async def due_for_lease_expiry(self, now: datetime, limit: int) -> list[UUID]: ...
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]: ...
+
+
+class Registry(Protocol):
+    """What operators register: job types and API keys."""
+
+    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None: ...
+
+    async def get_types(self) -> dict[str, dict[str, Any]]: ...
+
+    async def put_key(self, key: ApiKey) -> None: ...
+
+    async def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_keys(self) -> list[ApiKey]: ...
+
+    async def revoke_key(self, key_id: str, now: datetime) -> bool:
+        """Revoke an active key; False if there is none with this id."""
+        ...
+
+
+class ProjectionStore(Protocol):
+    """Asynchronous projections: generations of rows, each with the checkpoint it reached."""
+
+    async def ensure_projection(self, name: str, now: datetime) -> None:
+        """Give `name` its first, active generation unless it has one."""
+        ...
+
+    async def start_generation(self, name: str, active: bool, now: datetime) -> int:
+        """A new, empty generation of `name` at position 0 (the active one if `active`)."""
+        ...
+
+    async def projection_checkpoints(self) -> list[tuple[str, int, int, bool]]:
+        """(projection, generation, position, active) of every generation."""
+        ...
+
+    async def load_projection_rows(self, name: str, generation: int, keys: list[str]) -> dict[str, Any]: ...
+
+    async def save_projection(
+        self, name: str, generation: int, rows: dict[str, Any], after: int, position: int, now: datetime
+    ) -> bool:
+        """Write rows and move the checkpoint from `after` to `position`, atomically; False if it had moved."""
+        ...
+
+    async def projection_docs(self, name: str) -> list[Any]:
+        """Every row of the active generation of `name`."""
+        ...
+
+    async def activate_generation(self, name: str, generation: int) -> None:
+        """Make `generation` the one reads see, and drop the others, in one transaction."""
+        ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    """One backend's store of each concern, sharing its connections."""
+
+    backend: str  #: "sqlite" or "postgresql"
+    log: EventLog
+    status: StatusStore
+    queue: ClaimQueue
+    registry: Registry
+    projections: ProjectionStore
+    #: run in order by close(): what drains first (the log's queued appends), then the connections
+    closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()

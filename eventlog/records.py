@@ -1,0 +1,153 @@
+"""The values the stores take and give, on every backend: events, appends, status rows, keys, queries."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from jobledger.domain import errors
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; its time is chosen by the caller, who folded it already."""
+
+    type: str
+    data: dict[str, Any]
+    recorded_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    stream_id: UUID
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+    hash: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "job_id": str(self.stream_id),
+            "version": self.version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "data": self.data,
+            "metadata": self.metadata,
+            "recorded_at": self.recorded_at.isoformat(),
+            "hash": self.hash,
+        }
+
+
+# Where every event is made (an append's outcomes, a read of the log): `event = object.__new__(RecordedEvent)`,
+# then `init_recorded(event, position=..., ...)`. That is what `RecordedEvent(position=..., ...)` does, by
+# keyword as well, less the dict a class call first packs keywords into (a quarter of the cost of an event).
+init_recorded = RecordedEvent.__init__
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One caller's append, as queued for the group-committing appender.
+
+    `state` is the stream's read-model row after these events (see
+    projections.job_status.row); it is written in the same transaction.
+    """
+
+    stream_id: UUID
+    expected_version: int
+    events: Sequence[NewEvent]
+    state: dict[str, Any] | None = None
+
+
+class AppendsRefused(errors.VersionConflict):
+    """append_all wrote nothing: `conflicts` are its appends that met another version."""
+
+    def __init__(self, conflicts: list[errors.VersionConflict]):
+        first = conflicts[0]
+        super().__init__(first.stream_id, first.expected_version, first.current_version)
+        self.conflicts = conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    job_id: UUID
+    version: int
+    last_position: int
+    doc: str  # the stored JSON document (without position), sent to clients as it is
+    tenant: str | None = None  # filled by get_status: who may see the job, without parsing `doc`
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: never the key itself, only its hash."""
+
+    key_id: str
+    key_hash: str
+    role: str
+    tenant: str
+    types: tuple[str, ...] | None
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    status: str | None = None
+    type: str | None = None
+    tenant: str | None = None
+    types: tuple[str, ...] | None = None  # only these types (a key limited to some types)
+    before: int | None = None  # keyset cursor: created_position of the last row seen
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimQuery:
+    """Which queued jobs a claim may take: due by `now`, of `types` (None: any)."""
+
+    types: tuple[str, ...] | None
+    now: datetime
+    limit: int
+    max_running: dict[str, int] = field(default_factory=dict)  # per-type limits on running jobs
+    tenant: str | None = None  # only this tenant's jobs
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    type: str
+    queued: int
+    running: int
+    oldest_queued_at: datetime | None
+
+
+# Given the claimable status rows, the appends that claim them (run while claims are serialised).
+ClaimPlan = Callable[[list[StatusRow]], list[AppendRequest]]
+# What became of one append of a batch: its recorded events, or why it was refused.
+Outcome = list[RecordedEvent] | Exception
+
+
+# What listeners hear of a commit: each status row it wrote as (tenant, job type, status), or None
+# where that is not known (a log-only append, or another instance that did not say).
+Written = frozenset[tuple[str, str, str]]
+Listener = Callable[[Written | None], None]
+
+
+def rows_written(requests: Sequence[AppendRequest], outcomes: Sequence[Outcome]) -> Written | None:
+    """(tenant, job type, status) of the status rows the accepted appends wrote: empty when every
+    append was refused; None when one was accepted without a status row."""
+    written = set()
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if isinstance(outcome, list) and outcome:
+            if request.state is None:
+                return None
+            state = request.state
+            written.add((state["tenant"], state["type"], state["status"]))
+    return frozenset(written)

@@ -1,0 +1,147 @@
+"""One claimed job: its lease and handler task (`Run`), and what the handler may report (`JobContext`)."""
+
+import asyncio
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jobledger.sdk._transport import Answer, LeaseLost
+
+Handler = Callable[[dict[str, Any], "JobContext"], Awaitable[Any]]
+Report = Callable[["Run", str, tuple], Awaitable[Answer]]  # (run, transport method, its arguments) -> answer
+
+RUNNING = "running"
+_TRACEBACK_CHARS = 4000
+
+
+class PermanentError(Exception):
+    """Raise from a handler to fail the job at once, with no retry."""
+
+    def __init__(self, message: str, details: Any = None):
+        super().__init__(message)
+        self.details = details
+
+
+class JobStopped(asyncio.CancelledError):
+    """The job stopped under its handler: cancelled, expired, or its lease lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    fn: Handler
+    retryable: bool
+
+
+@dataclass(slots=True)
+class Run:
+    """One claimed job in flight."""
+
+    document: dict[str, Any]
+    token: str
+    lease_seconds: float
+    lease_deadline: float  # loop time by which the lease surely ran out, unless extended
+    spec: Spec
+    task: asyncio.Task | None = None
+    reason: str | None = None  # why the handler was stopped: a job status, "lease_lost", "shutdown"
+    beat_at: float | None = None  # loop time the next heartbeat is due (None: none is)
+    beat: asyncio.Task | None = None  # the heartbeat in flight
+    handling: bool = True  # the handler is still running (afterwards nothing is left to stop)
+
+    @property
+    def job_id(self) -> str:
+        return self.document["id"]
+
+    def stop(self, reason: str) -> None:
+        """Stop the handler; a no-op once it has returned, or when it was stopped already."""
+        if self.handling and self.reason is None:
+            self.reason = reason
+            if self.task is not asyncio.current_task():  # in the task itself, the caller raises JobStopped
+                self.task.cancel(reason)
+
+
+def lease_of(document: dict[str, Any]) -> float:
+    """The lease the service granted, measured on its own clock."""
+    started = datetime.fromisoformat(document["started_at"])
+    return (datetime.fromisoformat(document["lease_expires_at"]) - started).total_seconds()
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    text = "".join(traceback.format_exception(exc))[-_TRACEBACK_CHARS:]
+    error = {"code": "handler_error", "type": f"{type(exc).__module__}.{type(exc).__qualname__}", "message": str(exc)}
+    if isinstance(exc, PermanentError) and exc.details is not None:
+        error["details"] = exc.details
+    return {**error, "traceback": text}
+
+
+class JobContext:
+    """What a handler may tell the service about its job while it runs."""
+
+    def __init__(self, run: Run, report: Report):
+        self._run = run
+        self._report = report
+
+    @property
+    def job(self) -> dict[str, Any]:
+        """The job document as claimed."""
+        return self._run.document
+
+    @property
+    def job_id(self) -> str:
+        return self._run.job_id
+
+    @property
+    def attempt(self) -> int:
+        return self._run.document["attempts"]
+
+    async def progress(self, percent: float, message: str | None = None, details: Any = None) -> None:
+        """Report progress: 0-100, with an optional message and free-form details."""
+        await self._call("progress", percent, message, details)
+
+    async def start_phase(self, name: str) -> None:
+        await self._call("start_phase", name)
+
+    async def complete_phase(self, name: str, result: Any = None, confidence: float | None = None) -> None:
+        await self._call("complete_phase", name, result, confidence)
+
+    async def fail_phase(self, name: str, error: Any) -> None:
+        await self._call("fail_phase", name, error)
+
+    @contextlib.asynccontextmanager
+    async def phase(self, name: str):
+        """Start a phase; complete it on leaving the block, or fail it if the block raises.
+        Set `.result` (and `.confidence`) on the yielded object to record them."""
+        outcome = _PhaseOutcome()
+        await self.start_phase(name)
+        try:
+            yield outcome
+        except Exception as exc:
+            await self.fail_phase(name, {"type": type(exc).__name__, "message": str(exc)})
+            raise
+        await self.complete_phase(name, outcome.result, outcome.confidence)
+
+    async def add_artifact(self, name: str, data: Any, content_type: str = "application/json") -> None:
+        """Attach an artifact: any JSON value, or text with another content type."""
+        await self._call("add_artifact", name, data, content_type)
+
+    async def _call(self, method: str, *args: Any) -> Answer:
+        run = self._run
+        if run.reason is not None:
+            raise JobStopped(run.reason)
+        try:
+            answer = await self._report(run, method, args)
+        except LeaseLost:
+            run.stop("lease_lost")
+            raise JobStopped("lease_lost") from None
+        if answer.status != RUNNING:
+            run.stop(answer.status)
+            raise JobStopped(answer.status)
+        return answer
+
+
+@dataclass(slots=True)
+class _PhaseOutcome:
+    result: Any = None
+    confidence: float | None = None

@@ -1,0 +1,39 @@
+"""A job as last recorded: its state folded from its events, and the document clients see."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from jobledger.domain.job import Job, fold
+from jobledger.eventlog import codec
+from jobledger.eventlog.records import RecordedEvent
+from jobledger.projections import job_status
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A job as last recorded: its state, and the document clients see."""
+
+    job: Job
+    position: int
+    doc: str | None = None  # job_status.document_json(job), where the status row already made it
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The document clients see, position included."""
+        doc = codec.loads(self.doc) if self.doc is not None else job_status.document(self.job)
+        doc["position"] = self.position
+        return doc
+
+    @property
+    def document_json(self) -> str:
+        """`document` as JSON text, without a dict made on the way."""
+        text = self.doc if self.doc is not None else job_status.document_json(self.job)
+        return f'{text[:-1]},"position":{self.position}}}'
+
+
+def replay(history: list[RecordedEvent]) -> Job:
+    """Fold a job's recorded events into its state."""
+    job = None
+    for recorded in history:
+        job = fold(job, [codec.domain_event(recorded)], recorded.recorded_at, recorded.stream_id)
+    return job

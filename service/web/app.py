@@ -1,0 +1,113 @@
+"""The aiohttp application factory (the only place a backend is chosen) and the middleware of every request."""
+
+import asyncio
+import contextlib
+import time
+
+from aiohttp import web
+
+from jobledger.eventlog.follower import LogFollower
+from jobledger.application import bodies
+from jobledger.web import auth, errors, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, ui_routes, worker_routes
+from jobledger.application import projection_runner, storage, sweeper
+from jobledger.web.config import Settings
+from jobledger.application.jobs import Jobs
+from jobledger.application.metrics import Metrics
+from jobledger.web.routes import routes
+from jobledger.application.types import TypeRegistry
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[middleware], client_max_size=settings.max_body_bytes)
+    app[keys.metrics_key] = Metrics()
+    app[keys.settings_key] = settings
+    app[keys.started_key] = time.monotonic()
+    app[schemas.limits_key] = bodies.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
+    app.cleanup_ctx.append(_gc_context)
+    app.cleanup_ctx.append(_stores_context)
+    app.cleanup_ctx.append(_follower_context)
+    app.cleanup_ctx.append(_sweeper_context)
+    app.cleanup_ctx.append(_projections_context)
+    app.cleanup_ctx.append(live_routes.hub_context)
+    app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
+    app.add_routes(routes)
+    app.add_routes(worker_routes.routes)
+    app.add_routes(live_routes.routes)
+    app.add_routes(metrics_routes.routes)
+    app.add_routes(ui_routes.routes)
+    app.add_routes(openapi.routes)
+    openapi.document_bytes()  # built (and checked) once, at start-up
+    headers.setup(app, settings)  # after every route
+    return app
+
+
+@web.middleware
+async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Every request, in this order: its id and log context (logs), its timing (metrics_routes),
+    errors made answers (errors), who asks and may they (auth), then the route's handler.
+
+    One middleware, not one per concern: each is another coroutine and frame per request.
+    The timing covers error answers; an exception that escapes (a redirect, a cancelled
+    request) is not timed.
+    """
+    logs.request_context(request)
+    started = time.perf_counter()
+    try:
+        await auth.admit(request)
+        response = await handler(request)
+    except Exception as exc:
+        response = errors.answer(request, exc)
+    metrics_routes.observe(request, response, started)
+    return response
+
+
+async def _gc_context(app: web.Application):
+    app[keys.metrics_key].watch_gc()
+    yield
+    app[keys.metrics_key].unwatch_gc()
+
+
+async def _stores_context(app: web.Application):
+    settings = app[keys.settings_key]
+    stores = await storage.open_stores(settings.db, migrate=settings.migrate_on_start)
+    app[keys.stores_key] = stores
+    app[keys.jobs_key] = jobs = Jobs(stores, metrics=app[keys.metrics_key])
+    await stores.log.listen(jobs.rows_written)  # what any instance commits wakes this one's long polls
+    app[keys.types_key] = TypeRegistry(
+        stores, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes
+    )
+    app[auth.authenticator_key] = auth.Authenticator(
+        stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit
+    )
+    if settings.types_file:
+        await app[keys.types_key].load_file(settings.types_file, jobs.clock())
+    yield
+    await stores.close()
+
+
+async def _follower_context(app: web.Application):
+    follower = LogFollower(app[keys.stores_key].log)
+    await follower.start()
+    app[keys.follower_key] = follower
+    yield
+    await follower.stop()
+
+
+async def _sweeper_context(app: web.Application):
+    settings = app[keys.settings_key]
+    task = asyncio.create_task(sweeper.run(app[keys.jobs_key], settings.sweep_interval, settings.retention_seconds))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _projections_context(app: web.Application):
+    follower = app[keys.follower_key]
+    feed = projection_runner.Feed(follower.position)  # read and subscribed together: nothing falls between
+    follower.subscribe(feed.add)
+    task = asyncio.create_task(projection_runner.run(app[keys.stores_key], feed))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,238 @@
+"""API keys, roles and tenants: who is asking, and what they may do and see.
+
+A key is `jl_<key id>_<secret>`; only its SHA-256 is stored (keys are random, so a slow
+hash adds nothing). Every route names the action it performs (`requires`); a role is a
+set of actions. A principal sees only its tenant's jobs, and with `types` only those
+types: anything else answers as if it did not exist (404), so existence never leaks.
+
+Without `Authorization`, a service bound to loopback with `auth = auto` treats the caller
+as the admin of tenant "default" (the embedded, no-configuration mode); any other bind,
+or `auth = required`, demands a key.
+"""
+
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import limits
+from aiohttp import web
+
+from jobledger.domain import errors
+from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import ApiKey
+from jobledger.web import logs
+from jobledger.application.jobs import DEFAULT_TENANT
+
+class Unauthorized(errors.JobServiceError):
+    """An API key is required."""
+
+    code = "unauthorized"
+
+
+class Forbidden(errors.JobServiceError):
+    """This key's role may not do that."""
+
+    code = "forbidden"
+
+
+class RateLimited(errors.JobServiceError):
+    """Too many requests with this key; wait and try again."""
+
+    code = "rate_limited"
+
+
+Role = Literal["client", "worker", "auditor", "admin"]
+ROLES: tuple[Role, ...] = ("client", "worker", "auditor", "admin")
+
+#: action -> roles allowed to perform it
+ACTIONS: dict[str, frozenset[str]] = {
+    "create": frozenset({"client", "admin"}),
+    "read": frozenset({"client", "worker", "auditor", "admin"}),
+    "manage": frozenset({"client", "admin"}),  # cancel, retry
+    "work": frozenset({"worker", "admin"}),  # claim, heartbeat, progress, phases, finish, artifacts
+    "history": frozenset({"client", "auditor", "admin"}),  # one job's events and chain
+    "log": frozenset({"auditor", "admin"}),  # the tenant's whole log
+    "admin": frozenset({"admin"}),  # job types, metrics
+}
+PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts for."""
+
+    key_id: str | None  # None: the open, loopback-only mode
+    role: str
+    tenant: str
+    types: tuple[str, ...] | None = None
+
+    def sees(self, tenant: str, job_type: str) -> bool:
+        return tenant == self.tenant and (self.types is None or job_type in self.types)
+
+    def may(self, action: str) -> bool:
+        return self.role in ACTIONS[action]
+
+    def check_type(self, job_type: str, field: str = "type") -> None:
+        """Refuse (403) a job type this key is not given."""
+        if self.types is not None and job_type not in self.types:
+            raise Forbidden(
+                f"{field}: this key may not use job type {job_type!r}",
+                fields=[{"field": field, "reason": f"not one of this key's types: {', '.join(self.types)}"}],
+            )
+
+
+OPEN = Principal(None, "admin", DEFAULT_TENANT)
+
+
+def requires(action: str, *, socket: bool = False) -> Callable:
+    """Mark a route handler with the action it performs (and whether it is a WebSocket)."""
+    if action != PUBLIC and action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+
+    def mark(handler: Callable) -> Callable:
+        handler.jobledger_action = action
+        handler.jobledger_socket = socket
+        return handler
+
+    return mark
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key(role: str, tenant: str, types: tuple[str, ...] | None, name: str | None, now: datetime) -> tuple[str, ApiKey]:
+    """A fresh key (shown once) and the record that is stored for it."""
+    key_id = secrets.token_hex(6)
+    key = f"jl_{key_id}_{secrets.token_urlsafe(32)}"
+    return key, ApiKey(key_id, hash_key(key), role, tenant, types, name, now)
+
+
+class Authenticator:
+    """Turns a bearer token into a Principal; caches lookups for `cache_seconds` (revocation delay)."""
+
+    def __init__(self, stores: Stores, *, required: bool, cache_seconds: float, rate: str, cache_size: int = 10_000):
+        self.stores = stores
+        self.required = required
+        self.cache_seconds = cache_seconds
+        self.rate = limits.parse(rate)
+        self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
+        self._cache: dict[str, tuple[Principal | None, float]] = {}
+        self._cache_size = cache_size
+        self.sockets: dict[str, int] = {}  # open WebSockets per key id
+
+    async def principal(self, token: str | None) -> Principal:
+        """The principal of `token`; without one, OPEN unless keys are required. Raises Unauthorized."""
+        if token is None:
+            if self.required:
+                raise Unauthorized("an API key is required: Authorization: Bearer <key>")
+            return OPEN
+        key_hash = hash_key(token)
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            principal = cached[0]
+        else:
+            principal = _principal(await self.stores.registry.key_by_hash(key_hash))
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[key_hash] = (principal, time.monotonic() + self.cache_seconds)
+        if principal is None:
+            raise Unauthorized("unknown or revoked API key")
+        return principal
+
+    def throttle(self, principal: Principal) -> None:
+        """Count a request against its key's rate; raises RateLimited past it (the open mode is not limited)."""
+        if principal.key_id is None or self._limiter.hit(self.rate, principal.key_id):
+            return
+        reset_at, _ = self._limiter.get_window_stats(self.rate, principal.key_id)
+        raise RateLimited(retry_after=max(1, round(reset_at - time.time() + 0.5)), limit=str(self.rate))
+
+
+    @contextlib.contextmanager
+    def socket_slot(self, principal: Principal, limit: int):
+        """Hold one of the key's `limit` WebSockets while the block runs; RateLimited past it."""
+        key_id = principal.key_id
+        if key_id is None:
+            yield
+            return
+        if self.sockets.get(key_id, 0) >= limit:
+            raise RateLimited(f"this key has {limit} WebSockets open already", retry_after=1, limit=limit)
+        self.sockets[key_id] = self.sockets.get(key_id, 0) + 1
+        try:
+            yield
+        finally:
+            self.sockets[key_id] -= 1
+            if not self.sockets[key_id]:
+                del self.sockets[key_id]
+
+
+def _principal(key: ApiKey | None) -> Principal | None:
+    if key is None or key.revoked_at is not None:
+        return None
+    return Principal(key.key_id, key.role, key.tenant, key.types)
+
+
+def bearer(request: web.Request) -> str | None:
+    """The token of an `Authorization: Bearer` header; a malformed header is refused, not ignored."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    # keys are printable ASCII; aiohttp hands other bytes over as surrogates, which cannot even be hashed
+    if scheme.lower() != "bearer" or not token.strip() or not (token.isascii() and token.isprintable()):
+        raise Unauthorized("Authorization: expected 'Bearer <key>'")
+    return token.strip()
+
+
+authenticator_key = web.AppKey("authenticator", Authenticator)
+principal_key = web.RequestKey("principal", Principal | None)  # None: a WebSocket that sends its key in a message
+action_key = web.RequestKey("action", str)
+
+
+def _action(request: web.Request) -> tuple[str, bool]:
+    """The action a request's route performs, and whether it is a WebSocket route."""
+    route = request.match_info.route
+    if (
+        request.match_info.http_exception is not None  # 404, 405
+        or isinstance(route.resource, web.StaticResource)
+        or request.method == "OPTIONS"  # CORS preflight: answered by aiohttp-cors, which runs nothing
+    ):
+        return PUBLIC, False
+    handler = route.handler
+    return getattr(handler, "jobledger_action", "admin"), getattr(handler, "jobledger_socket", False)
+
+
+async def admit(request: web.Request) -> None:
+    """Authenticate, check the route's action against the role, and count the request against the key's rate.
+
+    A WebSocket without an Authorization header, where keys are required, is let through with
+    no principal: its handler waits for a first `auth` message (see `socket_principal`).
+    """
+    action, socket = _action(request)
+    if action == PUBLIC:
+        return
+    authenticator = request.app[authenticator_key]
+    token = bearer(request)
+    if token is None and socket and authenticator.required:
+        request[principal_key] = None
+        request[action_key] = action
+        return
+    principal = await authenticator.principal(token)
+    authorize(principal, action)
+    authenticator.throttle(principal)
+    request[principal_key] = principal
+    logs.bind(tenant=principal.tenant)
+
+
+def authorize(principal: Principal, action: str) -> None:
+    if not principal.may(action):
+        raise Forbidden(f"a {principal.role} key may not do this ({action})", role=principal.role, action=action)
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[principal_key]

@@ -1,0 +1,50 @@
+"""What every route does alike: read the job id and the request's metadata, run a command on
+the job, answer JSON or the job's document."""
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from aiohttp import web
+
+from jobledger.application.snapshot import Snapshot
+from jobledger.domain import commands, errors
+from jobledger.web import auth, keys, schemas
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def job_id(request: web.Request) -> UUID:
+    raw = request.match_info["id"]
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise errors.JobNotFound(f"no job with id {raw!r}", id=raw, reason="not a UUID") from None
+
+
+def meta(request: web.Request, headers: schemas.MetaHeaders | None = None) -> dict[str, Any]:
+    headers = headers or schemas.parse_headers(schemas.MetaHeaders, request.headers)
+    request_id = request[keys.request_id_key]
+    correlation_id = headers.correlation_id or request_id
+    return {"actor": headers.actor or "api", "request_id": request_id, "correlation_id": correlation_id}
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.Response:
+    body = snapshot.document_json  # the status row's text, as written: no dict made and serialized again
+    return web.Response(
+        text=body, status=status, content_type="application/json", headers={"ETag": etag(snapshot.job.version), **headers}
+    )
+
+
+async def execute(request: web.Request, command: commands.Command) -> web.Response:
+    jobs = request.app[keys.jobs_key]
+    scope = auth.principal_of(request)
+    headers = schemas.parse_headers(schemas.CommandHeaders, request.headers)
+    snapshot = await jobs.execute(job_id(request), command, meta(request, headers), headers.if_match, scope)
+    return job_response(snapshot)

@@ -1,0 +1,341 @@
+"""Live updates: one hub per instance follows the log and fans each event out to WebSocket listeners.
+
+The hub subscribes to the instance's LogFollower, so it sees every committed event once, in
+position order, whichever instance appended it. For each event that someone listens to it folds
+the event onto a small cache of job states, serialises the message once and frames it once, then
+writes the same bytes to every matching socket. A socket whose send buffer is over its bound is
+closed with 4008 "lagging" instead of slowing the others; its client resumes with `after`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import struct
+import weakref
+from collections import deque
+from collections.abc import Iterable
+from uuid import UUID
+
+from aiohttp import WSCloseCode, web
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobledger.domain import errors
+from jobledger.domain.job import Job
+from jobledger.eventlog.follower import LogFollower
+from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import RecordedEvent
+from jobledger.application.jobs import Scope
+from jobledger.application.live_messages import TERMINAL, JobStates, message
+
+log = logging.getLogger("jobledger.live")
+
+LAGGING = 4008  #: close code: the listener fell behind its send buffer; reconnect with `after`
+
+
+class LiveSettings(BaseSettings):
+    """WebSocket settings (environment variables JOBLEDGER_WS_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBLEDGER_WS_", extra="ignore")
+
+    heartbeat: float = 30.0  #: seconds between protocol pings; no pong within half of it closes the socket
+    send_buffer_bytes: int = 512 * 1024  #: per socket: unsent bytes allowed before 4008 "lagging"
+    job_cache: int = 10_000  #: job states kept to build messages without reading the store
+    close_timeout: float = 5.0  #: seconds a closing peer gets before its connection is dropped
+    max_message_bytes: int = 256 * 1024  #: largest message a client may send
+    max_subscriptions: int = 1000  #: jobs + job types one socket may follow at once
+    max_sockets_per_key: int = 100  #: open sockets per API key
+    auth_timeout: float = 5.0  #: seconds a socket without an Authorization header has to send its `auth` message
+
+
+class TooManySubscriptions(errors.JobServiceError):
+    """This socket follows as many jobs and job types as it may; unsubscribe some first."""
+
+    code = "too_many_subscriptions"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked, uncompressed text frame (RFC 6455, 5.2): identical for every socket."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", 0x81, size) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+class Listener:
+    """One socket: what it listens to, and its bounded send buffer.
+
+    Live frames go straight to the socket's transport, whose unsent bytes are the send
+    buffer. While a subscription replays the log, live frames wait in `pending`, which
+    counts towards the same bound.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_buffering",
+        "_floor",
+        "_pending",
+        "_pending_bytes",
+        "_transport",
+        "all_from",
+        "at_terminal",
+        "close_on_terminal",
+        "closing",
+        "hub",
+        "jobs",
+        "last_position",
+        "scope",
+        "types",
+        "ws",
+    )
+
+    def __init__(
+        self, hub: "Hub", ws: web.WebSocketResponse, transport: asyncio.Transport | None, scope: Scope,
+        close_on_terminal: bool,
+    ):
+        self.hub = hub
+        self.ws = ws
+        self.scope = scope  # the socket is sent only jobs this sees
+        self.jobs: dict[UUID, int] = {}  # job id -> position from which its events were all sent
+        self.types: dict[str, int] = {}
+        self.all_from: int | None = None
+        self.close_on_terminal = close_on_terminal
+        self.closing = False
+        self.last_position = 0
+        self.at_terminal = False
+        self._floor = 0  # events up to here were sent (or covered by the first message): skip them
+        self._transport = transport
+        self._pending: list[tuple[int, bytes, bool]] = []  # a list: an empty deque costs 600 bytes a socket
+        self._pending_bytes = 0
+        self._buffering = False
+
+    def buffer(self) -> None:
+        """Hold live frames back until `go_live` (a subscription is replaying the log)."""
+        self._buffering = True
+
+    def go_live(self, sent_up_to: int) -> None:
+        """Send the held-back frames past `sent_up_to`, then live frames past it as they come."""
+        self._floor = max(self._floor, sent_up_to)
+        pending, self._pending, self._pending_bytes, self._buffering = self._pending, [], 0, False
+        self.deliver(pending)
+        self._end_if_finished()
+
+    def deliver(self, items: list[tuple[int, bytes, bool]]) -> None:
+        """Send events' frames (position, frame, terminal) in one write, or hold them back while replaying.
+
+        Never waits. One write per socket per batch of events: the system call, not the
+        serialisation, is what a fan-out to many sockets spends its time on.
+        """
+        if self.closing:
+            return
+        if self._buffering:
+            self._pending.extend(items)
+            self._pending_bytes += sum(len(frame) for _, frame, _ in items)
+            if self._pending_bytes > self.hub.settings.send_buffer_bytes:
+                self.close(LAGGING, "lagging")
+            return
+        frames, last = [], None
+        for item in items:
+            if item[0] > self._floor:
+                frames.append(item[1])
+                last = item
+                if item[2] and self.close_on_terminal:
+                    break
+        if last is not None and self.write(frames[0] if len(frames) == 1 else b"".join(frames)):
+            self._floor = last[0]
+            self.note(last[0], last[2])
+            self._end_if_finished()
+
+    def write(self, frame: bytes) -> bool:
+        """Write a frame now, unless the unsent bytes would pass the bound (then close 4008)."""
+        if self.closing or self.ws.closed or self._transport is None or self._transport.is_closing():
+            return False
+        unsent = self._transport.get_write_buffer_size()
+        if unsent and unsent + len(frame) > self.hub.settings.send_buffer_bytes:
+            self.close(LAGGING, "lagging")
+            return False
+        self._transport.write(frame)
+        return True
+
+    def note(self, position: int, terminal: bool) -> None:
+        """Record what was sent: whether the newest of it left the job finished."""
+        if position >= self.last_position:
+            self.last_position, self.at_terminal = position, terminal
+
+    def _end_if_finished(self) -> None:
+        if self.at_terminal and self.close_on_terminal:  # a per-job socket ends after a terminal event
+            self.close(WSCloseCode.OK, "")
+
+    def close(self, code: int, reason: str) -> None:
+        """Stop sending and close the socket in the background (a slow peer must not block the hub)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.hub.unwatch(self)
+        self.hub.spawn(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(self.hub.settings.close_timeout):  # not wait_for: it can swallow a cancel on 3.11
+                await self.ws.close(code=code, message=reason.encode(), drain=False)
+        if self._transport is not None:  # closing flushes what is buffered; a peer that never reads is dropped
+            asyncio.get_running_loop().call_later(self.hub.settings.close_timeout, _abort_if_stuck, self._transport)
+
+
+def _abort_if_stuck(transport: asyncio.Transport) -> None:
+    if transport.get_write_buffer_size():
+        transport.abort()
+
+
+class Hub:
+    """Follows the log and fans each event out to the listeners it matches."""
+
+    def __init__(self, stores: Stores, follower: LogFollower, settings: LiveSettings):
+        self.stores = stores
+        self.settings = settings
+        self.position = follower.position  # every event up to here has been fanned out
+        self.serialized = 0  # messages built: one per event that someone listens to, however many listen
+        self._states = JobStates(stores, settings.job_cache)
+        self._by_job: dict[UUID, set[Listener]] = {}
+        self._by_type: dict[str, set[Listener]] = {}
+        self._everyone: set[Listener] = set()
+        self._sockets: weakref.WeakSet[Listener] = weakref.WeakSet()
+        self._inbox: deque[list[RecordedEvent]] = deque()
+        self._moved = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._unsubscribe = follower.subscribe(self._received)
+        self._task = asyncio.create_task(self._run(), name="jobledger-live-hub")
+
+    def listener(
+        self, ws: web.WebSocketResponse, request: web.Request, scope: Scope, *, close_on_terminal: bool = False
+    ) -> Listener:
+        listener = Listener(self, ws, request.transport, scope, close_on_terminal)
+        self._sockets.add(listener)
+        return listener
+
+    def open_sockets(self) -> int:
+        return sum(1 for listener in self._sockets if not listener.closing)
+
+    def watched(self) -> int:
+        """How many sockets are listening to something."""
+        return len(self._everyone.union(*self._by_job.values(), *self._by_type.values()))
+
+    def watch(self, listener: Listener, jobs: Iterable[UUID], types: Iterable[str], everything: bool, since: int) -> None:
+        """Send `listener` the events of these jobs, of these job types, or all, from now on."""
+        for job_id in jobs:
+            listener.jobs[job_id] = min(listener.jobs.get(job_id, since), since)
+            self._by_job.setdefault(job_id, set()).add(listener)
+        for job_type in types:
+            listener.types[job_type] = min(listener.types.get(job_type, since), since)
+            self._by_type.setdefault(job_type, set()).add(listener)
+        if everything:
+            listener.all_from = min(listener.all_from if listener.all_from is not None else since, since)
+            self._everyone.add(listener)
+
+    def unwatch(self, listener: Listener, jobs=None, types=None, everything: bool = True) -> None:
+        """Stop sending `listener` these jobs, types, or all (by default: anything)."""
+        for job_id in list(listener.jobs) if jobs is None else jobs:
+            listener.jobs.pop(job_id, None)
+            _discard(self._by_job, job_id, listener)
+        for job_type in list(listener.types) if types is None else types:
+            listener.types.pop(job_type, None)
+            _discard(self._by_type, job_type, listener)
+        if everything:
+            listener.all_from = None
+            self._everyone.discard(listener)
+
+    def remember(self, job: Job) -> None:
+        """A job state that a socket just read: saves the hub reading it again for the next event."""
+        self._states.offer(job)
+
+    def forget(self, listener: Listener) -> None:
+        """The socket is done: send it nothing more."""
+        listener.closing = True
+        self.unwatch(listener)
+
+    def spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def disconnect(self, code: int, reason: str) -> None:
+        """Close every socket (in the background)."""
+        for listener in list(self._sockets):
+            listener.close(code, reason)
+
+    async def close(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutdown") -> None:
+        """Close every socket (GOING_AWAY on shutdown), then stop following the log."""
+        self.disconnect(code, reason)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.settings.close_timeout + 1)
+        self._unsubscribe()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def _received(self, batch: list[RecordedEvent]) -> None:
+        self._inbox.append(batch)
+        self._moved.set()
+
+    async def _run(self) -> None:
+        outbox: dict[Listener, list[tuple[int, bytes, bool]]] = {}
+        while True:
+            await self._moved.wait()
+            self._moved.clear()
+            while self._inbox:  # batches that arrived while the last ones were sent go out together
+                for event in self._inbox.popleft():
+                    try:
+                        await self._publish(event, outbox)
+                    except Exception:  # a bug, not the store: those listeners must resume from the log
+                        log.exception("live update of event %s failed", event.position)
+                        self._states.forget(event.stream_id)
+                        for listener in self._by_job.get(event.stream_id, set()) | self._everyone | self._typed():
+                            listener.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+                    self.position = event.position
+            self._send(outbox)
+
+    @staticmethod
+    def _send(outbox: dict[Listener, list]) -> None:
+        for listener, items in outbox.items():
+            listener.deliver(items)
+        outbox.clear()
+
+    def _typed(self) -> set[Listener]:
+        return set().union(*self._by_type.values())
+
+    async def _publish(self, event: RecordedEvent, outbox: dict[Listener, list]) -> None:
+        job_id = event.stream_id
+        if not (job_id in self._by_job or self._by_type or self._everyone):
+            self._states.forget(job_id)  # nobody listens: keep no state that would go stale
+            return
+        job = self._states.fold(event)
+        if job is None:
+            # Frames already computed go out before waiting: a socket's subscription may change meanwhile,
+            # and it must have been sent what it was promised.
+            self._send(outbox)
+            job = await self._states.load(event)
+        # Targets are looked up after any wait: a socket that registered meanwhile gets this event.
+        targets = self._targets(job)
+        if not targets:
+            return
+        item = (event.position, text_frame(message(event, job)), job.status in TERMINAL)
+        self.serialized += 1
+        for listener in targets:
+            outbox.setdefault(listener, []).append(item)
+
+    def _targets(self, job: Job) -> list[Listener]:
+        """The sockets that listen to this job and may see it."""
+        groups = [g for g in (self._by_job.get(job.id), self._by_type.get(job.type), self._everyone) if g]
+        if not groups:
+            return []
+        listeners = groups[0] if len(groups) == 1 else set().union(*groups)
+        return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type)]
+
+
+def _discard(index: dict, key, listener: Listener) -> None:
+    group = index.get(key)
+    if group is not None:
+        group.discard(listener)
+        if not group:
+            del index[key]

@@ -1,0 +1,273 @@
+"""`GET /openapi.json`: the OpenAPI 3.1 document, built from the pydantic models that validate
+requests (service/schemas.py) and describe answers (service/responses.py), never written twice.
+
+OPERATIONS is the table: one row per method and path, naming its handler (whose `requires`
+action gives its security), its body, query and header models, and its answers.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+import jobledger
+from jobledger.application import bodies
+from jobledger.web import auth, logs, metrics_routes, responses, routes as job_routes, schemas, worker_routes
+from jobledger.application import types
+from jobledger.web.errors import HTTP_CODES, STATUS
+
+routes = web.RouteTableDef()
+REF = "#/components/schemas/{model}"
+BEARER = "bearer"
+
+#: why each error status is answered; the body is always `Error`
+ERRORS = {
+    400: "invalid_request: bad JSON, field, query or header; `details.fields` lists {field, reason}",
+    401: "unauthorized: no key where one is required, or an unknown, revoked or malformed key",
+    403: "forbidden: this key's role may not do this, or may not use this job type",
+    404: "not found: no such job (or not the caller's), phase, artifact or type",
+    409: "illegal_transition, version_conflict (stale If-Match) or lease_lost",
+    413: "payload_too_large: the body is over max_body_bytes",
+    422: "idempotency_key_reused: the key was sent before with another body",
+    429: "rate_limited: too many requests with this key (Retry-After)",
+    503: "store_unavailable: the database cannot be reached (Retry-After)",
+}
+_ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After"}
+
+
+@routes.get("/openapi.json")
+@auth.requires(auth.PUBLIC)
+async def openapi(_request: web.Request) -> web.Response:
+    """This service's OpenAPI document (built once)."""
+    return web.Response(body=document_bytes(), content_type="application/json")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method and path: what it takes and what it answers (`answer` None: no JSON body)."""
+
+    method: str
+    path: str
+    handler: Callable
+    summary: str
+    answer: Any  #: a model, a union of models, or None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    headers: type[BaseModel] | None = None
+    status: int = 200
+    more: tuple[int, ...] = ()  #: other successes: the same answer (304: none)
+    errors: tuple[int, ...] = ()
+    etag: bool = False  #: the answer concerns one job: ETag is its version
+    media: str = "application/json"
+    raw: dict[str, Any] | None = None  #: the answer's schema when it is not a model
+
+    def error_statuses(self) -> list[int]:
+        found = {503, *self.errors}
+        if self.handler.jobledger_action != auth.PUBLIC:
+            found |= {401, 403, 429}
+        if self.body or self.query or self.headers:
+            found.add(400)
+        if self.body:
+            found.add(413)
+        if "{id}" in self.path:
+            found.add(404)
+        return sorted(found)
+
+
+_r, _w = job_routes, worker_routes
+_JOB = {"answer": responses.Job, "etag": True}
+_COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
+OPERATIONS = (
+    Operation("post", "/jobs", _r.create_job, "Create a job", body=bodies.CreateJobBody, status=201,
+              more=(200,), headers=schemas.CreateHeaders, errors=(422,), **_JOB),
+    Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {bodies.MAX_BATCH} jobs: all, or none",
+              responses.JobBatch, body=bodies.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
+              errors=(422,)),
+    Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
+    Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
+              more=(304,), headers=schemas.ReadHeaders, **_JOB),
+    Operation("delete", "/jobs/{id}", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/cancel", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/start", _r.start_job, "Start a tracked job", body=bodies.EmptyBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/progress", _r.report_progress, "Report progress", body=bodies.ProgressBody,
+              **_COMMAND),
+    Operation("post", "/jobs/{id}/phases/{phase}/start", _r.start_phase, "Start a phase", body=bodies.LeaseBody,
+              **_COMMAND),
+    Operation("post", "/jobs/{id}/phases/{phase}/complete", _r.complete_phase, "Complete a phase",
+              body=bodies.PhaseCompleteBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/phases/{phase}/fail", _r.fail_phase, "Fail a phase", body=bodies.ErrorBody,
+              **_COMMAND),
+    Operation("post", "/jobs/{id}/complete", _r.complete_job, "Complete a job", body=bodies.CompleteBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/fail", _r.fail_job, "Fail a job (or schedule a retry)", body=bodies.FailBody,
+              **_COMMAND),
+    Operation("get", "/jobs/{id}/events", _r.job_events, "A job's events", responses.JobEvents,
+              query=schemas.JobEventsQuery),
+    Operation("get", "/jobs/{id}/verify", _r.verify_job, "Check a job's hash chain", responses.Verification),
+    Operation("get", "/events", _r.all_events, "The log, in position order", responses.EventPage,
+              query=schemas.EventsQuery),
+    Operation("get", "/health", _r.health, "Liveness; counts for an admin", responses.Health | responses.HealthBrief,
+              errors=(401,)),
+    Operation("get", "/stats", _r.job_stats, "Throughput and durations per job type", responses.Stats),
+    Operation("post", "/workers/claim", _w.claim, "Claim due jobs under a lease", responses.Claim,
+              body=bodies.ClaimBody, headers=schemas.MetaHeaders),
+    Operation("post", "/jobs/{id}/heartbeat", _w.heartbeat, "Extend a lease", body=bodies.HeartbeatBody,
+              **_COMMAND),
+    Operation("post", "/jobs/{id}/release", _w.release, "Give a claimed job back unfinished (the attempt does not "
+              "count)", body=bodies.ReleaseBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/retry", _w.retry, "Queue a failed job again", body=bodies.RetryBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/artifacts", _w.add_artifact, "Add an artifact", body=bodies.ArtifactBody,
+              **_COMMAND),
+    Operation("get", "/jobs/{id}/artifacts", _w.list_artifacts, "A job's artifacts", responses.Artifacts),
+    Operation("get", "/jobs/{id}/artifacts/{name}", _w.get_artifact, "An artifact's data, in its content type",
+              None, media="*/*", raw={}),
+    Operation("put", "/types/{name}", _w.put_type, "Register a job type", responses.JobTypeAnswer, body=types.JobType,
+              errors=(400,)),
+    Operation("get", "/types", _w.list_types, "Registered job types", responses.JobTypes),
+    Operation("get", "/types/{name}", _w.get_type, "A registered job type", responses.JobTypeAnswer, errors=(400, 404)),
+    Operation("get", "/metrics", metrics_routes.metrics, "Prometheus metrics", None,
+              media=CONTENT_TYPE_LATEST.split(";")[0], raw={"type": "string"}),
+    Operation("get", "/openapi.json", openapi, "This document", None, raw={"type": "object"}),
+)
+
+
+def _models(answer: Any) -> tuple[type[BaseModel], ...]:
+    return () if answer is None else getattr(answer, "__args__", (answer,))
+
+
+def _schema(answer: Any) -> dict[str, Any]:
+    refs = [{"$ref": REF.format(model=m.__name__)} for m in _models(answer)]
+    return refs[0] if len(refs) == 1 else {"anyOf": refs}
+
+
+def _parameters(model: type[BaseModel] | None, where: str, defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """One parameter per field of a query or header model; its schema without `null` (absent is how to leave it out)."""
+    if model is None:
+        return []
+    schema = defs[model.__name__]
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        branches = [b for b in prop.pop("anyOf", ()) if b != {"type": "null"}]
+        if branches:
+            prop = {**prop, **branches[0]} if len(branches) == 1 else {**prop, "anyOf": branches}
+        if prop.get("default") is None:
+            prop.pop("default", None)
+        description = prop.pop("description", None)
+        param = {"name": name, "in": where, "required": name in required, "schema": prop}
+        params.append({**param, "description": description} if description else param)
+    return params
+
+
+_PATH = {
+    "id": {"type": "string", "format": "uuid", "description": "the job's id"},
+    "phase": {**TypeAdapter(bodies.Name).json_schema(), "description": "one of the job's phases"},
+    "name": {**TypeAdapter(bodies.Name).json_schema(), "description": "an artifact's or a job type's name"},
+}
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": n, "in": "path", "required": True, "schema": _PATH[n]} for n in names]
+
+
+#: answer headers: description and the pattern of their values
+HEADERS = {
+    "X-Request-Id": (
+        "the request's id: the client's X-Request-Id if sane, else a new one", f"^{logs.SANE_REQUEST_ID.pattern}$"
+    ),
+    "ETag": ('the job\'s version, quoted: "5"', '^"[0-9]+"$'),
+    "Location": ("the job's URL", "^/jobs/[0-9a-f-]{36}$"),
+    "Retry-After": ("seconds to wait before trying again", "^[0-9]+$"),
+    "WWW-Authenticate": ('Bearer realm="jobledger"', "^Bearer "),
+}
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-Id", *names)}
+
+
+def _answers(op: Operation) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for status in (op.status, *op.more):
+        location = ("Location",) if op.status == 201 and op.etag else ()  # one job made: where it is
+        answer: dict[str, Any] = {"description": op.summary, "headers": _headers(*("ETag",) * op.etag, *location)}
+        if status == 304:
+            answer["description"] = "not modified: If-None-Match names the job's current version"
+        elif op.answer is not None or op.raw is not None:
+            answer["content"] = {op.media: {"schema": _schema(op.answer) if op.answer else op.raw}}
+        answers[str(status)] = answer
+    answers.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in op.error_statuses()})
+    return answers
+
+
+def _error_body(status: int) -> dict[str, Any]:
+    """`Error`, with the codes this status is answered with (from the error middleware's tables)."""
+    codes = sorted({cls.code for cls, s in STATUS.items() if s == status} | {HTTP_CODES.get(status)} - {None})
+    code = {"type": "object", "properties": {"code": {"enum": codes}}}
+    return {"allOf": [_schema(responses.Error), {"type": "object", "properties": {"error": code}}]}
+
+
+def _error_answers() -> dict[str, Any]:
+    return {
+        str(status): {
+            "description": description,
+            "headers": _headers(*filter(None, [_ERROR_HEADERS.get(status)])),
+            "content": {"application/json": {"schema": _error_body(status)}},
+        }
+        for status, description in ERRORS.items()
+    }
+
+
+def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": op.handler.__name__ if op.method != "delete" else "delete_job",
+        "summary": op.summary,
+        "parameters": [
+            *_path_parameters(op.path), *_parameters(op.query, "query", defs), *_parameters(op.headers, "header", defs)
+        ],
+        "responses": _answers(op),
+    }
+    if op.body is not None:
+        required = bool(defs[op.body.__name__].get("required"))
+        doc["requestBody"] = {"required": required, "content": {"application/json": {"schema": _schema(op.body)}}}
+    doc["security"] = [] if op.handler.jobledger_action == auth.PUBLIC else [{BEARER: []}]
+    return doc
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of OPERATIONS."""
+    models = {m for op in OPERATIONS for m in (*_models(op.answer), op.body, op.query, op.headers) if m is not None}
+    models.add(responses.Error)
+    _, top = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF)
+    defs = top["$defs"]
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, defs)
+    for op in OPERATIONS:  # parameters, not bodies: described where they are used
+        defs.pop(getattr(op.query, "__name__", ""), None)
+        defs.pop(getattr(op.headers, "__name__", ""), None)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jobledger", "version": jobledger.__version__, "description": __doc__.split("\n\n")[0]},
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "responses": _error_answers(),
+            "headers": {
+                name: {"description": d, "required": True, "schema": {"type": "string", "pattern": pattern}}
+                for name, (d, pattern) in HEADERS.items()
+            },
+            "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": "an API key: jl_..."}},
+        },
+    }
+
+
+@functools.cache
+def document_bytes() -> bytes:
+    return orjson.dumps(document())

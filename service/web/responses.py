@@ -1,0 +1,221 @@
+"""Response bodies, as pydantic models: what the handlers answer, for the OpenAPI document.
+
+The handlers build their JSON directly (orjson, or the stored document as written); these
+models only describe it. Every field a handler always writes is required (no default);
+`X | None` means it may be null. `extra="forbid"` makes the schemas closed, so a field a
+handler adds without describing it here breaks the schemathesis run.
+"""
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobledger.domain import events
+from jobledger.domain.status import PhaseStatus, Status
+from jobledger.application import types
+
+EventType = enum.Enum("EventType", {name: name for name in events.EVENT_TYPES}, type=str)
+Count = Annotated[int, Field(ge=0)]
+Position = Annotated[int, Field(ge=0, description="a global log position")]
+Hash = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Phase(Answer):
+    name: str
+    status: PhaseStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: Any
+    confidence: float | None
+    error: Any
+
+
+class Progress(Answer):
+    percent: float
+    message: str | None
+    details: Any
+    reported_at: datetime | None
+
+
+class Artifact(Answer):
+    name: str
+    content_type: str
+    size: Count
+    added_at: datetime | None
+    version: int = Field(ge=1, description="the job version whose ArtifactAdded holds it")
+
+
+class Job(Answer):
+    """The job document; `version` is its event count, `position` the log position of its latest event."""
+
+    id: UUID
+    type: str
+    tenant: str
+    status: Status
+    priority: int
+    payload: Any
+    metadata: dict[str, Any]
+    phases: list[Phase]
+    progress: Progress | None
+    result: Any
+    error: Any
+    attempts: Count
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    worker_id: str | None
+    lease_token_hash: Hash | None
+    lease_expires_at: datetime | None
+    cancel_requested: bool
+    cancel_reason: str | None
+    cancelled_by: str | None
+    artifacts: list[Artifact]
+    idempotency_key: str | None
+    created_at: datetime
+    run_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime
+    updated_at: datetime
+    version: int = Field(ge=1)
+    position: int = Field(ge=1)
+
+
+class JobBatch(Answer):
+    jobs: list[Job] = Field(description="the jobs, in the order they were given")
+    created: list[bool] = Field(
+        description="for each job: true if this request created it, false if its idempotency_key found it made before"
+    )
+
+
+class JobPage(Answer):
+    jobs: list[Job]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class Event(Answer):
+    position: int = Field(ge=1)
+    job_id: UUID
+    version: int = Field(ge=1)
+    type: EventType
+    schema_version: int = Field(ge=1)
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+    hash: Hash
+
+
+class JobEvents(Answer):
+    job_id: UUID
+    events: list[Event]
+
+
+class EventPage(Answer):
+    events: list[Event]
+    next_after: Position = Field(description="pass as `after` for the next page")
+
+
+class Break(Answer):
+    job_id: UUID
+    version: int
+    reason: str
+
+
+class Verification(Answer):
+    job_id: UUID
+    ok: bool
+    events: Count = Field(description="events checked")
+    broken: Break | None = Field(description="the first broken link, or null")
+
+
+class ClaimedJob(Job):
+    lease_token: str = Field(description="shown only here; send it with every call about this job")
+
+
+class Claim(Answer):
+    jobs: list[ClaimedJob]
+
+
+class Artifacts(Answer):
+    artifacts: list[Artifact]
+
+
+class JobTypeAnswer(types.JobType):
+    """A registered job type: its name and the settings it was given (unset ones are left out)."""
+
+    name: str
+
+
+class JobTypes(Answer):
+    types: list[JobTypeAnswer]
+
+
+class Lag(Answer):
+    position: Position
+    lag: Count
+
+
+class Queue(Answer):
+    queued: Count
+    running: Count
+    oldest_queued_age_seconds: float | None
+
+
+class HealthBrief(Answer):
+    """Liveness: what anyone may see."""
+
+    status: Literal["ok"]
+    version: str
+    backend: Literal["sqlite", "postgresql"]
+    uptime_seconds: float
+
+
+class Health(HealthBrief):
+    """Liveness and the counts across every tenant (an admin, or the open mode)."""
+
+    jobs: dict[str, Count]
+    running: Count
+    queues: dict[str, Queue]
+    projections: dict[str, Lag]
+
+
+class Durations(Answer):
+    count: Count
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+class Window(Answer):
+    finished: dict[str, Count] = Field(description="jobs that reached a terminal status, by status")
+    queue_wait_seconds: Durations
+    run_seconds: Durations
+    phase_seconds: dict[str, Durations]
+
+
+class TypeStats(Answer):
+    counts: dict[str, Count]
+    all_time: Window
+    last_hour: Window
+
+
+class Stats(Answer):
+    types: dict[str, TypeStats]
+    projection: Lag
+
+
+class ErrorDetail(Answer):
+    code: str = Field(description="what went wrong, e.g. invalid_request, job_not_found")
+    message: str
+    details: dict[str, Any] = Field(description="for invalid_request, `fields`: [{field, reason}]")
+
+
+class Error(Answer):
+    error: ErrorDetail

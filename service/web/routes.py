@@ -1,0 +1,253 @@
+"""HTTP routes: parse, call the application layer, answer JSON. No rules here."""
+
+import time
+
+import orjson
+from aiohttp import web
+
+import jobledger
+from jobledger.domain import commands, errors
+from jobledger.eventlog.records import JobFilter
+from jobledger.eventlog import codec
+from jobledger.projections import stats
+from jobledger.application import audit, projection_runner
+from jobledger.application import bodies
+from jobledger.web import auth, handling, keys, logs, schemas
+from jobledger.application.jobs import request_hash
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/jobs")
+@auth.requires("create")
+async def create_job(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.CreateJobBody)
+    headers = schemas.parse_headers(schemas.CreateHeaders, request.headers)
+    principal = auth.principal_of(request)
+    principal.check_type(body.type)
+    job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
+    digest = request_hash(body.model_dump(mode="json"))
+    command = body.command(principal.tenant, headers.idempotency_key, digest, job_type)
+    snapshot, created = await request.app[keys.jobs_key].create(command, handling.meta(request, headers))
+    logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
+    return handling.job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
+
+
+@routes.post("/jobs/batch")
+@auth.requires("create")
+async def create_jobs(request: web.Request) -> web.Response:
+    """Create up to bodies.MAX_BATCH jobs in one request: all of them are written, or none."""
+    body = await schemas.read_body(request, bodies.CreateJobsBody)
+    headers = schemas.parse_headers(schemas.MetaHeaders, request.headers)
+    if "Idempotency-Key" in request.headers:
+        reason = "a batch takes an idempotency_key per job, in the job"
+        raise errors.InvalidCommand(f"Idempotency-Key: {reason}", fields=[{"field": "Idempotency-Key", "reason": reason}])
+    principal = auth.principal_of(request)
+    types = request.app[keys.types_key]
+    commands_ = []
+    for i, job in enumerate(body.jobs):
+        principal.check_type(job.type, f"jobs.{i}.type")
+        try:
+            job_type = await types.check_payload(job.type, job.payload)
+        except errors.InvalidCommand as exc:  # named within the batch
+            fields = [{**f, "field": f"jobs.{i}.{f['field']}"} for f in exc.details["fields"]]
+            raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields) from None
+        digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
+        commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type))
+    answers = await request.app[keys.jobs_key].create_many(commands_, handling.meta(request, headers))
+    documents = ",".join(snapshot.document_json for snapshot, _ in answers)
+    created = ",".join("true" if new else "false" for _, new in answers)
+    status = 201 if any(new for _, new in answers) else 200
+    return web.Response(
+        text=f'{{"jobs":[{documents}],"created":[{created}]}}', status=status, content_type="application/json"
+    )
+
+
+@routes.get("/jobs/{id}")
+@auth.requires("read")
+async def get_job(request: web.Request) -> web.Response:
+    job_id = handling.job_id(request)
+    scope = auth.principal_of(request)
+    jobs = request.app[keys.jobs_key]
+    past = schemas.parse_query(schemas.AsOfQuery, request.query)
+    if past.as_of is not None or past.at_position is not None:
+        return handling.job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope))
+    row = await request.app[keys.stores_key].status.get_status(job_id)
+    if row is None:  # not in the read model (e.g. past retention): fold it from the log
+        return handling.job_response(await jobs.load(job_id, scope))
+    if not scope.sees(row.tenant, row.type):
+        raise errors.JobNotFound(job_id=str(job_id))
+    etag = handling.etag(row.version)
+    if etag in (schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match or ""):
+        return web.Response(status=304, headers={"ETag": etag})
+    body = f'{row.doc[:-1]},"position":{row.last_position}}}'  # the stored document, as written
+    return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
+
+
+@routes.get("/jobs")
+@auth.requires("read")
+async def list_jobs(request: web.Request) -> web.Response:
+    query = schemas.parse_query(schemas.ListQuery, request.query)
+    status = query.status.value if query.status else None
+    scope = auth.principal_of(request)
+    wanted = JobFilter(status, query.type, scope.tenant, scope.types, query.cursor, query.limit + 1)
+    rows = await request.app[keys.stores_key].status.list_status(wanted)
+    page = rows[: query.limit]
+    next_cursor = str(page[-1][0]) if len(rows) > query.limit else None
+    jobs = ",".join(f'{doc[:-1]},"position":{last}}}' for _, last, doc in page)
+    body = f'{{"jobs":[{jobs}],"next_cursor":{orjson.dumps(next_cursor).decode()}}}'
+    return web.Response(text=body, content_type="application/json")
+
+
+@routes.post("/jobs/{id}/start")
+@auth.requires("work")
+async def start_job(request: web.Request) -> web.Response:
+    await schemas.read_body(request, bodies.EmptyBody)
+    return await handling.execute(request, commands.StartJob())
+
+
+@routes.post("/jobs/{id}/progress")
+@auth.requires("work")
+async def report_progress(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.ProgressBody)
+    return await handling.execute(request, commands.ReportProgress(body.percent, body.message, body.details, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/start")
+@auth.requires("work")
+async def start_phase(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.LeaseBody)
+    return await handling.execute(request, commands.StartPhase(request.match_info["phase"], **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/complete")
+@auth.requires("work")
+async def complete_phase(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.PhaseCompleteBody)
+    phase = request.match_info["phase"]
+    return await handling.execute(request, commands.CompletePhase(phase, body.result, body.confidence, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/phases/{phase}/fail")
+@auth.requires("work")
+async def fail_phase(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.ErrorBody)
+    return await handling.execute(request, commands.FailPhase(request.match_info["phase"], body.error, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/complete")
+@auth.requires("work")
+async def complete_job(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.CompleteBody)
+    return await handling.execute(request, commands.CompleteJob(body.result, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/fail")
+@auth.requires("work")
+async def fail_job(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.FailBody)
+    jitter = request.app[keys.jobs_key].jitter()
+    return await handling.execute(request, commands.FailJob(body.error, body.retryable, jitter, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/cancel")
+@routes.delete("/jobs/{id}")
+@auth.requires("manage")
+async def cancel_job(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.CancelBody)
+    meta = handling.meta(request)
+    return await handling.execute(request, commands.CancelJob(body.reason, meta["actor"]))
+
+
+@routes.get("/jobs/{id}/events")
+@auth.requires("history")
+async def job_events(request: web.Request) -> web.Response:
+    job_id = handling.job_id(request)
+    query = schemas.parse_query(schemas.JobEventsQuery, request.query)
+    history = await request.app[keys.stores_key].log.read_stream(job_id)
+    if not history or not _sees_history(auth.principal_of(request), history):
+        raise errors.JobNotFound(job_id=str(job_id))
+    wanted = [
+        e for e in history
+        if e.position > query.after and (query.until is None or e.recorded_at <= query.until)
+    ]
+    return handling.json_response({"job_id": str(job_id), "events": [e.as_json() for e in wanted]})
+
+
+@routes.get("/jobs/{id}/verify")
+@auth.requires("history")
+async def verify_job(request: web.Request) -> web.Response:
+    job_id = handling.job_id(request)
+    await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))  # 404 unless the job is the caller's
+    verifier = await audit.verify_job(request.app[keys.stores_key], job_id)
+    if verifier.checked == 0 and verifier.first_break is None:
+        raise errors.JobNotFound(job_id=str(job_id))
+    broken = verifier.first_break
+    return handling.json_response(
+        {"job_id": str(job_id), "ok": broken is None, "events": verifier.checked, "broken": broken and broken.as_json()}
+    )
+
+
+def _sees_history(scope: auth.Principal, history: list) -> bool:
+    created = codec.domain_event(history[0])  # JobCreated: whose job, of what type
+    return scope.sees(created.tenant, created.job_type)
+
+
+@routes.get("/events")
+@auth.requires("log")
+async def all_events(request: web.Request) -> web.Response:
+    """The caller's tenant's events in log order; a page may hold fewer than `limit` (see Jobs.log_page)."""
+    query = schemas.parse_query(schemas.EventsQuery, request.query)
+    scope = auth.principal_of(request)
+    if scope.types is not None:
+        raise auth.Forbidden("a key limited to job types reads history job by job", action="log")
+    page, next_after = await request.app[keys.jobs_key].log_page(query.after, query.limit, scope.tenant)
+    return handling.json_response({"events": [e.as_json() for e in page], "next_after": next_after})
+
+
+@routes.get("/health")
+@auth.requires(auth.PUBLIC)
+async def health(request: web.Request) -> web.Response:
+    """Liveness for anyone; the counts across every tenant only for an admin (or the open mode)."""
+    stores = request.app[keys.stores_key]
+    token = auth.bearer(request)
+    caller = await request.app[auth.authenticator_key].principal(token) if token else None
+    brief = {"status": "ok", "version": jobledger.__version__, "backend": stores.backend}
+    if caller is None and request.app[auth.authenticator_key].required or caller is not None and caller.role != "admin":
+        return handling.json_response({**brief, "uptime_seconds": _uptime(request)})
+    counts = await stores.status.count_by_status()
+    now = request.app[keys.jobs_key].clock()
+    queues = {
+        q.type: {
+            "queued": q.queued,
+            "running": q.running,
+            "oldest_queued_age_seconds": round(max(0.0, (now - q.oldest_queued_at).total_seconds()), 3)
+            if q.oldest_queued_at else None,
+        }
+        for q in await stores.queue.queue_stats(now)
+    }
+    return handling.json_response(
+        {
+            **brief,
+            "jobs": counts,
+            "running": counts.get("running", 0),
+            "queues": queues,
+            "projections": await projection_runner.lags(stores),
+            "uptime_seconds": _uptime(request),
+        }
+    )
+
+
+def _uptime(request: web.Request) -> float:
+    return round(time.monotonic() - request.app[keys.started_key], 3)
+
+
+@routes.get("/stats")
+@auth.requires("read")
+async def job_stats(request: web.Request) -> web.Response:
+    stores = request.app[keys.stores_key]
+    now = request.app[keys.jobs_key].clock()
+    lag = (await projection_runner.lags(stores))[stats.NAME]
+    docs = await stores.projections.projection_docs(stats.NAME)
+    summary = stats.summarize(docs, now, auth.principal_of(request).sees)
+    return handling.json_response({"types": summary, "projection": lag})

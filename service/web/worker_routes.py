@@ -1,0 +1,114 @@
+"""Worker protocol routes: claim, heartbeat, retry, artifacts, job types."""
+
+from aiohttp import web
+
+from jobledger.domain import commands, errors
+from jobledger.application import bodies
+from jobledger.web import auth, handling, keys, schemas
+from jobledger.application.types import DEFAULT_LEASE_SECONDS, JobType
+
+routes = web.RouteTableDef()
+
+
+
+@routes.post("/workers/claim")
+@auth.requires("work")
+async def claim(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.ClaimBody)
+    principal = auth.principal_of(request)
+    wanted = tuple(body.types) if body.types is not None else principal.types
+    for index, job_type in enumerate(body.types or ()):
+        principal.check_type(job_type, f"types.{index}")
+    max_running, lease_seconds = await request.app[keys.types_key].claim_limits(wanted, body.lease_seconds)
+    meta = {**handling.meta(request), "actor": f"worker:{body.worker_id}"}
+    claimed = await request.app[keys.jobs_key].claim(
+        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
+        gone=lambda: request.transport is None or request.transport.is_closing(),
+    )
+    # a lease token is URL-safe base64: nothing in it needs escaping in JSON
+    jobs = ",".join(f'{c.snapshot.document_json[:-1]},"lease_token":"{c.lease_token}"}}' for c in claimed)
+    return web.Response(text=f'{{"jobs":[{jobs}]}}', content_type="application/json")
+
+
+@routes.post("/jobs/{id}/heartbeat")
+@auth.requires("work")
+async def heartbeat(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.HeartbeatBody)
+    job_id = handling.job_id(request)
+    lease_seconds = body.lease_seconds
+    if lease_seconds is None:
+        job = (await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))).job
+        job_type = await request.app[keys.types_key].get(job.type)
+        lease_seconds = (job_type and job_type.lease_seconds) or DEFAULT_LEASE_SECONDS
+    return await handling.execute(request, commands.Heartbeat(lease_seconds, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/release")
+@auth.requires("work")
+async def release(request: web.Request) -> web.Response:
+    """The worker gives its job back unfinished: queued again at once, and the attempt does not count."""
+    body = await schemas.read_body(request, bodies.ReleaseBody)
+    return await handling.execute(request, commands.ReleaseJob(body.reason, **bodies.lease(body)))
+
+
+@routes.post("/jobs/{id}/retry")
+@auth.requires("manage")
+async def retry(request: web.Request) -> web.Response:
+    await schemas.read_body(request, bodies.RetryBody)
+    return await handling.execute(request, commands.RetryJob(requested_by=handling.meta(request)["actor"]))
+
+
+@routes.post("/jobs/{id}/artifacts")
+@auth.requires("work")
+async def add_artifact(request: web.Request) -> web.Response:
+    body = await schemas.read_body(request, bodies.ArtifactBody)
+    size = bodies.artifact_size(body)
+    return await handling.execute(request, commands.AddArtifact(body.name, body.content_type, body.data, size, **bodies.lease(body)))
+
+
+@routes.get("/jobs/{id}/artifacts")
+@auth.requires("read")
+async def list_artifacts(request: web.Request) -> web.Response:
+    snapshot = await request.app[keys.jobs_key].load(handling.job_id(request), auth.principal_of(request))
+    return handling.json_response({"artifacts": snapshot.document["artifacts"]})
+
+
+@routes.get("/jobs/{id}/artifacts/{name}")
+@auth.requires("read")
+async def get_artifact(request: web.Request) -> web.Response:
+    job_id, name = handling.job_id(request), request.match_info["name"]
+    job = (await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))).job
+    artifact = next((a for a in job.artifacts if a.name == name), None)
+    if artifact is None:
+        raise errors.ArtifactNotFound(f"job has no artifact {name!r}", artifact=name)
+    history = await request.app[keys.stores_key].log.read_stream(job_id)
+    data = history[artifact.version - 1].data["data"]
+    if artifact.content_type == "application/json":
+        return handling.json_response(data)
+    return web.Response(text=data, content_type=artifact.content_type.split(";")[0])
+
+
+@routes.put("/types/{name}")
+@auth.requires("admin")
+async def put_type(request: web.Request) -> web.Response:
+    name = schemas.parse_path(schemas.TypePath, request.match_info).name
+    job_type = await schemas.read_body(request, JobType)
+    await request.app[keys.types_key].put(name, job_type, request.app[keys.jobs_key].clock())
+    return handling.json_response({"name": name, **job_type.as_json()})
+
+
+@routes.get("/types")
+@auth.requires("read")
+async def list_types(request: web.Request) -> web.Response:
+    types = await request.app[keys.types_key].all()
+    return handling.json_response({"types": [{"name": name, **t.as_json()} for name, t in sorted(types.items())]})
+
+
+@routes.get("/types/{name}")
+@auth.requires("read")
+async def get_type(request: web.Request) -> web.Response:
+    name = schemas.parse_path(schemas.TypePath, request.match_info).name
+    job_type = await request.app[keys.types_key].get(name)
+    if job_type is None:
+        raise errors.TypeNotFound(f"no job type {name!r}", type=name)
+    return handling.json_response({"name": name, **job_type.as_json()})
