@@ -3,7 +3,6 @@ interface (jobledger.application.embedded), which parses them and decides them e
 HTTP routes do. This module only speaks the SDK's transport: answers and errors."""
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -27,14 +26,6 @@ class SnapshotAnswer:
         return self.snapshot.document
 
 
-@contextlib.contextmanager
-def _as_service_errors():
-    try:
-        yield
-    except embedded.JobServiceError as exc:
-        raise service_error(exc.code, exc.message, exc.details) from None
-
-
 class InProcessTransport:
     claim_heeds_stop = True  # a waiting claim ends when the worker stops; one that is writing is never cut short
 
@@ -51,8 +42,10 @@ class InProcessTransport:
         return self.app.jobs
 
     async def open(self) -> None:
-        with _as_service_errors():
+        try:
             self.app = await embedded.Embedded.open(self.db, sweep_interval=self._sweep_interval)
+        except embedded.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None
 
     async def close(self) -> None:
         if self.app is not None:
@@ -64,13 +57,18 @@ class InProcessTransport:
         return {"actor": actor or self._actor, "request_id": request_id, "correlation_id": request_id}
 
     async def _answer(self, call: Awaitable[embedded.Snapshot]) -> SnapshotAnswer:
-        with _as_service_errors():
+        # try/except, not a context manager: this runs for every report of every job
+        try:
             return SnapshotAnswer(await call)
+        except embedded.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None
 
     async def claim(self, worker_id, types, limit, lease_seconds, wait_seconds, stop: asyncio.Event) -> list[Claimed]:
         body = {"worker_id": worker_id, "types": types, "limit": limit, "lease_seconds": lease_seconds}
-        with _as_service_errors():
+        try:
             claimed = await self.app.claim(body, wait_seconds, stop, self._meta(f"worker:{worker_id}"))
+        except embedded.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None
         return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
 
     async def heartbeat(self, job_id, token, lease_seconds) -> SnapshotAnswer:
