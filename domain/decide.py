@@ -131,7 +131,9 @@ def _complete(job: Job, c: commands.CompleteJob, now: datetime) -> list[events.E
     running = [p.name for p in job.phases if p.status is PhaseStatus.RUNNING]
     if running:
         reason = f"cannot complete the job while phase {running[0]!r} is running"
-        raise errors.IllegalTransition(job.id, job.status.value, "complete", reason, phase=running[0], version=job.version)
+        raise errors.IllegalTransition(
+            job.id, job.status.value, "complete", reason, phase=running[0], phase_status="running", version=job.version
+        )
     return [events.JobCompleted(result=c.result)]
 
 

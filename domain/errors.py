@@ -1,6 +1,20 @@
 """Named errors of the job service. The docstring is the default message."""
 
+import re
 from typing import Any
+
+_CAPITALISED = re.compile(r"[A-Z][a-z]*(?=[\s,]|$)")  # a word capitalised only because it opens the text
+
+
+def sentence(text: str) -> str:
+    """The one style of every message and reason: starts in lower case, no final full stop.
+
+    Names keep their case: a field or header name before a colon (`If-Match: ...`), an acronym (`JSON`).
+    """
+    text = text.strip().removesuffix(".")
+    if _CAPITALISED.match(text):
+        return text[0].lower() + text[1:]
+    return text
 
 
 class JobServiceError(Exception):
@@ -9,8 +23,8 @@ class JobServiceError(Exception):
     code = "job_service_error"
 
     def __init__(self, message: str | None = None, **details: Any):
-        super().__init__(message or self.__doc__)
-        self.message = message or self.__doc__
+        self.message = sentence(message or self.__doc__ or self.code)
+        super().__init__(self.message)
         self.details = details
 
     def as_json(self) -> dict[str, Any]:
@@ -34,9 +48,15 @@ class IllegalTransition(JobServiceError):
 
     code = "illegal_transition"
 
-    def __init__(self, job_id: Any, status: str, transition: str, reason: str | None = None, **details: Any):
+    def __init__(
+        self, job_id: Any, status: str, transition: str, reason: str | None = None, *, version: int | None = None,
+        phase: str | None = None, phase_status: str | None = None,
+    ):
         message = reason or f"cannot {transition} a job that is {status}"
-        super().__init__(message, job_id=str(job_id), status=status, transition=transition, **details)
+        super().__init__(
+            message, job_id=str(job_id), status=status, transition=transition, version=version, phase=phase,
+            phase_status=phase_status,  # every key always: one code, one shape of details
+        )
 
 
 class VersionConflict(JobServiceError):
@@ -44,14 +64,17 @@ class VersionConflict(JobServiceError):
 
     code = "version_conflict"
 
-    def __init__(self, stream_id: Any, expected_version: int, current_version: int | None = None, **details: Any):
-        message = f"expected version {expected_version}, but the job is at version {current_version}"
+    def __init__(
+        self, stream_id: Any, expected_version: int, current_version: int | None = None, *, reason: str | None = None,
+        status: str | None = None,
+    ):
+        message = reason or f"expected version {expected_version}, but the job is at version {current_version}"
         super().__init__(
             message,
             job_id=str(stream_id),
             expected_version=expected_version,
             current_version=current_version,
-            **details,
+            status=status,
         )
         self.stream_id = stream_id
         self.expected_version = expected_version
@@ -63,11 +86,20 @@ class InvalidCommand(JobServiceError):
 
     code = "invalid_request"
 
+    def __init__(self, message: str | None = None, *, fields: list[dict[str, str]]):
+        """`fields`: each bad field and why, `[{"field", "reason"}]`; the message names the first."""
+        fields = [{"field": f["field"], "reason": sentence(f["reason"])} for f in fields]
+        super().__init__(message or f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
+
 
 class IdempotencyKeyReused(JobServiceError):
     """This Idempotency-Key was already used with a different request."""
 
     code = "idempotency_key_reused"
+
+    def __init__(self, message: str | None = None, *, idempotency_key: str, job_id: str, index: int | None = None):
+        """`index`: which job of a batch (None: not a batch)."""
+        super().__init__(message, idempotency_key=idempotency_key, job_id=job_id, index=index)
 
 
 class StoreUnavailable(JobServiceError):
@@ -99,3 +131,21 @@ class TypeNotFound(JobServiceError):
     """No job type with this name is registered."""
 
     code = "type_not_found"
+
+
+class LeafNotFound(JobServiceError):
+    """No leaf with this index in the log's tree (or not one of the caller's tenant)."""
+
+    code = "leaf_not_found"
+
+
+class TreeInconsistent(JobServiceError):
+    """The stored Merkle tree does not extend the last signed checkpoint: nothing is signed."""
+
+    code = "tree_inconsistent"
+
+
+class NoCheckpoint(JobServiceError):
+    """No signed checkpoint covers these events yet, and no signing key is at hand to issue one."""
+
+    code = "no_checkpoint"

@@ -174,8 +174,8 @@ def _event_changes(job: Job, e: events.Event, at: datetime) -> dict:
             return dict(phases=phases)
         case events.PhaseFailed():
             return dict(phases=_with_phase(job, e.phase, status=PhaseStatus.FAILED, finished_at=at, error=e.error))
-        case events.JobCompleted():
-            return dict(status=Status.COMPLETED, result=e.result, finished_at=at, **_NO_LEASE)
+        case events.JobCompleted():  # an earlier attempt's error is history (its events), not the outcome
+            return dict(status=Status.COMPLETED, result=e.result, error=None, finished_at=at, **_NO_LEASE)
         case events.JobFailed():
             return dict(status=Status.FAILED, error=e.error, finished_at=at, **_NO_LEASE)
         case events.JobCancelled():

@@ -29,7 +29,7 @@ class RawEvent:
 
 @dataclass(frozen=True, slots=True)
 class Break:
-    """The first broken link of a job's chain."""
+    """The first broken link of a job's chain (a Verifier keeps one per broken job)."""
 
     job_id: UUID
     version: int
@@ -64,6 +64,7 @@ class Verifier:
         self._heads: dict[UUID, tuple[int, str]] = {}  # job id -> (version, hash) of its last event
         self.checked = 0
         self.first_break: Break | None = None
+        self.breaks: list[Break] = []  # every broken job's first break, in the order found
         self._broken: set[UUID] = set()
 
     def add(self, e: RawEvent) -> None:
@@ -89,5 +90,6 @@ class Verifier:
 
     def _fail(self, job_id: UUID, version: int, reason: str) -> None:
         self._broken.add(job_id)
+        self.breaks.append(Break(job_id, version, reason))
         if self.first_break is None:
-            self.first_break = Break(job_id, version, reason)
+            self.first_break = self.breaks[0]

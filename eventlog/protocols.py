@@ -17,9 +17,11 @@ from jobledger.eventlog.chain import RawEvent
 from jobledger.eventlog.records import (
     ApiKey,
     AppendRequest,
+    Checkpoint,
     ClaimPlan,
     ClaimQuery,
     JobFilter,
+    Leaf,
     Listener,
     NewEvent,
     QueueStats,
@@ -91,6 +93,11 @@ class StatusStore(Protocol):
         """Each job's version as the status read model last saw it."""
         ...
 
+    async def status_rows(self, after: UUID | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+        """Whole status rows (every column, times as datetimes, doc as JSON text), by job id from
+        after `after`: what `audit verify` compares with the fold of each job's events."""
+        ...
+
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]: ...
 
     async def rebuild_status(self, fold, progress: Callable[[int], None] | None = None) -> int:
@@ -113,11 +120,15 @@ class ClaimQueue(Protocol):
 
 
 class Registry(Protocol):
-    """What operators register: job types and API keys."""
+    """What operators and tenants' admins register: job types (per tenant) and API keys."""
 
-    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None: ...
+    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
+        """Register (or replace) the tenant's job type `name`."""
+        ...
 
-    async def get_types(self) -> dict[str, dict[str, Any]]: ...
+    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """The tenant's job types by name: each tenant has its own, as it has its own jobs."""
+        ...
 
     async def put_key(self, key: ApiKey) -> None: ...
 
@@ -162,6 +173,44 @@ class ProjectionStore(Protocol):
         ...
 
 
+class TreeStore(Protocol):
+    """The log's Merkle tree: leaves, the hashes of complete subtrees, signed checkpoints
+    (eventlog/merkle.py names a node (level, index); docs/auditing.md)."""
+
+    async def tree_state(self) -> tuple[int, int]:
+        """(size, last position): how many leaves the tree has, and the position of the last."""
+        ...
+
+    async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored hashes of these (level, index) nodes, in one read; absent ones are left out."""
+        ...
+
+    async def extend_tree(self, size: int, leaves: Sequence[Leaf], nodes: Sequence[tuple[int, int, bytes]]) -> bool:
+        """Add leaves (from leaf `size` on) and the nodes they complete, in one transaction, if the
+        tree still has `size` leaves; False (nothing written) if another builder moved it first."""
+        ...
+
+    async def leaves_at(self, positions: Sequence[int]) -> dict[int, Leaf]:
+        """The leaves of the events at these positions (position -> leaf), those in the tree."""
+        ...
+
+    async def leaf(self, leaf_index: int) -> Leaf | None: ...
+
+    async def leaf_hashes(self, start: int, limit: int) -> list[bytes]:
+        """Stored leaf hashes from leaf `start` on, in order."""
+        ...
+
+    async def put_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:
+        """Store `checkpoint` unless one of its size is stored; the one stored for that size."""
+        ...
+
+    async def latest_checkpoint(self) -> Checkpoint | None: ...
+
+    async def list_checkpoints(self, after: int, limit: int) -> list[Checkpoint]:
+        """Checkpoints of sizes above `after` (-1: all, the empty tree's too), ascending."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """One backend's store of each concern, sharing its connections."""
@@ -172,6 +221,7 @@ class Stores:
     queue: ClaimQueue
     registry: Registry
     projections: ProjectionStore
+    tree: TreeStore  #: the log's Merkle tree and its checkpoints
     #: run in order by close(): what drains first (the log's queued appends), then the connections
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
 

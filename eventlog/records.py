@@ -151,3 +151,23 @@ def rows_written(requests: Sequence[AppendRequest], outcomes: Sequence[Outcome])
             state = request.state
             written.add((state["tenant"], state["type"], state["status"]))
     return frozenset(written)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """An event as a leaf of the log's Merkle tree (docs/auditing.md)."""
+
+    leaf_index: int  #: how many settled events come before it: positions may have gaps
+    position: int
+    job_id: UUID
+    hash: bytes  #: SHA-256(0x00 ‖ the event's canonical bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed checkpoint of the tree: its size, root and the signed note (docs/auditing.md)."""
+
+    tree_size: int
+    root_hash: bytes
+    note: str
+    issued_at: datetime

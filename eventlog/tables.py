@@ -93,9 +93,11 @@ sa.Index(
     postgresql_where=_queued, sqlite_where=_queued,
 )
 
+# Each tenant has its own job types, as it has its own jobs (migration 0011).
 job_types = sa.Table(
     "job_types",
     metadata,
+    sa.Column("tenant", sa.Text(), primary_key=True),
     sa.Column("name", sa.Text(), primary_key=True),
     sa.Column("config", sa.JSON(), nullable=False),
     sa.Column("updated_at", _time, nullable=False),
@@ -136,4 +138,37 @@ projection_checkpoints = sa.Table(
     sa.Column("position", sa.BigInteger(), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("updated_at", _time, nullable=False),
+)
+
+# The log's Merkle tree (migration 0012, docs/auditing.md): each settled event is a leaf, in
+# position order; positions may have gaps, leaf indexes have none. Nodes are the hashes of every
+# complete subtree, (level, index) as eventlog/merkle.py names them, level 0 being the leaves:
+# a proof at any size reads a few of them by primary key. Checkpoints are keyed by size, so two
+# instances can never store two roots for one size.
+_hash = sa.LargeBinary()
+
+merkle_leaves = sa.Table(
+    "merkle_leaves",
+    metadata,
+    sa.Column("leaf_index", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("job_id", sa.Uuid(), nullable=False),
+    sa.UniqueConstraint("position", name="merkle_leaves_position_key"),
+)
+
+merkle_nodes = sa.Table(
+    "merkle_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger(), primary_key=True, autoincrement=False),  # the node's index in its level
+    sa.Column("hash", _hash, nullable=False),
+)
+
+merkle_checkpoints = sa.Table(
+    "merkle_checkpoints",
+    metadata,
+    sa.Column("tree_size", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("root_hash", _hash, nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("issued_at", _time, nullable=False),
 )

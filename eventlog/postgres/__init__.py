@@ -8,6 +8,7 @@ from jobledger.eventlog.postgres.projections import PostgresProjections
 from jobledger.eventlog.postgres.queue import PostgresQueue
 from jobledger.eventlog.postgres.registry import PostgresRegistry
 from jobledger.eventlog.postgres.status import PostgresStatus
+from jobledger.eventlog.postgres.tree import PostgresTree
 from jobledger.eventlog.protocols import Stores
 
 __all__ = ["Database", "asyncpg_dsn", "open_stores", "stores"]
@@ -24,6 +25,7 @@ def stores(db: Database) -> Stores:
         queue=PostgresQueue(db, appends),
         registry=PostgresRegistry(db),
         projections=PostgresProjections(db),
+        tree=PostgresTree(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )
 

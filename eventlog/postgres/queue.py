@@ -17,8 +17,10 @@ CLAIM_LOCK = 0x6A6F626F  # serialises claims: per-type running counts are exact,
 # priority's due jobs off a queue index in claim order, from the highest priority down.
 CANDIDATES = call("jobledger_claim_candidates", ("p_now", "p_types", "p_limits", "p_leave_out", "p_tenant"))
 _CLAIM_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# a type's max_running is its tenant's: only that tenant's running jobs count (all tenants' for a claim of any)
 _RUNNING = (
-    "SELECT type, count(*) AS running FROM job_status WHERE status = 'running' AND type = ANY($1) GROUP BY type"
+    "SELECT type, count(*) AS running FROM job_status WHERE status = 'running' AND type = ANY($1) "
+    "AND ($2::text IS NULL OR tenant = $2) GROUP BY type"
 )
 _QUEUE_STATS = (
     "SELECT type, count(*) FILTER (WHERE status = 'queued') AS queued, "
@@ -41,7 +43,8 @@ class PostgresQueue:
             running = {}
             if query.max_running:  # counted under the lock (the candidates' call takes it again)
                 await conn.execute(_CLAIM_LOCK, CLAIM_LOCK)
-                running = {r["type"]: r["running"] for r in await conn.fetch(_RUNNING, list(query.max_running))}
+                counted = await conn.fetch(_RUNNING, list(query.max_running), query.tenant)
+                running = {r["type"]: r["running"] for r in counted}
             allowance = claim_allowance(query, running)
             rows = in_claim_order(await _candidates(conn, query, candidate_scans(query, allowance)), query.limit)
             requests = plan(trim_to_allowance([(r["type"], _status_row(r)) for r in rows], allowance))

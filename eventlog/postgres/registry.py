@@ -29,15 +29,15 @@ class PostgresRegistry:
     def __init__(self, db: Database):
         self.db = db
 
-    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None:
+    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
         sql = (
-            "INSERT INTO job_types (name, config, updated_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at"
+            "INSERT INTO job_types (tenant, name, config, updated_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (tenant, name) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at"
         )
-        await self.db.fetch(sql, name, codec.dumps(config), now)
+        await self.db.fetch(sql, tenant, name, codec.dumps(config), now)
 
-    async def get_types(self) -> dict[str, dict[str, Any]]:
-        rows = await self.db.fetch("SELECT name, config::text AS config FROM job_types")
+    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
+        rows = await self.db.fetch("SELECT name, config::text AS config FROM job_types WHERE tenant = $1", tenant)
         return {r["name"]: codec.loads(r["config"]) for r in rows}
 
     async def put_key(self, key: ApiKey) -> None:

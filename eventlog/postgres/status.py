@@ -37,6 +37,11 @@ class PostgresStatus:
     async def status_versions(self) -> dict[UUID, int]:
         return {r["job_id"]: r["version"] for r in await self.db.fetch("SELECT job_id, version FROM job_status")}
 
+    async def status_rows(self, after: UUID | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+        columns = ", ".join("doc::text AS doc" if c == "doc" else c for c in _STATUS_COLUMNS)
+        sql = f"SELECT {columns} FROM job_status WHERE $1::uuid IS NULL OR job_id > $1 ORDER BY job_id LIMIT $2"
+        return [dict(r) for r in await self.db.fetch(sql, after, limit)]
+
     async def get_status(self, job_id: UUID) -> StatusRow | None:
         sql = "SELECT job_id, version, last_position, doc::text AS doc, tenant, type FROM job_status WHERE job_id = $1"
         rows = await self.db.fetch(sql, job_id)

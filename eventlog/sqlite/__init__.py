@@ -8,6 +8,7 @@ from jobledger.eventlog.sqlite.projections import SQLiteProjections
 from jobledger.eventlog.sqlite.queue import SQLiteQueue
 from jobledger.eventlog.sqlite.registry import SQLiteRegistry
 from jobledger.eventlog.sqlite.status import SQLiteStatus
+from jobledger.eventlog.sqlite.tree import SQLiteTree
 
 __all__ = ["Database", "sqlite_path", "stores"]
 
@@ -22,5 +23,6 @@ def stores(db: Database) -> Stores:
         queue=SQLiteQueue(db, log),
         registry=SQLiteRegistry(db),
         projections=SQLiteProjections(db),
+        tree=SQLiteTree(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )

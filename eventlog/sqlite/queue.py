@@ -69,7 +69,7 @@ class SQLiteQueue:
 def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")  # the single writer: claims and appends are serialised
     try:
-        allowance = claim_allowance(query, _running(conn, list(query.max_running)))
+        allowance = claim_allowance(query, _running(conn, list(query.max_running), query.tenant))
         candidates = []
         for type_, leave_out, limit in candidate_scans(query, allowance):
             candidates += _candidates(conn, query.now, type_, leave_out, limit, query.tenant)
@@ -82,15 +82,17 @@ def _claim(conn: sqlite3.Connection, query: ClaimQuery, plan: ClaimPlan) -> list
     return outcomes
 
 
-def _running(conn: sqlite3.Connection, limited: list[str]) -> dict[str, int]:
-    """Running jobs of each of the `limited` types."""
+def _running(conn: sqlite3.Connection, limited: list[str], tenant: str | None) -> dict[str, int]:
+    """Running jobs of each of the `limited` types, of `tenant` (None: of every tenant): a
+    type's max_running is its tenant's."""
     if not limited:
         return {}
+    of_tenant = "" if tenant is None else " AND tenant = ?"
     sql = (
         "SELECT type, count(*) AS running FROM job_status "
-        f"WHERE status = 'running' AND {in_list('type', limited)} GROUP BY type"
+        f"WHERE status = 'running' AND {in_list('type', limited)}{of_tenant} GROUP BY type"
     )
-    return {r["type"]: r["running"] for r in rows(conn, sql, limited)}
+    return {r["type"]: r["running"] for r in rows(conn, sql, [*limited, *([] if tenant is None else [tenant])])}
 
 
 def _candidates(

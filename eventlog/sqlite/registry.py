@@ -25,15 +25,16 @@ class SQLiteRegistry:
     def __init__(self, db: Database):
         self.db = db
 
-    async def put_type(self, name: str, config: dict[str, Any], now: datetime) -> None:
+    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
         sql = (
-            "INSERT INTO job_types (name, config, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at"
+            "INSERT INTO job_types (tenant, name, config, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (tenant, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at"
         )
-        await self.db.write(sql, name, codec.dumps(config), time_text(now))
+        await self.db.write(sql, tenant, name, codec.dumps(config), time_text(now))
 
-    async def get_types(self) -> dict[str, dict[str, Any]]:
-        return {r["name"]: codec.loads(r["config"]) for r in await self.db.fetch("SELECT name, config FROM job_types")}
+    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
+        rows = await self.db.fetch("SELECT name, config FROM job_types WHERE tenant = ?", tenant)
+        return {r["name"]: codec.loads(r["config"]) for r in rows}
 
     async def put_key(self, key: ApiKey) -> None:
         sql = f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

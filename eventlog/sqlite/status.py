@@ -36,6 +36,14 @@ def _status_values(state: dict[str, Any], created: int, last: int) -> tuple:
     return tuple(values[c] for c in _STATUS_COLUMNS)
 
 
+def _parsed_row(r) -> dict[str, Any]:
+    row = {c: r[c] for c in _STATUS_COLUMNS}
+    row["job_id"] = UUID(row["job_id"])
+    for column in _TIME_COLUMNS:
+        row[column] = row[column] and datetime.fromisoformat(row[column])
+    return row
+
+
 def write_row(conn: sqlite3.Connection, state: dict[str, Any], created: int, last: int) -> None:
     """Write a job's status row in the writer's open transaction (the append's)."""
     # created_position is only written by the first insert; the upsert keeps it after that
@@ -48,6 +56,11 @@ class SQLiteStatus:
 
     async def status_versions(self) -> dict[UUID, int]:
         return {UUID(r["job_id"]): r["version"] for r in await self.db.fetch("SELECT job_id, version FROM job_status")}
+
+    async def status_rows(self, after: UUID | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(_STATUS_COLUMNS)} FROM job_status WHERE job_id > ? ORDER BY job_id LIMIT ?"
+        rows = await self.db.fetch(sql, after.hex if after else "", limit)
+        return [_parsed_row(r) for r in rows]
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
         sql = "SELECT job_id, version, last_position, doc, tenant, type FROM job_status WHERE job_id = ?"

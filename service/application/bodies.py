@@ -4,13 +4,15 @@ SDK parse every body with these models, so no rule exists twice."""
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic_core import ErrorDetails
 
 from jobledger.application.jobs import token_hash
+from jobledger.application.json_types import JSON_REF, Json, JsonObject, UtcTime, json_int, text
 from jobledger.domain import commands, errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -19,13 +21,6 @@ def _no_nul(value: str) -> str:
     if "\x00" in value:  # PostgreSQL cannot store it (text or JSON): refused alike on both backends
         raise ValueError("must not contain NUL characters")
     return value
-
-
-def _in_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("out of range once converted to UTC") from None
 
 
 _MEDIA_TOKEN = "[A-Za-z0-9!#$&^_.+-]+"
@@ -41,8 +36,6 @@ def _media_type(value: str) -> str:
 Name = Annotated[
     str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
 ]
-#: a time with its offset that can be moved to UTC; validated as the UTC time
-UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 MediaType = Annotated[
     str,
     Field(min_length=1, max_length=200, json_schema_extra={"pattern": MEDIA_TYPE.pattern}),
@@ -60,11 +53,11 @@ class Body(BaseModel):
 
 class CreateJobBody(Body):
     type: Name
-    payload: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    phases: list[Name] = Field(default_factory=list, max_length=100)
-    priority: int = Field(0, ge=-(2**31), le=2**31 - 1)
-    max_attempts: int = Field(1, ge=1, le=1000)
+    payload: Json = None
+    metadata: JsonObject = Field(default_factory=dict)
+    phases: list[Name] = Field(default_factory=list, max_length=100, json_schema_extra={"uniqueItems": True})
+    priority: json_int(-(2**31), 2**31 - 1) = 0
+    max_attempts: json_int(1, 1000) = 1
     run_at: UtcTime | None = None
     expires_in: float = Field(24 * 3600, gt=0, le=MAX_EXPIRES_IN, description="seconds until the job expires")
     retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
@@ -103,22 +96,24 @@ class CreateJobBody(Body):
 
 
 class LeaseBody(Body):
-    lease_token: str | None = Field(None, min_length=1, max_length=200, description="the token a claim returned")
+    lease_token: text(200, 1) | None = Field(None, description="the token a claim returned")
 
 
 class ProgressBody(LeaseBody):
     percent: Percent
-    message: str | None = Field(None, max_length=10_000)
-    details: Any = None
+    message: text(10_000) | None = None
+    details: Json = None
 
 
 class PhaseCompleteBody(LeaseBody):
-    result: Any = None
+    result: Json = None
     confidence: Confidence | None = None
 
 
 class ErrorBody(LeaseBody):
-    error: Any = Field(description="what went wrong: a message or an object")
+    error: Annotated[Any, WithJsonSchema({"allOf": [{"$ref": JSON_REF}, {"not": {"enum": [None, ""]}}]})] = Field(
+        description="what went wrong: a message or an object (not null, not empty)"
+    )
 
     @field_validator("error")
     @classmethod
@@ -129,7 +124,7 @@ class ErrorBody(LeaseBody):
 
 
 class CompleteBody(LeaseBody):
-    result: Any = None
+    result: Json = None
 
 
 class FailBody(ErrorBody):
@@ -137,13 +132,13 @@ class FailBody(ErrorBody):
 
 
 class CancelBody(Body):
-    reason: str | None = Field(None, max_length=10_000)
+    reason: text(10_000) | None = None
 
 
 class ClaimBody(Body):
     worker_id: Name
     types: list[Name] | None = Field(None, min_length=1, max_length=100, description="omit to take any type")
-    limit: int = Field(1, ge=1, le=1000)
+    limit: json_int(1, 1000) = 1
     lease_seconds: float | None = Field(None, gt=0, le=86400, description="default: the type's, else 30")
     wait_seconds: float = Field(0, ge=0, le=60)
 
@@ -151,7 +146,7 @@ class ClaimBody(Body):
 class HeldLeaseBody(Body):
     """A call only the lease holder makes: the token is required (LeaseBody's is not: a tracked job has none)."""
 
-    lease_token: str = Field(min_length=1, max_length=200, description="the token a claim returned")
+    lease_token: text(200, 1) = Field(description="the token a claim returned")
 
 
 class HeartbeatBody(HeldLeaseBody):
@@ -159,13 +154,19 @@ class HeartbeatBody(HeldLeaseBody):
 
 
 class ReleaseBody(HeldLeaseBody):
-    reason: str | None = Field(None, max_length=10_000, description="why the job is given back")
+    reason: text(10_000) | None = Field(None, description="why the job is given back")
 
 
 class ArtifactBody(LeaseBody):
+    # data is text unless the content type is JSON (the default): as _text_unless_json checks
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["content_type"], "properties": {"content_type": {"not": {"const": "application/json"}}}},
+        "then": {"properties": {"data": {"type": "string"}}},
+    })
+
     name: Name
     content_type: MediaType = "application/json"
-    data: Any
+    data: Json
 
     @field_validator("data")
     @classmethod
@@ -182,7 +183,7 @@ def artifact_size(body: "ArtifactBody") -> int:
 
 
 class RetryBody(Body):
-    reason: str | None = Field(None, max_length=10_000)
+    reason: text(10_000) | None = None
 
 
 class EmptyBody(Body):
@@ -191,13 +192,20 @@ class EmptyBody(Body):
 
 
 
+#: text without control characters (C0, DEL, C1): what `printable` accepts, as the OpenAPI document says it
+PRINTABLE = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("must be printable UTF-8 text")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
     return value
 
 
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(printable)]
+IdempotencyKey = Annotated[
+    str, Field(min_length=1, max_length=255, json_schema_extra={"pattern": PRINTABLE}), AfterValidator(printable)
+]
 
 
 MAX_BATCH = 100  # jobs in one POST /jobs/batch: each is a lock held to the commit (PostgreSQL)
@@ -226,10 +234,23 @@ def _field(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")  # how pydantic opens a validator's own message
+
+
+def reason(error: ErrorDetails) -> str:
+    """Why pydantic refused a value, in our words: without its "Value error, " prefixes (in lower case)."""
+    message = error["msg"]
+    for prefix in _PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return errors.sentence(message)
+
+
 def invalid(exc: ValidationError, where: str = "body") -> errors.InvalidCommand:
-    fields = [{"field": _field(e["loc"]) if e["type"] != "json_invalid" else where, "reason": e["msg"]} for e in exc.errors()]
-    first = fields[0]
-    return errors.InvalidCommand(f"{first['field']}: {first['reason']}", fields=fields)
+    """InvalidCommand naming each field pydantic refused (`where`, for JSON that does not parse)."""
+    fields = [
+        {"field": _field(e["loc"]) if e["type"] != "json_invalid" else where, "reason": reason(e)} for e in exc.errors()
+    ]
+    return errors.InvalidCommand(fields=fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +283,9 @@ def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[st
         return None if value in _INT_RANGE else (path, "integer out of the signed 64-bit range")
     if isinstance(value, float) and not math.isfinite(value):  # NaN, or past a double (1e400): JSON would say null
         return path, "must be a finite number within the range of a double"
+    if isinstance(value, float) and value.is_integer() and not -(2**63) <= value < 2**63:
+        # JSON Schema (the OpenAPI document) calls 1e20 an integer: beyond 64 bits, refused as 10**20 is
+        return path, "integer out of the signed 64-bit range (a number without a fraction is an integer)"
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     if items and len(value) > limits.array:
         return path, f"more than {limits.array} items"
@@ -276,11 +300,12 @@ def _storable(value: Any, path: str, limits: Limits, depth: int = 0) -> tuple[st
 
 # In JSON text, the only ways to a value _storable refuses (besides size, nesting and item
 # counts): NUL as an escape (or raw, should a parser take it), an integer of 19 digits or
-# more, a float past a double (a 3-digit exponent, or 19 digits or more), NaN and Infinity.
+# more, a float that is an integer past 64 bits or past a double (a 2-digit exponent or more, or
+# 19 digits or more), NaN and Infinity.
 # They are looked for with every digit written 0, every E as e and signs left out (which can
 # only join runs), by substring: a regular expression of alternatives is slower in Python.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
-_IN_DIGIT_RUNS = (b"0" * 19, b"e000", b"\\u0000")
+_IN_DIGIT_RUNS = (b"0" * 19, b"e00", b"\\u0000")
 _NOT_NUMBERS = (b"NaN", b"Infinity", b"\x00")
 
 
@@ -296,7 +321,7 @@ def surely_storable(raw: bytes, limits: Limits) -> bool:
     if len(raw) > min(limits.string, limits.array) or raw.count(b"[") + raw.count(b"{") > limits.depth:
         return False
     text = raw.translate(_DIGITS_AS_ZERO, b"+-")
-    signs = (*_IN_DIGIT_RUNS, *_NOT_NUMBERS) if b"000" in text else _NOT_NUMBERS
+    signs = (*_IN_DIGIT_RUNS, *_NOT_NUMBERS) if b"00" in text else _NOT_NUMBERS
     return not any(sign in text for sign in signs)
 
 
@@ -304,13 +329,13 @@ def _check_storable(body: BaseModel, limits: Limits) -> None:
     problems = [p for name in type(body).model_fields if (p := _storable(getattr(body, name), name, limits))]
     if problems:
         fields = [{"field": field, "reason": reason} for field, reason in problems]
-        raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
+        raise errors.InvalidCommand(fields=fields)
 
 
 def parse_body(model: type[M], raw: bytes, limits: Limits = DEFAULT_LIMITS) -> M:
     """Validate a JSON body (empty means {}); raises InvalidCommand naming each bad field."""
-    try:
-        body = model.model_validate_json(raw or b"{}")
+    try:  # strict: an integer is an integer and a boolean a boolean, as the OpenAPI document says (not "5", not false)
+        body = model.model_validate_json(raw or b"{}", strict=True)
     except ValidationError as exc:
         raise invalid(exc) from None
     if not surely_storable(raw, limits):

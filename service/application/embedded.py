@@ -17,7 +17,7 @@ from uuid import UUID
 import orjson
 
 from jobledger.application import bodies, storage, sweeper
-from jobledger.application.jobs import Claimed, Jobs
+from jobledger.application.jobs import DEFAULT_TENANT, Claimed, Jobs
 from jobledger.application.snapshot import Snapshot
 from jobledger.application.types import TypeRegistry
 from jobledger.domain import commands
@@ -32,7 +32,7 @@ def _body(model: type[bodies.M], body: dict[str, Any]) -> bodies.M:
     try:
         raw = orjson.dumps(body)
     except TypeError as exc:
-        raise InvalidCommand(f"not JSON: {exc}") from None
+        raise InvalidCommand(fields=[{"field": "body", "reason": f"not JSON: {exc}"}]) from None
     return bodies.parse_body(model, raw)
 
 
@@ -79,7 +79,11 @@ class Embedded:
         """Claim as POST /jobs/claim does, waiting up to `wait_seconds` for a job, or until `stop`
         is set (one more read is made then). A claim that committed always reaches the caller."""
         parsed = _body(bodies.ClaimBody, body)
-        max_running, lease_seconds = await self.types.claim_limits(tuple(parsed.types), parsed.lease_seconds)
+        # in-process workers claim jobs of any tenant, under the tenant "default"'s types (those of the
+        # types file): its lease_seconds and max_running, the running jobs counted across tenants
+        max_running, lease_seconds = await self.types.claim_limits(
+            DEFAULT_TENANT, tuple(parsed.types), parsed.lease_seconds
+        )
         deadline = asyncio.get_running_loop().time() + wait_seconds
         with self.jobs.waiting(parsed.types) as woken:
             while True:

@@ -164,8 +164,7 @@ class Jobs:
                     try:
                         answers[i] = (await self._replayed(conflict.stream_id, commands_[i]), False)
                     except errors.IdempotencyKeyReused as exc:
-                        exc.details["index"] = i  # which of the batch's jobs
-                        raise
+                        raise errors.IdempotencyKeyReused(**{**exc.details, "index": i}) from None
                 continue
             for i, recorded, request in zip(todo, outcomes, requests, strict=True):
                 job = planned[i][2]

@@ -20,6 +20,7 @@ from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import RecordedEvent
 from jobledger.projections import job_status
+from jobledger.application import redaction
 from jobledger.application.snapshot import replay
 
 log = logging.getLogger("jobledger.live")
@@ -29,8 +30,10 @@ _PAGE = 1000
 _RETRY_SECONDS = 0.5
 
 
-def message(event: RecordedEvent, job: Job) -> bytes:
-    """The live message for `event`; `job` is the job state after it."""
+def message(event: RecordedEvent, job: Job, details: bool = True) -> bytes:
+    """The live message for `event`; `job` is the job state after it. Without `details`, its
+    errors show their code and message only (a client's socket, application.redaction)."""
+    document = job_status.document(job)
     return orjson.dumps(
         {
             "type": "event",
@@ -39,8 +42,8 @@ def message(event: RecordedEvent, job: Job) -> bytes:
             "job_id": str(event.stream_id),
             "version": event.version,
             "recorded_at": event.recorded_at.isoformat(),
-            "data": event.data,
-            "job": {**job_status.document(job), "position": event.position},
+            "data": event.data if details else redaction.event_data(event.type, event.data),
+            "job": {**(document if details else redaction.document(document)), "position": event.position},
         }
     )
 

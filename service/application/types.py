@@ -1,48 +1,76 @@
-"""The job type registry: payload schema and defaults per type, from a file or the API."""
+"""The job type registry: payload schema and defaults per type and tenant, from a file or the API.
 
+Each tenant has its own types, as it has its own jobs: one tenant's schema or `max_running`
+never touches another's jobs. The types file loaded at start registers types of the tenant
+"default" (the open mode's, and in-process workers', see application.embedded).
+"""
+
+import asyncio
 import time
 from typing import Any
 
 import jsonschema
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from jobledger.domain import errors
+from jobledger.application import type_schemas
 from jobledger.application.bodies import MAX_INT64
+from jobledger.application.json_types import json_int
+from jobledger.application.jobs import DEFAULT_TENANT
 from jobledger.eventlog.protocols import Stores
 
 DEFAULT_LEASE_SECONDS = 30.0
 _CACHE_SECONDS = 2.0  # other instances' PUT /types reach this one within this time
+_CACHED_TENANTS = 1024  # tenants whose types an instance keeps; past it, the cache starts again
+_CHECKED = 4096  # stored types kept parsed and checked, by their stored text
 
 
 class JobType(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    payload_schema: dict[str, Any] | None = Field(None, alias="schema", description="JSON Schema for payloads")
-    max_attempts: int | None = Field(None, ge=1, le=1000)
+    payload_schema: dict[str, Any] | None = Field(
+        None, alias="schema", description="JSON Schema for payloads: local $refs only, RE2 patterns (README, Security)"
+    )
+    max_attempts: json_int(1, 1000) | None = None
     lease_seconds: float | None = Field(None, gt=0, le=86400)
     expires_in: float | None = Field(None, gt=0, le=365 * 86400)
-    max_running: int | None = Field(
-        None, ge=1, le=MAX_INT64, description="jobs of this type running at once, enforced at claim"
+    max_running: json_int(1, MAX_INT64) | None = Field(
+        None, description="jobs of this type and tenant running at once, enforced at claim"
     )
     retry_base_seconds: float | None = Field(None, ge=0, le=86400)
     retry_max_seconds: float | None = Field(None, ge=0, le=7 * 86400)
-    max_payload_bytes: int | None = Field(
-        None, ge=1, le=MAX_INT64, description="largest payload (as JSON) of a job of this type"
+    max_payload_bytes: json_int(1, MAX_INT64) | None = Field(
+        None, description="largest payload (as JSON) of a job of this type"
     )
-
-    @field_validator("payload_schema")
-    @classmethod
-    def _valid_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        if schema is not None:
-            try:
-                jsonschema.validators.validator_for(schema).check_schema(schema)
-            except jsonschema.SchemaError as exc:
-                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
-        return schema
+    _validator: type_schemas.PayloadValidator | None = PrivateAttr(None)
+    _refused: str | None = PrivateAttr(None)  # why a schema stored before the checks existed fails them
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def checked(job_type: JobType) -> JobType:
+    """The type with its payload validator; InvalidCommand naming `schema` if the schema is unsafe.
+    The check runs off the event loop: the metaschema alone takes about 1 ms a subschema."""
+    schema = job_type.payload_schema
+    if schema is not None:
+        try:
+            await asyncio.to_thread(type_schemas.check, schema)
+        except type_schemas.SchemaRefused as exc:
+            raise errors.InvalidCommand(f"schema: {exc}", fields=[{"field": "schema", "reason": str(exc)}]) from None
+        job_type._validator = type_schemas.PayloadValidator(schema)
+    return job_type
+
+
+async def _stored(config: dict[str, Any]) -> JobType:
+    """A type as stored; one whose schema fails today's checks is kept, marked refused."""
+    job_type = JobType.model_validate(config)
+    try:
+        return await checked(job_type)
+    except errors.InvalidCommand as exc:
+        job_type._refused = exc.details["fields"][0]["reason"]
+        return job_type
 
 
 class TypeRegistry:
@@ -50,43 +78,60 @@ class TypeRegistry:
         self.stores = stores
         self.strict = strict
         self.max_payload_bytes = max_payload_bytes  # for types that set none
-        self._types: dict[str, JobType] = {}
-        self._loaded_at = float("-inf")
+        self._types: dict[str, tuple[float, dict[str, JobType]]] = {}  # tenant -> (loaded at, its types)
+        self._checked: dict[bytes, JobType] = {}  # stored config -> the type made of it
 
-    async def all(self) -> dict[str, JobType]:
-        if time.monotonic() - self._loaded_at > _CACHE_SECONDS:
-            registered = await self.stores.registry.get_types()
-            self._types = {name: JobType.model_validate(c) for name, c in registered.items()}
-            self._loaded_at = time.monotonic()
-        return self._types
+    async def all(self, tenant: str) -> dict[str, JobType]:
+        """The tenant's types by name."""
+        cached = self._types.get(tenant)
+        if cached is not None and time.monotonic() - cached[0] <= _CACHE_SECONDS:
+            return cached[1]
+        stored = await self.stores.registry.get_types(tenant)
+        loaded = {name: await self._parsed(config) for name, config in stored.items()}
+        if len(self._types) >= _CACHED_TENANTS:
+            self._types.clear()
+        self._types[tenant] = (time.monotonic(), loaded)
+        return loaded
 
-    async def get(self, name: str) -> JobType | None:
-        return (await self.all()).get(name)
+    async def _parsed(self, config: dict[str, Any]) -> JobType:
+        key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
+        job_type = self._checked.get(key)
+        if job_type is None:
+            if len(self._checked) >= _CHECKED:
+                self._checked.clear()
+            job_type = self._checked[key] = await _stored(config)
+        return job_type
 
-    async def put(self, name: str, job_type: JobType, now) -> None:
-        await self.stores.registry.put_type(name, job_type.as_json(), now)
-        self._loaded_at = float("-inf")
+    async def get(self, tenant: str, name: str) -> JobType | None:
+        return (await self.all(tenant)).get(name)
 
-    async def load_file(self, path: str, now) -> None:
-        """Register every type in a JSON file: {"name": {"schema": ..., "max_attempts": ...}}."""
+    async def put(self, tenant: str, name: str, job_type: JobType, now) -> None:
+        """Register the tenant's type `name`; InvalidCommand (400, naming `schema`) for an unsafe schema."""
+        await checked(job_type)
+        await self.stores.registry.put_type(tenant, name, job_type.as_json(), now)
+        self._types.pop(tenant, None)
+
+    async def load_file(self, path: str, now, tenant: str = DEFAULT_TENANT) -> None:
+        """Register every type in a JSON file, {"name": {"schema": ..., "max_attempts": ...}}, for `tenant`."""
         with open(path, "rb") as f:
             for name, config in orjson.loads(f.read()).items():
-                await self.put(name, JobType.model_validate(config), now)
+                await self.put(tenant, name, JobType.model_validate(config), now)
 
     async def claim_limits(
-        self, wanted: tuple[str, ...] | None, lease_seconds: float | None
+        self, tenant: str, wanted: tuple[str, ...] | None, lease_seconds: float | None
     ) -> tuple[dict[str, int], float]:
-        """For a claim of `wanted` types (None: any): the running limits of the registered
-        types it may take, and its lease (asked, else the type's when one type is asked for)."""
-        types = await self.all()
+        """For a claim of `wanted` types (None: any) of the tenant's jobs: the running limits of
+        its registered types the claim may take, and its lease (asked, else the type's when
+        one type is asked for)."""
+        types = await self.all(tenant)
         max_running = {n: t.max_running for n, t in types.items() if t.max_running and (wanted is None or n in wanted)}
         if lease_seconds is None and wanted and len(wanted) == 1 and wanted[0] in types:
             lease_seconds = types[wanted[0]].lease_seconds
         return max_running, lease_seconds or DEFAULT_LEASE_SECONDS
 
-    async def check_payload(self, type_name: str, payload: Any) -> JobType | None:
-        """The type's settings; raises InvalidCommand naming the field a payload breaks."""
-        job_type = await self.get(type_name)
+    async def check_payload(self, tenant: str, type_name: str, payload: Any) -> JobType | None:
+        """The tenant's settings for the type; raises InvalidCommand naming the field a payload breaks."""
+        job_type = await self.get(tenant, type_name)
         limit = (job_type and job_type.max_payload_bytes) or self.max_payload_bytes
         if limit is not None and (size := len(orjson.dumps(payload))) > limit:
             reason = f"{size} bytes as JSON, more than the {limit} allowed for type {type_name!r}"
@@ -97,13 +142,32 @@ class TypeRegistry:
                     f"type: {type_name!r} is not registered", fields=[{"field": "type", "reason": "not a registered type"}]
                 )
             return None
-        if job_type.payload_schema is not None:
-            validator = jsonschema.validators.validator_for(job_type.payload_schema)(job_type.payload_schema)
-            problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
+        if job_type._refused is not None:
+            reason = (
+                f"the schema registered for {type_name!r} is refused ({job_type._refused}); "
+                "an admin must register it again"
+            )
+            raise errors.InvalidCommand(f"type: {reason}", fields=[{"field": "type", "reason": reason}])
+        if job_type._validator is not None:
+            problems = sorted(await _validated(job_type._validator, payload), key=lambda e: list(e.absolute_path))
             if problems:
                 fields = [{"field": _path(p), "reason": p.message} for p in problems]
                 raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
         return job_type
+
+
+async def _validated(validator: type_schemas.PayloadValidator, payload: Any) -> list[jsonschema.ValidationError]:
+    """The payload's errors: checked on the loop within a small budget (most payloads), else in a
+    thread within a larger one, so the loop answers other requests meanwhile."""
+    try:
+        return validator.errors(payload, type_schemas.INLINE_BUDGET)
+    except type_schemas.BudgetExceeded:
+        pass
+    try:
+        return await asyncio.to_thread(validator.errors, payload)
+    except type_schemas.BudgetExceeded:
+        reason = "too costly to validate against the type's schema; send a smaller payload"
+        raise errors.InvalidCommand(f"payload: {reason}", fields=[{"field": "payload", "reason": reason}]) from None
 
 
 def _path(error: jsonschema.ValidationError) -> str:

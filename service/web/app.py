@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import auth, errors, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, ui_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, ui_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper
 from jobledger.web.config import Settings
 from jobledger.application.jobs import Jobs
@@ -22,18 +22,21 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.metrics_key] = Metrics()
     app[keys.settings_key] = settings
     app[keys.started_key] = time.monotonic()
+    guards.setup(app, settings)
     app[schemas.limits_key] = bodies.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
     app.cleanup_ctx.append(_gc_context)
     app.cleanup_ctx.append(_stores_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_projections_context)
+    app.cleanup_ctx.append(audit_routes.checkpoints_context)  # the log's tree, built after the appends commit
     app.cleanup_ctx.append(live_routes.hub_context)
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
+    app.add_routes(audit_routes.routes)
     app.add_routes(ui_routes.routes)
     app.add_routes(openapi.routes)
     openapi.document_bytes()  # built (and checked) once, at start-up
@@ -44,7 +47,8 @@ def create_app(settings: Settings) -> web.Application:
 @web.middleware
 async def middleware(request: web.Request, handler) -> web.StreamResponse:
     """Every request, in this order: its id and log context (logs), its timing (metrics_routes),
-    errors made answers (errors), who asks and may they (auth), then the route's handler.
+    errors made answers (errors), the Host and Origin it may come from (guards), who asks and may
+    they (auth), then the route's handler.
 
     One middleware, not one per concern: each is another coroutine and frame per request.
     The timing covers error answers; an exception that escapes (a redirect, a cancelled
@@ -53,6 +57,7 @@ async def middleware(request: web.Request, handler) -> web.StreamResponse:
     logs.request_context(request)
     started = time.perf_counter()
     try:
+        guards.check(request)
         await auth.admit(request)
         response = await handler(request)
     except Exception as exc:

@@ -39,6 +39,10 @@ class Forbidden(errors.JobServiceError):
 
     code = "forbidden"
 
+    def __init__(self, message: str | None = None, *, role: str, action: str, fields: list[dict[str, str]] = ()):
+        """`fields`: the request's fields that ask for what the key may not have (a job type)."""
+        super().__init__(message, role=role, action=action, fields=list(fields))
+
 
 class RateLimited(errors.JobServiceError):
     """Too many requests with this key; wait and try again."""
@@ -46,8 +50,8 @@ class RateLimited(errors.JobServiceError):
     code = "rate_limited"
 
 
-Role = Literal["client", "worker", "auditor", "admin"]
-ROLES: tuple[Role, ...] = ("client", "worker", "auditor", "admin")
+Role = Literal["client", "worker", "auditor", "admin", "operator"]
+ROLES: tuple[Role, ...] = ("client", "worker", "auditor", "admin", "operator")
 
 #: action -> roles allowed to perform it
 ACTIONS: dict[str, frozenset[str]] = {
@@ -57,9 +61,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "work": frozenset({"worker", "admin"}),  # claim, heartbeat, progress, phases, finish, artifacts
     "history": frozenset({"client", "auditor", "admin"}),  # one job's events and chain
     "log": frozenset({"auditor", "admin"}),  # the tenant's whole log
-    "admin": frozenset({"admin"}),  # job types, metrics
+    "admin": frozenset({"admin"}),  # the tenant's job types
+    # figures across every tenant (/metrics, /health's counts): the service's operators, who
+    # see no tenant's jobs (a tenant's admin sees only its own tenant, so not these)
+    "operate": frozenset({"operator"}),
 }
 PUBLIC = "public"
+#: roles shown a failed attempt's whole error; clients see its code and message (README, Security)
+DETAIL_ROLES = frozenset({"worker", "auditor", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +79,61 @@ class Principal:
     role: str
     tenant: str
     types: tuple[str, ...] | None = None
+    name: str | None = None  # the key's note (`keys create --name`), recorded beside its id
 
     def sees(self, tenant: str, job_type: str) -> bool:
         return tenant == self.tenant and (self.types is None or job_type in self.types)
 
     def may(self, action: str) -> bool:
-        return self.role in ACTIONS[action]
+        return self.role in ACTIONS[action] or self.key_id is None  # the open mode may do everything
+
+    @property
+    def sees_details(self) -> bool:
+        """Whether this caller sees a failed attempt's whole error (traceback and all), not only
+        its code and message (application.redaction)."""
+        return self.role in DETAIL_ROLES or self.key_id is None
+
+    @property
+    def service_wide(self) -> bool:
+        """Whether this caller may see figures across every tenant: an operator, or the open mode."""
+        return self.may("operate")
 
     def check_type(self, job_type: str, field: str = "type") -> None:
         """Refuse (403) a job type this key is not given."""
         if self.types is not None and job_type not in self.types:
             raise Forbidden(
-                f"{field}: this key may not use job type {job_type!r}",
+                f"{field}: this key may not use job type {job_type!r}", role=self.role, action="type",
                 fields=[{"field": field, "reason": f"not one of this key's types: {', '.join(self.types)}"}],
             )
 
 
 OPEN = Principal(None, "admin", DEFAULT_TENANT)
+OPEN_ACTOR = "api"  #: the actor of the open mode's requests, which carry no key
+#: roles whose `X-Actor` is recorded, as whom they act on behalf of (a worker pool names its
+#: worker, an admin's tool its user); from any other role the header is refused (403)
+ASSERTS_ACTOR = frozenset({"worker", "admin"})
+
+
+def acting(principal: Principal, claimed: str | None) -> dict[str, str | None]:
+    """Who acts, for an event's metadata: the authenticated key (`key:<id>` and its name), never
+    a header; `claimed` (X-Actor) is kept apart, as `on_behalf_of`, for the roles that may assert it."""
+    if principal.key_id is None:
+        who: dict[str, str | None] = {"actor": OPEN_ACTOR}
+    else:
+        who = {"actor": f"key:{principal.key_id}", "actor_name": principal.name}
+    if claimed is not None:
+        check_claimed_actor(principal)
+        who["on_behalf_of"] = claimed
+    return who
+
+
+def check_claimed_actor(principal: Principal) -> None:
+    """Refuse (403, naming the header) an X-Actor from a role that may not assert one."""
+    if not (principal.key_id is None or principal.role in ASSERTS_ACTOR):
+        reason = f"a {principal.role} key may not name whom it acts for; the key itself is recorded"
+        raise Forbidden(
+            f"X-Actor: {reason}", fields=[{"field": "X-Actor", "reason": reason}], role=principal.role, action="on_behalf_of"
+        )
 
 
 def requires(action: str, *, socket: bool = False) -> Callable:
@@ -161,7 +208,7 @@ class Authenticator:
             yield
             return
         if self.sockets.get(key_id, 0) >= limit:
-            raise RateLimited(f"this key has {limit} WebSockets open already", retry_after=1, limit=limit)
+            raise RateLimited(f"this key has {limit} WebSockets open already", retry_after=1, limit=f"{limit} sockets")
         self.sockets[key_id] = self.sockets.get(key_id, 0) + 1
         try:
             yield
@@ -174,7 +221,7 @@ class Authenticator:
 def _principal(key: ApiKey | None) -> Principal | None:
     if key is None or key.revoked_at is not None:
         return None
-    return Principal(key.key_id, key.role, key.tenant, key.types)
+    return Principal(key.key_id, key.role, key.tenant, key.types, key.name)
 
 
 def bearer(request: web.Request) -> str | None:
@@ -224,6 +271,8 @@ async def admit(request: web.Request) -> None:
         return
     principal = await authenticator.principal(token)
     authorize(principal, action)
+    if "X-Actor" in request.headers:  # refused on every route, not only those that record events
+        check_claimed_actor(principal)
     authenticator.throttle(principal)
     request[principal_key] = principal
     logs.bind(tenant=principal.tenant)
@@ -231,7 +280,7 @@ async def admit(request: web.Request) -> None:
 
 def authorize(principal: Principal, action: str) -> None:
     if not principal.may(action):
-        raise Forbidden(f"a {principal.role} key may not do this ({action})", role=principal.role, action=action)
+        raise Forbidden(f"the role {principal.role} may not do this ({action})", role=principal.role, action=action)
 
 
 def principal_of(request: web.Request) -> Principal:

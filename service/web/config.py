@@ -1,13 +1,16 @@
 """Configuration: command-line flags override environment variables override defaults."""
 
 import ipaddress
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 import limits
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///jobledger.db"
+_HOSTNAME = re.compile(r"[a-z0-9_.-]+")  # a name or IPv4 address; IPv6 comes in brackets
 
 
 def is_loopback(host: str) -> bool:
@@ -15,6 +18,24 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def hostname(host: str) -> str | None:
+    """The name in a `Host` header or a host setting: lower case, without port or brackets; None if malformed."""
+    try:
+        parts = urlsplit(f"//{host.strip()}")
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        return None
+    name = parts.hostname or ""
+    return name if _HOSTNAME.fullmatch(name) or _is_ipv6(name) else None
+
+
+def _is_ipv6(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).version == 6
     except ValueError:
         return False
 
@@ -46,6 +67,24 @@ class Settings(BaseSettings):
     rate_limit: str = "1000/second"  #: requests per key (limits syntax: "100/second", "5000/minute")
     cors_origins: list[str] = Field(default_factory=list)  #: origins browsers may call from ("*" for any)
     hsts: bool = False  #: send Strict-Transport-Security (behind TLS only)
+    # Host names answered besides localhost, 127.0.0.1 and [::1] (a port is ignored). The open mode answers
+    # only those (a DNS-rebound name is refused); with keys, any host unless this list is given.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    body_timeout_seconds: float = Field(30.0, gt=0)  #: a request body must arrive within this (408, then closed)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if hostname(host) is None:
+                raise ValueError(f"not a host name (with an optional port): {host!r}")
+        return hosts
+
+    # The log's signed checkpoints: see README "Auditing" and docs/auditing.md
+    signing_key: SecretStr | None = None  #: the signer key text (`jobledger audit keygen`); never stored
+    signing_key_file: str | None = None  #: a file holding the signer key
+    log_origin: str | None = Field(None, pattern=r"^[^\n]+$")  #: a checkpoint's origin line (None: jobledger/<host>)
+    checkpoint_interval: float = Field(1.0, gt=0)  #: seconds: a checkpoint at most this often while the log grows
 
     @field_validator("rate_limit")
     @classmethod

@@ -7,7 +7,9 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
+from jobledger.application import redaction
 from jobledger.application.snapshot import Snapshot
+from jobledger.eventlog.records import RecordedEvent
 from jobledger.domain import commands, errors
 from jobledger.web import auth, keys, schemas
 
@@ -21,22 +23,34 @@ def job_id(request: web.Request) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise errors.JobNotFound(f"no job with id {raw!r}", id=raw, reason="not a UUID") from None
+        raise errors.JobNotFound(f"no job with id {raw!r}: not a UUID", job_id=raw) from None
 
 
 def meta(request: web.Request, headers: schemas.MetaHeaders | None = None) -> dict[str, Any]:
     headers = headers or schemas.parse_headers(schemas.MetaHeaders, request.headers)
     request_id = request[keys.request_id_key]
     correlation_id = headers.correlation_id or request_id
-    return {"actor": headers.actor or "api", "request_id": request_id, "correlation_id": correlation_id}
+    who = auth.acting(auth.principal_of(request), headers.actor)  # the key, never the X-Actor header
+    return {**who, "request_id": request_id, "correlation_id": correlation_id}
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def job_response(snapshot: Snapshot, status: int = 200, **headers: str) -> web.Response:
-    body = snapshot.document_json  # the status row's text, as written: no dict made and serialized again
+def shown(scope: auth.Principal, document_json: str) -> str:
+    """A job document's text as `scope` may see it: a client sees its errors' code and message only."""
+    return document_json if scope.sees_details else redaction.document_text(document_json)
+
+
+def shown_event(scope: auth.Principal, event: RecordedEvent) -> dict[str, Any]:
+    """An event as `scope` may see it: a client sees its error's code and message only."""
+    return event.as_json() if scope.sees_details else redaction.event(event.as_json())
+
+
+def job_response(snapshot: Snapshot, status: int = 200, *, scope: auth.Principal, **headers: str) -> web.Response:
+    """The job's document as `scope` may see it (every answer of a job goes through here or `shown`)."""
+    body = shown(scope, snapshot.document_json)  # the status row's text, as written: no dict made and serialized again
     return web.Response(
         text=body, status=status, content_type="application/json", headers={"ETag": etag(snapshot.job.version), **headers}
     )
@@ -47,4 +61,4 @@ async def execute(request: web.Request, command: commands.Command) -> web.Respon
     scope = auth.principal_of(request)
     headers = schemas.parse_headers(schemas.CommandHeaders, request.headers)
     snapshot = await jobs.execute(job_id(request), command, meta(request, headers), headers.if_match, scope)
-    return job_response(snapshot)
+    return job_response(snapshot, scope=scope)

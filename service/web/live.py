@@ -5,6 +5,12 @@ position order, whichever instance appended it. For each event that someone list
 the event onto a small cache of job states, serialises the message once and frames it once, then
 writes the same bytes to every matching socket. A socket whose send buffer is over its bound is
 closed with 4008 "lagging" instead of slowing the others; its client resumes with `after`.
+
+Every `key_check` seconds the hub reads which API keys are still active and closes the sockets
+of any other (4001, after an `error` message): a key revoked by any instance or by
+`jobledger keys revoke` stops streaming within that time, on every instance, on both backends.
+The check reads the registry itself, not the Authenticator's cache, and costs one query per
+tick only while a socket with a key is open.
 """
 
 import asyncio
@@ -17,7 +23,10 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from aiohttp import WSCloseCode, web
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import orjson
 
 from jobledger.domain import errors
 from jobledger.domain.job import Job
@@ -30,6 +39,7 @@ from jobledger.application.live_messages import TERMINAL, JobStates, message
 log = logging.getLogger("jobledger.live")
 
 LAGGING = 4008  #: close code: the listener fell behind its send buffer; reconnect with `after`
+REVOKED = 4001  #: close code: the socket's API key was revoked (as an unknown key is refused: 401)
 
 
 class LiveSettings(BaseSettings):
@@ -45,6 +55,13 @@ class LiveSettings(BaseSettings):
     max_subscriptions: int = 1000  #: jobs + job types one socket may follow at once
     max_sockets_per_key: int = 100  #: open sockets per API key
     auth_timeout: float = 5.0  #: seconds a socket without an Authorization header has to send its `auth` message
+    key_check: float = Field(1.0, gt=0, le=1.0)  #: seconds between checks that each socket's API key is active
+
+
+class KeyRevoked(errors.JobServiceError):
+    """This API key was revoked."""
+
+    code = "unauthorized"  # what the same key is answered over HTTP from now on
 
 
 class TooManySubscriptions(errors.JobServiceError):
@@ -167,6 +184,11 @@ class Listener:
         if self.at_terminal and self.close_on_terminal:  # a per-job socket ends after a terminal event
             self.close(WSCloseCode.OK, "")
 
+    def revoke(self) -> None:
+        """The socket's key was revoked: say so, then close (4001)."""
+        self.write(text_frame(orjson.dumps({"type": "error", "error": KeyRevoked().as_json()})))
+        self.close(REVOKED, KeyRevoked().message)
+
     def close(self, code: int, reason: str) -> None:
         """Stop sending and close the socket in the background (a slow peer must not block the hub)."""
         if self.closing:
@@ -206,6 +228,7 @@ class Hub:
         self._tasks: set[asyncio.Task] = set()
         self._unsubscribe = follower.subscribe(self._received)
         self._task = asyncio.create_task(self._run(), name="jobledger-live-hub")
+        self._keys_task = asyncio.create_task(self._check_keys(), name="jobledger-live-keys")
 
     def listener(
         self, ws: web.WebSocketResponse, request: web.Request, scope: Scope, *, close_on_terminal: bool = False
@@ -270,9 +293,26 @@ class Hub:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.settings.close_timeout + 1)
         self._unsubscribe()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        for task in (self._task, self._keys_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _check_keys(self) -> None:
+        """Close, every `key_check` seconds, the sockets whose API key is no longer active."""
+        while True:
+            await asyncio.sleep(self.settings.key_check)
+            held = {key_id for listener in self._sockets if (key_id := _key_id(listener)) is not None}
+            if not held:
+                continue
+            try:
+                active = {key.key_id for key in await self.stores.registry.list_keys() if key.revoked_at is None}
+            except errors.StoreUnavailable as exc:  # checked again next tick; until then nothing new is trusted
+                log.warning("could not check the API keys of open sockets: %s", exc)
+                continue
+            for listener in list(self._sockets):
+                if _key_id(listener) in held - active:
+                    listener.revoke()
 
     def _received(self, batch: list[RecordedEvent]) -> None:
         self._inbox.append(batch)
@@ -319,10 +359,14 @@ class Hub:
         targets = self._targets(job)
         if not targets:
             return
-        item = (event.position, text_frame(message(event, job)), job.status in TERMINAL)
-        self.serialized += 1
+        terminal = job.status in TERMINAL
+        items = {}  # whole errors, or their code and message only (a client's socket): each made once
         for listener in targets:
-            outbox.setdefault(listener, []).append(item)
+            details = listener.scope.sees_details
+            if details not in items:
+                items[details] = (event.position, text_frame(message(event, job, details)), terminal)
+                self.serialized += 1
+            outbox.setdefault(listener, []).append(items[details])
 
     def _targets(self, job: Job) -> list[Listener]:
         """The sockets that listen to this job and may see it."""
@@ -331,6 +375,11 @@ class Hub:
             return []
         listeners = groups[0] if len(groups) == 1 else set().union(*groups)
         return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type)]
+
+
+def _key_id(listener: Listener) -> str | None:
+    """The API key an open socket acts for (None: the open mode, or already closing)."""
+    return None if listener.closing else getattr(listener.scope, "key_id", None)
 
 
 def _discard(index: dict, key, listener: Listener) -> None:

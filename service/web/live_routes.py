@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from jobledger.domain import errors
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, live, schemas
-from jobledger.application import live_messages
+from jobledger.web import errors as web_errors
+from jobledger.application import live_messages, redaction
 from jobledger.application.snapshot import Snapshot
 
 routes = web.RouteTableDef()
@@ -104,7 +105,8 @@ async def _authenticated(ws: web.WebSocketResponse, request: web.Request):
     """The socket's principal, from its Authorization header or else its first message
     `{"type": "auth", "token": ...}` (sent within `ws_auth_timeout`); holds one of its key's sockets.
 
-    Errors before the upgrade propagate (HTTP status); after it, they close the socket with CLOSE_CODES.
+    Errors before the upgrade propagate (HTTP status); after it, an `error` message says which
+    (as the HTTP answer would), then the socket closes with CLOSE_CODES.
     """
     authenticator = request.app[auth.authenticator_key]
     settings = request.app[keys.hub_key].settings
@@ -120,7 +122,10 @@ async def _authenticated(ws: web.WebSocketResponse, request: web.Request):
     except tuple(CLOSE_CODES) as exc:
         if not ws.prepared:
             raise
+        with contextlib.suppress(ConnectionError):
+            await ws.send_str(orjson.dumps({"type": "error", "error": exc.as_json()}).decode())
         await ws.close(code=CLOSE_CODES[type(exc)], message=exc.message.encode()[:120])
+        raise web_errors.Answered(ws, f"closed {CLOSE_CODES[type(exc)]}: {exc.message}") from None
 
 
 async def _auth_message(ws: web.WebSocketResponse, authenticator: auth.Authenticator, timeout: float) -> auth.Principal:
@@ -142,7 +147,8 @@ async def _start(listener: live.Listener, snapshot: Snapshot, registered: int, a
     """Send the job document, replay what `after` asks for, and go live."""
     hub = listener.hub
     hub.remember(snapshot.job)
-    first = {"type": "job", "position": snapshot.position, "job": snapshot.document}
+    document = snapshot.document if listener.scope.sees_details else redaction.document(snapshot.document)
+    first = {"type": "job", "position": snapshot.position, "job": document}
     await listener.ws.send_frame(orjson.dumps(first), WSMsgType.TEXT)
     listener.note(snapshot.position, snapshot.job.status in live_messages.TERMINAL)
     if after is None:
@@ -196,7 +202,7 @@ async def _late_auth(listener: live.Listener, authenticator: auth.Authenticator,
     except ValidationError:
         return False
     if listener.scope is not auth.OPEN or listener.jobs or listener.types or listener.all_from is not None:
-        _send(listener, _error("auth: only as the first message"))
+        _send(listener, _error("type", "auth is accepted only as the first message"))
         return True
     try:
         principal = await authenticator.principal(token)
@@ -212,12 +218,12 @@ async def _answer(listener: live.Listener, request: ClientMessage) -> None:
     if request.type == "ping":
         _send(listener, {"type": "pong"})
     elif listener.close_on_terminal:
-        _send(listener, _error("this socket follows one job; subscribe on /ws"))
+        _send(listener, _error("type", "this socket follows one job: subscribe on /ws"))
     elif not (request.jobs or request.job_types or request.all):
-        _send(listener, _error("give jobs, job_types or all: true"))
+        _send(listener, _error("jobs", "give jobs, job_types or all: true"))
     elif request.type == "unsubscribe":
         if request.after is not None:
-            _send(listener, _error("unsubscribe takes no after"))
+            _send(listener, _error("after", "unsubscribe takes no after"))
             return
         listener.hub.unwatch(listener, request.jobs, request.job_types, request.all)
         _send(listener, {"type": "unsubscribed", **_what(request)})
@@ -257,7 +263,7 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
             continue
         if before is not None and before.sent_already(event.stream_id, job.type, event.position):
             continue
-        await listener.ws.send_frame(live_messages.message(event, job), WSMsgType.TEXT)
+        await listener.ws.send_frame(live_messages.message(event, job, listener.scope.sees_details), WSMsgType.TEXT)
         listener.note(event.position, job.status in live_messages.TERMINAL)
         if listener.closing:
             return
@@ -288,8 +294,8 @@ def _what(request: ClientMessage) -> dict:
     return {"jobs": [str(j) for j in request.jobs], "job_types": request.job_types, "all": request.all}
 
 
-def _error(message: str) -> dict:
-    return {"type": "error", "error": errors.InvalidCommand(message).as_json()}
+def _error(field: str, reason: str) -> dict:
+    return {"type": "error", "error": errors.InvalidCommand(fields=[{"field": field, "reason": reason}]).as_json()}
 
 
 def _send(listener: live.Listener, body: dict) -> None:

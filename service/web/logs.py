@@ -16,6 +16,7 @@ import orjson
 import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 
 from jobledger.web import keys
 
@@ -55,6 +56,24 @@ def configure(level: str, log_format: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every trigger at INFO
+    server = logging.getLogger("aiohttp.server")
+    server.filters[:] = [f for f in server.filters if not isinstance(f, MalformedRequests)]
+    server.addFilter(MalformedRequests())
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp answers a request it cannot parse (bad request line or headers) 400 itself, and logs
+    it as an error with a traceback: it is the client's doing, so make it one info line without one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError) or record.levelno <= logging.INFO:
+            return True  # at debug (the first request of a connection): as aiohttp logs it
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.msg, record.args = "refused a malformed request from %s: %s %s", (remote, exc.code, exc.message)
+        record.exc_info, record.exc_text = None, None
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
 
 
 def _renderers(log_format: str) -> list:

@@ -17,8 +17,8 @@ from pydantic.json_schema import models_json_schema
 
 import jobledger
 from jobledger.application import bodies
-from jobledger.web import auth, logs, metrics_routes, responses, routes as job_routes, schemas, worker_routes
-from jobledger.application import types
+from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, worker_routes
+from jobledger.application import json_types, types
 from jobledger.web.errors import HTTP_CODES, STATUS
 
 routes = web.RouteTableDef()
@@ -29,12 +29,17 @@ BEARER = "bearer"
 ERRORS = {
     400: "invalid_request: bad JSON, field, query or header; `details.fields` lists {field, reason}",
     401: "unauthorized: no key where one is required, or an unknown, revoked or malformed key",
-    403: "forbidden: this key's role may not do this, or may not use this job type",
+    403: "forbidden: this key's role may not do this, may not use this job type, or may not send X-Actor; "
+         "host_not_allowed: a Host this service does not answer; cross_origin: a state change or WebSocket "
+         "from a browser on another origin",
     404: "not found: no such job (or not the caller's), phase, artifact or type",
     409: "illegal_transition, version_conflict (stale If-Match) or lease_lost",
+    408: "request_timeout: the body did not arrive within body_timeout_seconds (the connection is closed)",
     413: "payload_too_large: the body is over max_body_bytes",
+    415: "unsupported_media_type: a body that is not Content-Type: application/json, or any Content-Encoding",
     422: "idempotency_key_reused: the key was sent before with another body",
     429: "rate_limited: too many requests with this key (Retry-After)",
+    500: "tree_inconsistent: the stored Merkle tree does not extend the last checkpoint; nothing was signed",
     503: "store_unavailable: the database cannot be reached (Retry-After)",
 }
 _ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After"}
@@ -42,9 +47,9 @@ _ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After
 
 @routes.get("/openapi.json")
 @auth.requires(auth.PUBLIC)
-async def openapi(_request: web.Request) -> web.Response:
-    """This service's OpenAPI document (built once)."""
-    return web.Response(body=document_bytes(), content_type="application/json")
+async def openapi(request: web.Request) -> web.Response:
+    """This service's OpenAPI document (built once per mode: keys required, or optional in the open mode)."""
+    return web.Response(body=document_bytes(request.app[keys.settings_key].auth_required), content_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,19 @@ class Operation:
     raw: dict[str, Any] | None = None  #: the answer's schema when it is not a model
 
     def error_statuses(self) -> list[int]:
-        found = {503, *self.errors}
+        found = {403, 503, *self.errors}  # 403: a foreign Host or Origin (guards), on any route
         if self.handler.jobledger_action != auth.PUBLIC:
             found |= {401, 403, 429}
         if self.body or self.query or self.headers:
             found.add(400)
         if self.body:
-            found.add(413)
+            found |= {408, 413, 415}
         if "{id}" in self.path:
             found.add(404)
         return sorted(found)
 
 
-_r, _w = job_routes, worker_routes
+_r, _w, _a = job_routes, worker_routes, audit_routes
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
@@ -123,12 +128,26 @@ OPERATIONS = (
     Operation("post", "/jobs/{id}/artifacts", _w.add_artifact, "Add an artifact", body=bodies.ArtifactBody,
               **_COMMAND),
     Operation("get", "/jobs/{id}/artifacts", _w.list_artifacts, "A job's artifacts", responses.Artifacts),
-    Operation("get", "/jobs/{id}/artifacts/{name}", _w.get_artifact, "An artifact's data, in its content type",
+    Operation("get", "/jobs/{id}/artifacts/{name}", _w.get_artifact,
+              "An artifact's data: text as text/plain, JSON and raster images as such, anything else a download "
+              "(application/octet-stream); never rendered as a page",
               None, media="*/*", raw={}),
     Operation("put", "/types/{name}", _w.put_type, "Register a job type", responses.JobTypeAnswer, body=types.JobType,
               errors=(400,)),
     Operation("get", "/types", _w.list_types, "Registered job types", responses.JobTypes),
     Operation("get", "/types/{name}", _w.get_type, "A registered job type", responses.JobTypeAnswer, errors=(400, 404)),
+    Operation("get", "/checkpoint", _a.latest_checkpoint, "The log's latest signed checkpoint (a signed note)", None,
+              media="text/plain", raw={"type": "string"}, errors=(500,)),
+    Operation("post", "/checkpoint", _a.issue_checkpoint, "Sign the log's tree now if it grew; the latest checkpoint",
+              None, body=bodies.EmptyBody, media="text/plain", raw={"type": "string"}, errors=(500,)),
+    Operation("get", "/checkpoints", _a.list_checkpoints, "Signed checkpoints, ascending by size",
+              responses.CheckpointList, query=audit_routes.CheckpointsQuery),
+    Operation("get", "/proofs/inclusion", _a.inclusion_proof, "An event's inclusion proof (RFC 9162 2.1.3)",
+              responses.InclusionProof, query=audit_routes.InclusionQuery, errors=(404,)),
+    Operation("get", "/proofs/consistency", _a.consistency_proof, "A consistency proof between two tree sizes "
+              "(RFC 9162 2.1.4)", responses.ConsistencyProof, query=audit_routes.ConsistencyQuery),
+    Operation("get", "/jobs/{id}/bundle", _a.job_bundle, "A job's audit bundle, checked offline with the public key",
+              responses.AuditBundle, errors=(500,)),
     Operation("get", "/metrics", metrics_routes.metrics, "Prometheus metrics", None,
               media=CONTENT_TYPE_LATEST.split(";")[0], raw={"type": "string"}),
     Operation("get", "/openapi.json", openapi, "This document", None, raw={"type": "object"}),
@@ -201,9 +220,31 @@ def _answers(op: Operation) -> dict[str, Any]:
             answer["description"] = "not modified: If-None-Match names the job's current version"
         elif op.answer is not None or op.raw is not None:
             answer["content"] = {op.media: {"schema": _schema(op.answer) if op.answer else op.raw}}
+        if links := _links(op):
+            answer["links"] = links
         answers[str(status)] = answer
     answers.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in op.error_statuses()})
     return answers
+
+
+#: what an answer names that other operations take: (the operation's path, the parameter, where in the answer)
+_LINKED = {("post", "/jobs"): ("{id}", "id", "$response.body#/id"),
+           ("put", "/types/{name}"): ("/types/{name}", "name", "$response.body#/name")}
+
+
+def _links(op: Operation) -> dict[str, Any]:
+    """OpenAPI links from a job (or type) just made to the operations on it: a client, or a stateful
+    test (schemathesis), follows them with the id the answer holds."""
+    linked = _LINKED.get((op.method, op.path))
+    if linked is None:
+        return {}
+    part, name, value = linked
+    targets = [o for o in OPERATIONS if part in o.path and o is not op and "{phase}" not in o.path]
+    return {_operation_id(o): {"operationId": _operation_id(o), "parameters": {f"path.{name}": value}} for o in targets}
+
+
+def _operation_id(op: Operation) -> str:
+    return op.handler.__name__ if op.method != "delete" else "delete_job"
 
 
 def _error_body(status: int) -> dict[str, Any]:
@@ -224,9 +265,17 @@ def _error_answers() -> dict[str, Any]:
     }
 
 
-def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
+def _security(op: Operation, keys_required: bool) -> list[dict[str, list]]:
+    """A key for every operation but the public ones; in the open mode (loopback, `auth = auto`) it is optional
+    (`{}`: no key at all), though one that is sent is checked, and scopes the request."""
+    if op.handler.jobledger_action == auth.PUBLIC:
+        return []
+    return [{BEARER: []}] if keys_required else [{}, {BEARER: []}]
+
+
+def _operation(op: Operation, defs: dict[str, Any], keys_required: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "operationId": op.handler.__name__ if op.method != "delete" else "delete_job",
+        "operationId": _operation_id(op),
         "summary": op.summary,
         "parameters": [
             *_path_parameters(op.path), *_parameters(op.query, "query", defs), *_parameters(op.headers, "header", defs)
@@ -236,19 +285,19 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     if op.body is not None:
         required = bool(defs[op.body.__name__].get("required"))
         doc["requestBody"] = {"required": required, "content": {"application/json": {"schema": _schema(op.body)}}}
-    doc["security"] = [] if op.handler.jobledger_action == auth.PUBLIC else [{BEARER: []}]
+    doc["security"] = _security(op, keys_required)
     return doc
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of OPERATIONS."""
+def document(keys_required: bool = True) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of OPERATIONS (`keys_required` False: the open mode's)."""
     models = {m for op in OPERATIONS for m in (*_models(op.answer), op.body, op.query, op.headers) if m is not None}
     models.add(responses.Error)
     _, top = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF)
-    defs = top["$defs"]
+    defs = {**top["$defs"], "Json": json_types.JSON_SCHEMA}  # what the bodies' free-form fields refer to
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, defs)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, defs, keys_required)
     for op in OPERATIONS:  # parameters, not bodies: described where they are used
         defs.pop(getattr(op.query, "__name__", ""), None)
         defs.pop(getattr(op.headers, "__name__", ""), None)
@@ -269,5 +318,5 @@ def document() -> dict[str, Any]:
 
 
 @functools.cache
-def document_bytes() -> bytes:
-    return orjson.dumps(document())
+def document_bytes(keys_required: bool = True) -> bytes:
+    return orjson.dumps(document(keys_required))

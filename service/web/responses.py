@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from jobledger.domain import events
 from jobledger.domain.status import PhaseStatus, Status
@@ -128,11 +128,19 @@ class Break(Answer):
     reason: str
 
 
+class Problem(Answer):
+    kind: str = Field(description="chain, row (the status row against the fold of its events), tree or checkpoint")
+    job_id: UUID | None
+    version: int | None
+    detail: str = Field(description="what differs")
+
+
 class Verification(Answer):
     job_id: UUID
     ok: bool
     events: Count = Field(description="events checked")
-    broken: Break | None = Field(description="the first broken link, or null")
+    broken: Break | None = Field(description="the first broken link of the chain, or null")
+    problems: list[Problem] = Field(description="everything found broken: chain, status row, tree leaves")
 
 
 class ClaimedJob(Job):
@@ -219,3 +227,59 @@ class ErrorDetail(Answer):
 
 class Error(Answer):
     error: ErrorDetail
+
+
+# The log's checkpoints and proofs (service/web/audit_routes.py, docs/auditing.md)
+TreeHash = Annotated[str, Field(pattern="^[A-Za-z0-9+/]{43}=$", description="a SHA-256 hash, base64")]
+
+
+class CheckpointEntry(Answer):
+    tree_size: Count
+    root_hash: TreeHash
+    note: str = Field(description="the signed checkpoint: a C2SP signed note")
+    issued_at: datetime
+
+
+class CheckpointList(RootModel[list[CheckpointEntry]]):
+    """Checkpoints, ascending by size."""
+
+
+class InclusionProof(Answer):
+    leaf_index: Count
+    tree_size: int = Field(ge=1)
+    leaf_hash: TreeHash
+    proof: list[TreeHash] = Field(description="RFC 9162 audit path, from the leaf up")
+
+
+class ConsistencyProof(Answer):
+    first: Count
+    second: Count
+    proof: list[TreeHash] = Field(description="RFC 9162 2.1.4 consistency proof")
+
+
+class BundledEvent(Answer):
+    position: int = Field(ge=1)
+    job_id: UUID
+    version: int = Field(ge=1)
+    type: str
+    schema_version: int = Field(ge=1)
+    data: Any
+    metadata: Any
+    recorded_at: datetime
+
+
+class BundleEntry(Answer):
+    leaf_index: Count
+    position: int = Field(ge=1)
+    canonical: str = Field(description="the event's canonical bytes, base64: what its leaf hashes")
+    event: BundledEvent
+    inclusion_proof: list[TreeHash]
+
+
+class AuditBundle(Answer):
+    format: Literal["jobledger-audit-bundle/1"]
+    origin: str
+    job_id: UUID
+    checkpoint: str = Field(description="the signed checkpoint the proofs lead to")
+    tree_size: Count
+    events: list[BundleEntry]

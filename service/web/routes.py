@@ -13,9 +13,11 @@ from jobledger.projections import stats
 from jobledger.application import audit, projection_runner
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, logs, schemas
-from jobledger.application.jobs import request_hash
+from jobledger.application.jobs import request_hash, utcnow
 
 routes = web.RouteTableDef()
+#: /jobs/{id}, but never /jobs/batch: every other method there answers 405 (Allow: POST), not "no job with id 'batch'"
+JOB = "/jobs/{id:(?!batch$)[^/]+}"
 
 
 @routes.post("/jobs")
@@ -25,12 +27,12 @@ async def create_job(request: web.Request) -> web.Response:
     headers = schemas.parse_headers(schemas.CreateHeaders, request.headers)
     principal = auth.principal_of(request)
     principal.check_type(body.type)
-    job_type = await request.app[keys.types_key].check_payload(body.type, body.payload)
+    job_type = await request.app[keys.types_key].check_payload(principal.tenant, body.type, body.payload)
     digest = request_hash(body.model_dump(mode="json"))
     command = body.command(principal.tenant, headers.idempotency_key, digest, job_type)
     snapshot, created = await request.app[keys.jobs_key].create(command, handling.meta(request, headers))
     logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
-    return handling.job_response(snapshot, 201 if created else 200, Location=f"/jobs/{snapshot.job.id}")
+    return handling.job_response(snapshot, 201 if created else 200, scope=principal, Location=f"/jobs/{snapshot.job.id}")
 
 
 @routes.post("/jobs/batch")
@@ -48,14 +50,14 @@ async def create_jobs(request: web.Request) -> web.Response:
     for i, job in enumerate(body.jobs):
         principal.check_type(job.type, f"jobs.{i}.type")
         try:
-            job_type = await types.check_payload(job.type, job.payload)
+            job_type = await types.check_payload(principal.tenant, job.type, job.payload)
         except errors.InvalidCommand as exc:  # named within the batch
             fields = [{**f, "field": f"jobs.{i}.{f['field']}"} for f in exc.details["fields"]]
-            raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields) from None
+            raise errors.InvalidCommand(fields=fields) from None
         digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
         commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type))
     answers = await request.app[keys.jobs_key].create_many(commands_, handling.meta(request, headers))
-    documents = ",".join(snapshot.document_json for snapshot, _ in answers)
+    documents = ",".join(handling.shown(principal, snapshot.document_json) for snapshot, _ in answers)
     created = ",".join("true" if new else "false" for _, new in answers)
     status = 201 if any(new for _, new in answers) else 200
     return web.Response(
@@ -63,7 +65,7 @@ async def create_jobs(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/jobs/{id}")
+@routes.get(JOB)
 @auth.requires("read")
 async def get_job(request: web.Request) -> web.Response:
     job_id = handling.job_id(request)
@@ -71,16 +73,16 @@ async def get_job(request: web.Request) -> web.Response:
     jobs = request.app[keys.jobs_key]
     past = schemas.parse_query(schemas.AsOfQuery, request.query)
     if past.as_of is not None or past.at_position is not None:
-        return handling.job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope))
+        return handling.job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope), scope=scope)
     row = await request.app[keys.stores_key].status.get_status(job_id)
     if row is None:  # not in the read model (e.g. past retention): fold it from the log
-        return handling.job_response(await jobs.load(job_id, scope))
+        return handling.job_response(await jobs.load(job_id, scope), scope=scope)
     if not scope.sees(row.tenant, row.type):
         raise errors.JobNotFound(job_id=str(job_id))
     etag = handling.etag(row.version)
-    if etag in (schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match or ""):
+    if schemas.current(schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match, etag):
         return web.Response(status=304, headers={"ETag": etag})
-    body = f'{row.doc[:-1]},"position":{row.last_position}}}'  # the stored document, as written
+    body = f'{handling.shown(scope, row.doc)[:-1]},"position":{row.last_position}}}'  # the stored document, as written
     return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
 
 
@@ -94,7 +96,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     rows = await request.app[keys.stores_key].status.list_status(wanted)
     page = rows[: query.limit]
     next_cursor = str(page[-1][0]) if len(rows) > query.limit else None
-    jobs = ",".join(f'{doc[:-1]},"position":{last}}}' for _, last, doc in page)
+    jobs = ",".join(f'{handling.shown(scope, doc)[:-1]},"position":{last}}}' for _, last, doc in page)
     body = f'{{"jobs":[{jobs}],"next_cursor":{orjson.dumps(next_cursor).decode()}}}'
     return web.Response(text=body, content_type="application/json")
 
@@ -151,7 +153,7 @@ async def fail_job(request: web.Request) -> web.Response:
 
 
 @routes.post("/jobs/{id}/cancel")
-@routes.delete("/jobs/{id}")
+@routes.delete(JOB)
 @auth.requires("manage")
 async def cancel_job(request: web.Request) -> web.Response:
     body = await schemas.read_body(request, bodies.CancelBody)
@@ -171,7 +173,8 @@ async def job_events(request: web.Request) -> web.Response:
         e for e in history
         if e.position > query.after and (query.until is None or e.recorded_at <= query.until)
     ]
-    return handling.json_response({"job_id": str(job_id), "events": [e.as_json() for e in wanted]})
+    scope = auth.principal_of(request)
+    return handling.json_response({"job_id": str(job_id), "events": [handling.shown_event(scope, e) for e in wanted]})
 
 
 @routes.get("/jobs/{id}/verify")
@@ -179,13 +182,13 @@ async def job_events(request: web.Request) -> web.Response:
 async def verify_job(request: web.Request) -> web.Response:
     job_id = handling.job_id(request)
     await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))  # 404 unless the job is the caller's
-    verifier = await audit.verify_job(request.app[keys.stores_key], job_id)
-    if verifier.checked == 0 and verifier.first_break is None:
-        raise errors.JobNotFound(job_id=str(job_id))
-    broken = verifier.first_break
-    return handling.json_response(
-        {"job_id": str(job_id), "ok": broken is None, "events": verifier.checked, "broken": broken and broken.as_json()}
-    )
+    retention = audit.finished_before(request.app[keys.settings_key].retention_seconds, utcnow())
+    report = await audit.verify_job(request.app[keys.stores_key], job_id, retention)  # JobNotFound: nothing at all
+    broken = report.first_break
+    return handling.json_response({
+        "job_id": str(job_id), "ok": report.ok, "events": report.checked, "broken": broken and broken.as_json(),
+        "problems": [p.as_json() for p in report.problems],
+    })
 
 
 def _sees_history(scope: auth.Principal, history: list) -> bool:
@@ -200,20 +203,20 @@ async def all_events(request: web.Request) -> web.Response:
     query = schemas.parse_query(schemas.EventsQuery, request.query)
     scope = auth.principal_of(request)
     if scope.types is not None:
-        raise auth.Forbidden("a key limited to job types reads history job by job", action="log")
+        raise auth.Forbidden("a key limited to job types reads history job by job", role=scope.role, action="log")
     page, next_after = await request.app[keys.jobs_key].log_page(query.after, query.limit, scope.tenant)
-    return handling.json_response({"events": [e.as_json() for e in page], "next_after": next_after})
+    return handling.json_response({"events": [handling.shown_event(scope, e) for e in page], "next_after": next_after})
 
 
 @routes.get("/health")
 @auth.requires(auth.PUBLIC)
 async def health(request: web.Request) -> web.Response:
-    """Liveness for anyone; the counts across every tenant only for an admin (or the open mode)."""
+    """Liveness for anyone; the counts across every tenant only for an operator (or the open mode)."""
     stores = request.app[keys.stores_key]
     token = auth.bearer(request)
     caller = await request.app[auth.authenticator_key].principal(token) if token else None
     brief = {"status": "ok", "version": jobledger.__version__, "backend": stores.backend}
-    if caller is None and request.app[auth.authenticator_key].required or caller is not None and caller.role != "admin":
+    if caller is None and request.app[auth.authenticator_key].required or caller is not None and not caller.service_wide:
         return handling.json_response({**brief, "uptime_seconds": _uptime(request)})
     counts = await stores.status.count_by_status()
     now = request.app[keys.jobs_key].clock()

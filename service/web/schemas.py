@@ -2,6 +2,7 @@
 Request bodies are application.bodies' models, read here within the app's limits."""
 
 import functools
+import re
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from jobledger.application import bodies
 from jobledger.application.bodies import MAX_INT64, Body, Name, UtcTime, invalid
 from jobledger.domain.status import Status
+from jobledger.web import guards
 
 M = TypeVar("M", bound=BaseModel)
 limits_key = web.AppKey("limits", bodies.Limits)
@@ -19,11 +21,35 @@ class TypePath(Body):
     name: Name = Field(description="the job type's name")
 
 
+def _up_to(most: int) -> str:
+    """A regular expression of the decimal numbers 1 to `most`, without leading zeros."""
+    digits = str(most)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same = [
+        f"{digits[:i]}[{'1' if i == 0 else '0'}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits) if int(d) > (1 if i == 0 else 0)
+    ]
+    return f"^({'|'.join([*shorter, *same, digits])})$"
+
+
+CURSOR = _up_to(MAX_INT64)  # a position, as next_cursor writes it (a string: opaque to clients)
+Cursor = Annotated[int, BeforeValidator(lambda v: _matched(CURSOR, v, "expected next_cursor of a page")),
+                   WithJsonSchema({"type": "string", "pattern": CURSOR})]
+
+
+def _matched(pattern: str, value: Any, reason: str) -> Any:
+    """`value` as an integer if it is text matching `pattern` (the OpenAPI document's), else ValueError."""
+    found = re.match(pattern, value) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(reason)
+    return int(found.group("digits") if "digits" in found.re.groupindex else found.group(0))
+
+
 class ListQuery(Body):
     status: Status | None = None
     type: Name | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: int | None = Field(None, ge=1, le=MAX_INT64, description="next_cursor of the previous page")
+    cursor: Cursor | None = Field(None, description="next_cursor of the previous page")
 
 
 class AsOfQuery(Body):
@@ -41,16 +67,23 @@ class EventsQuery(Body):
     limit: int = Field(500, ge=1, le=5000)
 
 
-def _version(value: Any) -> Any:
-    digits = value.strip().removeprefix("W/").strip('"') if isinstance(value, str) else ""
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
-        raise ValueError("expected a job version, e.g. 3")
-    return int(digits)
+VERSION = '^(W/)?"?(?P<digits>[0-9]{1,18})"?$'
+#: a header's text: printable ASCII, without spaces at either end (HTTP strips them: they never arrive)
+HEADER_TEXT = "^[!-~]([ -~]*[!-~])?$"
 
 
-HeaderText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(bodies.printable)]
+def _header_text(value: str) -> str:
+    if not re.match(HEADER_TEXT, value):
+        raise ValueError("must be printable ASCII")
+    return value
+
+
+HeaderText = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": HEADER_TEXT}), AfterValidator(_header_text)
+]
 Version = Annotated[
-    int, BeforeValidator(_version), WithJsonSchema({"type": "string", "pattern": '^(W/)?"?[0-9]{1,18}"?$'})
+    int, BeforeValidator(lambda v: _matched(VERSION, v, "expected a job version, e.g. 3")),
+    WithJsonSchema({"type": "string", "pattern": VERSION.replace("?P<digits>", "")}),
 ]
 
 
@@ -62,7 +95,9 @@ class Headers(BaseModel):
 
 class MetaHeaders(Headers):
     actor: HeaderText | None = Field(
-        None, alias="X-Actor", description="who acts (default: api); in each event's metadata"
+        None, alias="X-Actor",
+        description="whom a worker or admin key acts on behalf of (`on_behalf_of` in each event's metadata; the "
+        "actor is always the key); 403 from other roles",
     )
     correlation_id: HeaderText | None = Field(
         None, alias="X-Correlation-Id", description="links related requests (default: the request id)"
@@ -74,20 +109,34 @@ class CommandHeaders(MetaHeaders):
 
 
 class ReadHeaders(Headers):
-    if_none_match: Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(bodies.printable)] | None = Field(
-        None, alias="If-None-Match", description='the version you hold, quoted ("5"): 304 if it is still current'
+    if_none_match: Annotated[
+        str, Field(min_length=1, max_length=1000, json_schema_extra={"pattern": HEADER_TEXT}), AfterValidator(_header_text)
+    ] | None = Field(
+        None, alias="If-None-Match",
+        description='the versions you hold, quoted ("5", or "4", "5"), or *: 304 if one is current (* : if the job exists)',
     )
 
 
 class CreateHeaders(MetaHeaders):
-    idempotency_key: bodies.IdempotencyKey | None = Field(
+    idempotency_key: Annotated[
+        str, Field(min_length=1, max_length=255, json_schema_extra={"pattern": HEADER_TEXT}), AfterValidator(_header_text)
+    ] | None = Field(
         None, alias="Idempotency-Key", description="the same key and body again answer the same job"
     )
 
 
+def current(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match is `*` (the job exists) or names `etag`, weakly compared (RFC 9110, 13.1.2)."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """The request's body as `model`, within the app's limits."""
-    return bodies.parse_body(model, await request.read(), request.app[limits_key])
+    """The request's body as `model`, within the app's limits; every route that reads a body reads it here,
+    so each is JSON-typed, not encoded and read within the time allowed (guards.read_json)."""
+    return bodies.parse_body(model, await guards.read_json(request), request.app[limits_key])
 
 
 def parse_query(model: type[M], query: dict[str, str]) -> M:

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from jobledger.domain import commands, errors
 from jobledger.application import bodies
-from jobledger.web import auth, handling, keys, schemas
+from jobledger.web import auth, handling, headers, keys, schemas
 from jobledger.application.types import DEFAULT_LEASE_SECONDS, JobType
 
 routes = web.RouteTableDef()
@@ -19,8 +19,9 @@ async def claim(request: web.Request) -> web.Response:
     wanted = tuple(body.types) if body.types is not None else principal.types
     for index, job_type in enumerate(body.types or ()):
         principal.check_type(job_type, f"types.{index}")
-    max_running, lease_seconds = await request.app[keys.types_key].claim_limits(wanted, body.lease_seconds)
-    meta = {**handling.meta(request), "actor": f"worker:{body.worker_id}"}
+    types = request.app[keys.types_key]
+    max_running, lease_seconds = await types.claim_limits(principal.tenant, wanted, body.lease_seconds)
+    meta = {**handling.meta(request), "worker_id": body.worker_id}  # the key acts; the worker it names is kept
     claimed = await request.app[keys.jobs_key].claim(
         body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
         gone=lambda: request.transport is None or request.transport.is_closing(),
@@ -38,7 +39,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     lease_seconds = body.lease_seconds
     if lease_seconds is None:
         job = (await request.app[keys.jobs_key].load(job_id, auth.principal_of(request))).job
-        job_type = await request.app[keys.types_key].get(job.type)
+        job_type = await request.app[keys.types_key].get(job.tenant, job.type)
         lease_seconds = (job_type and job_type.lease_seconds) or DEFAULT_LEASE_SECONDS
     return await handling.execute(request, commands.Heartbeat(lease_seconds, **bodies.lease(body)))
 
@@ -82,33 +83,33 @@ async def get_artifact(request: web.Request) -> web.Response:
     if artifact is None:
         raise errors.ArtifactNotFound(f"job has no artifact {name!r}", artifact=name)
     history = await request.app[keys.stores_key].log.read_stream(job_id)
-    data = history[artifact.version - 1].data["data"]
-    if artifact.content_type == "application/json":
-        return handling.json_response(data)
-    return web.Response(text=data, content_type=artifact.content_type.split(";")[0])
+    return headers.artifact_response(name, artifact.content_type, history[artifact.version - 1].data["data"])
 
 
 @routes.put("/types/{name}")
 @auth.requires("admin")
 async def put_type(request: web.Request) -> web.Response:
+    """Register a job type of the caller's tenant (each tenant has its own types)."""
     name = schemas.parse_path(schemas.TypePath, request.match_info).name
     job_type = await schemas.read_body(request, JobType)
-    await request.app[keys.types_key].put(name, job_type, request.app[keys.jobs_key].clock())
+    tenant = auth.principal_of(request).tenant
+    await request.app[keys.types_key].put(tenant, name, job_type, request.app[keys.jobs_key].clock())
     return handling.json_response({"name": name, **job_type.as_json()})
 
 
 @routes.get("/types")
 @auth.requires("read")
 async def list_types(request: web.Request) -> web.Response:
-    types = await request.app[keys.types_key].all()
+    types = await request.app[keys.types_key].all(auth.principal_of(request).tenant)
     return handling.json_response({"types": [{"name": name, **t.as_json()} for name, t in sorted(types.items())]})
 
 
 @routes.get("/types/{name}")
 @auth.requires("read")
 async def get_type(request: web.Request) -> web.Response:
+    """One of the caller's tenant's types; another tenant's is not found, like one never registered."""
     name = schemas.parse_path(schemas.TypePath, request.match_info).name
-    job_type = await request.app[keys.types_key].get(name)
+    job_type = await request.app[keys.types_key].get(auth.principal_of(request).tenant, name)
     if job_type is None:
         raise errors.TypeNotFound(f"no job type {name!r}", type=name)
     return handling.json_response({"name": name, **job_type.as_json()})

@@ -71,3 +71,49 @@ def test_every_error_status_and_code_the_middleware_answers_is_documented():
     for cls, status in errors.STATUS.items():
         code = answers[str(status)]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
         assert cls.code in code["properties"]["code"]["enum"]
+
+
+async def test_the_open_mode_documents_the_key_as_optional(serve, settings):
+    """The served document follows the mode: in the open mode a request needs no key (`{}`), though it may send one."""
+    for mode, required in [("auto", False), ("required", True)]:
+        service = await serve(settings.model_copy(update={"auth": mode}))
+        document = await ok(await service.get("/openapi.json"))
+        expected = [{"bearer": []}] if required else [{}, {"bearer": []}]
+        assert document["paths"]["/jobs"]["post"]["security"] == expected, mode
+        assert document["paths"]["/health"]["get"]["security"] == []
+
+
+async def test_if_none_match_star_is_not_modified_while_the_job_exists(client):
+    job = await ok(await client.post("/jobs", json={"type": "report"}), 201)
+    for tags in ["*", f'"7", W/"{job["version"]}"']:
+        resp = await client.get(f"/jobs/{job['id']}", headers={"If-None-Match": tags})
+        assert resp.status == 304, tags
+    assert (await client.get(f"/jobs/{job['id']}", headers={"If-None-Match": '"7", "17"'})).status == 200
+
+
+async def test_jobs_batch_answers_405_to_every_other_method_and_allows_only_post(client):
+    for method in ("GET", "DELETE", "PUT", "OPTIONS"):
+        resp = await client.request(method, "/jobs/batch")
+        assert (resp.status, resp.headers.get("Allow")) == (405, "POST"), method
+
+
+async def test_bodies_are_as_strict_as_the_document(client):
+    """An integer is an integer (5 or 5.0, as JSON Schema has it, never "5" or false), phases are unique."""
+    for bad in [{"priority": False}, {"priority": "5"}, {"priority": 5.5}, {"phases": ["a", "a"]}]:
+        resp = await client.post("/jobs", json={"type": "report", **bad})
+        assert resp.status == 400, bad
+    assert (await ok(await client.post("/jobs", json={"type": "report", "priority": 5.0}), 201))["priority"] == 5
+    resp = await client.post("/workers/claim", json={"worker_id": "w", "wait_seconds": "1"})
+    assert resp.status == 400
+
+
+async def test_the_cursor_is_the_string_next_cursor_gives(client):
+    for _ in range(3):
+        await ok(await client.post("/jobs", json={"type": "report"}), 201)
+    page = await ok(await client.get("/jobs", params={"limit": 2}))
+    assert isinstance(page["next_cursor"], str)
+    rest = await ok(await client.get("/jobs", params={"limit": 2, "cursor": page["next_cursor"]}))
+    assert len(rest["jobs"]) == 1 and rest["next_cursor"] is None
+    document = openapi.document()
+    (cursor,) = [p for p in document["paths"]["/jobs"]["get"]["parameters"] if p["name"] == "cursor"]
+    assert cursor["schema"]["type"] == "string"

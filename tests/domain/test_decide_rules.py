@@ -26,6 +26,8 @@ def test_expire_before_expires_at_is_refused(status: Status, early: timedelta):
         "status": status.value,
         "transition": "expire",
         "version": job.version,
+        "phase": None,
+        "phase_status": None,
     }
     assert refused.value.message == f"the job expires at {job.expires_at.isoformat()}"
 

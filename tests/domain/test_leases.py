@@ -74,6 +74,8 @@ def test_a_claim_before_run_at_is_refused(early):
         "status": "queued",
         "transition": "start",
         "version": job.version,
+        "phase": None,
+        "phase_status": None,
     }
 
 
@@ -171,6 +173,8 @@ def test_expire_lease_before_the_lease_runs_out_is_refused(early: timedelta):
         "status": "running",
         "transition": "lose_lease",
         "version": job.version,
+        "phase": None,
+        "phase_status": None,
     }
 
 

@@ -133,6 +133,7 @@ def test_the_job_cannot_complete_while_a_phase_runs():
         "status": "running",
         "transition": "complete",
         "phase": "audit",
+        "phase_status": "running",
         "version": job.version,
     }
     assert refused.value.message == "cannot complete the job while phase 'audit' is running"

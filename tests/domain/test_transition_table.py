@@ -158,6 +158,8 @@ def test_decide_on_every_status_and_command(status: Status, name: str):
         "status": status.value,
         "transition": TRANSITION_NAMES[name],
         "version": job.version,
+        "phase": None,
+        "phase_status": None,
     }
     reason = REASONS.get((status, name), f"cannot {TRANSITION_NAMES[name]} a job that is {status.value}")
     assert refused.value.message == reason

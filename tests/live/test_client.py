@@ -1,13 +1,16 @@
-"""Point 7: the Python client follows events across reconnections and waits for jobs to finish."""
+"""Point 7: the Python live client follows events across reconnections and waits for jobs to finish;
+a refusal retrying cannot mend (401, 403, 404, 400) raises at once with the service's code and message."""
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 
 from jobledger import client as live_client
 from jobledger.web.live import LAGGING
 from tests.live.processes import Service
+from tests.security.conftest import bearer, make_key  # noqa: F401 (a fixture)
 
 FAST = live_client.Backoff(first=0.01, most=0.2)
 
@@ -113,8 +116,10 @@ async def test_wait_for_a_finished_job_returns_at_once(client, api):
 
 
 async def test_wait_for_an_unknown_job_is_refused_and_a_slow_one_times_out(client, api):
-    with pytest.raises(live_client.Refused):
+    with pytest.raises(live_client.Refused) as refused:
         await live_client.wait_for(_url(client), "6f1f0a9e-3b7d-4a55-9e1e-2f6ad3b1c0aa", timeout=5)
+    assert (refused.value.code, refused.value.status) == ("job_not_found", 404)
+    assert refused.value.message == "no job with this id"
     job = await api.create()
     with pytest.raises(TimeoutError):
         await live_client.wait_for(_url(client), job["id"], timeout=0.3)
@@ -131,5 +136,58 @@ async def test_wait_for_survives_dropped_connections(client, api, hub):
 
 
 async def test_an_invalid_subscription_is_refused(client):
-    with pytest.raises(live_client.Refused):
+    with pytest.raises(live_client.Refused) as refused:
         await _collect(live_client.subscribe(_url(client), job_types=[""]), 1)
+    assert refused.value.code == "invalid_request" and refused.value.message.startswith("job_types.0: ")
+
+
+QUICK = 2.0  #: seconds: well within the service's 5 s wait for a socket's `auth` message
+
+
+@pytest.fixture
+async def secure(serve, settings):
+    return await serve(settings.model_copy(update={"auth": "required", "auth_cache_seconds": 0}))
+
+
+async def _refused(call) -> live_client.Refused:
+    """The Refused that `call` raises, within QUICK seconds (it used to retry until its timeout, or forever)."""
+    started = time.monotonic()
+    with pytest.raises(live_client.Refused) as refused:
+        await asyncio.wait_for(call, 10)
+    assert time.monotonic() - started < QUICK
+    return refused.value
+
+
+async def test_without_the_key_a_service_requires_both_calls_raise_at_once(secure, make_key):
+    url, key = _url(secure), await make_key("client")
+    job = await (await secure.post("/jobs", json={"type": "report"}, headers=bearer(key))).json()
+    for call in (live_client.wait_for(url, job["id"], timeout=30), _collect(live_client.subscribe(url, all=True), 1)):
+        refused = await _refused(call)
+        assert (refused.code, refused.status) == ("unauthorized", None), refused
+        assert "auth" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code", "message"),
+    [
+        (None, 401, "unauthorized", "unknown or revoked API key"),
+        ("operator", 403, "forbidden", "the role operator may not do this (read)"),
+    ],
+)
+async def test_a_key_the_service_refuses_raises_its_code_and_message(secure, make_key, role, status, code, message):
+    url = _url(secure)
+    key = await make_key(role) if role else "jl_0123456789ab_unknown"
+    job_id = "6f1f0a9e-3b7d-4a55-9e1e-2f6ad3b1c0aa"
+    for call in (
+        live_client.wait_for(url, job_id, timeout=30, api_key=key),
+        _collect(live_client.subscribe(url, all=True, api_key=key), 1),
+    ):
+        refused = await _refused(call)
+        assert (refused.status, refused.code, refused.message) == (status, code, message)
+
+
+async def test_another_tenants_job_is_refused_as_not_found(secure, make_key):
+    job = await (await secure.post("/jobs", json={"type": "report"}, headers=bearer(await make_key("client")))).json()
+    other = await make_key("client", tenant="globex")
+    refused = await _refused(live_client.wait_for(_url(secure), job["id"], timeout=30, api_key=other))
+    assert (refused.status, refused.code, refused.message) == (404, "job_not_found", "no job with this id")

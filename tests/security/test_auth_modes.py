@@ -59,12 +59,14 @@ async def test_a_revoked_key_stops_working(secure, store, make_key):
     assert not await store.registry.revoke_key(record.key_id, record.created_at)  # revoked once only
 
 
-async def test_health_is_brief_without_an_admin_key(secure, make_key):
+async def test_health_is_brief_without_an_operator_key(secure, make_key):
+    """Counts across every tenant are an operator's view: not a client's, nor a tenant admin's."""
     brief = await ok(await secure.get("/health"))
     assert brief["status"] == "ok" and "jobs" not in brief and "queues" not in brief
-    client_view = await ok(await secure.get("/health", headers=bearer(await make_key("client"))))
-    assert "jobs" not in client_view
-    full = await ok(await secure.get("/health", headers=bearer(await make_key("admin"))))
+    for role in ("client", "admin"):
+        tenant_view = await ok(await secure.get("/health", headers=bearer(await make_key(role))))
+        assert "jobs" not in tenant_view and "queues" not in tenant_view, role
+    full = await ok(await secure.get("/health", headers=bearer(await make_key("operator"))))
     assert "jobs" in full and "queues" in full
 
 

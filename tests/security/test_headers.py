@@ -10,7 +10,7 @@ ORIGIN = "https://app.example"
 @pytest.mark.parametrize(("method", "path"), [("GET", "/health"), ("GET", "/jobs"), ("GET", "/nope"),
                                               ("POST", "/jobs"), ("GET", "/jobs/not-a-uuid")])
 async def test_every_response_carries_security_headers(client, method, path):
-    resp = await client.request(method, path, data=b"{")
+    resp = await client.request(method, path, data=b"{", headers={"Content-Type": "application/json"})
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["Referrer-Policy"] == "no-referrer"

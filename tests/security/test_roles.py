@@ -1,5 +1,6 @@
 """Each role does what the issue gives it and nothing else: clients create, read and cancel;
-workers claim and report; auditors read history and verify; admins do everything.
+workers claim and report; auditors read history and verify; admins do everything in their
+tenant; operators read the service-wide figures (/metrics) and no tenant's jobs.
 A refused request answers 403 and changes nothing."""
 
 import pytest
@@ -7,7 +8,8 @@ import pytest
 from tests.security.conftest import bearer
 from tests.service.helpers import error_of
 
-ALL = {"client", "worker", "auditor", "admin"}
+ALL = {"client", "worker", "auditor", "admin"}  # every role that acts in a tenant
+OPERATOR = {"operator"}
 CLIENT, WORKER, AUDITOR, ADMIN = {"client", "admin"}, {"worker", "admin"}, {"auditor", "admin"}, {"admin"}
 
 # (method, path, body, roles allowed) — written out from the issue, not read from the code
@@ -36,10 +38,11 @@ MATRIX = [
     ("GET", "/jobs/{id}/verify", None, {"client", "auditor", "admin"}),
     ("GET", "/events", None, AUDITOR),
     ("PUT", "/types/report", {}, ADMIN),
+    ("GET", "/metrics", None, OPERATOR),
 ]
 
 
-@pytest.mark.parametrize("role", sorted(ALL))
+@pytest.mark.parametrize("role", sorted(ALL | OPERATOR))
 async def test_each_role_may_do_exactly_its_part(secure, store, make_key, role):
     admin = bearer(await make_key("admin"))
     job = await (await secure.post("/jobs", json={"type": "report", "phases": ["p"]}, headers=admin)).json()

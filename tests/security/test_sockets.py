@@ -14,7 +14,12 @@ def _send(ws, body: dict):
 
 
 async def _closed_with(ws) -> int:
+    """The close code of a refused socket, after the `error` message that says why."""
     msg = await ws.receive(timeout=10)
+    if msg.type is WSMsgType.TEXT:
+        error = orjson.loads(msg.data)
+        assert error["type"] == "error" and error["error"]["code"] in {"unauthorized", "job_not_found", "rate_limited"}
+        msg = await ws.receive(timeout=10)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING), msg
     return ws.close_code
 

@@ -74,11 +74,13 @@ async def test_lists_logs_and_stats_hold_only_the_callers_tenant(secure, tenants
     assert set(stats["types"]) == {"invoice"}
 
 
-async def test_a_long_poll_is_not_woken_by_another_tenants_jobs(secure, tenants):
+async def test_a_long_poll_is_not_woken_by_another_tenants_jobs(secure, make_key, tenants):
     acme, _, globex = tenants
 
+    operator = bearer(await make_key("operator", "ops"))
+
     async def claim_reads() -> float:
-        metrics = await secure.get("/metrics", headers=acme)
+        metrics = await secure.get("/metrics", headers=operator)
         return Scrape(await metrics.text()).value("jobledger_claim_reads_total")
 
     async def acme_jobs_meanwhile():

@@ -148,5 +148,6 @@ async def test_the_batch_keeps_the_headers_metadata_for_every_job(client):
     await batch(client, [{"type": "report"}, {"type": "report"}], headers=headers)
 
     metas = [e["metadata"] for e in await all_events(client)]
-    assert [(m["actor"], m["correlation_id"]) for m in metas] == [("importer", "nightly-42")] * 2
+    expected = [("api", "importer", "nightly-42")] * 2  # the open mode acts; X-Actor is whom for
+    assert [(m["actor"], m["on_behalf_of"], m["correlation_id"]) for m in metas] == expected
 

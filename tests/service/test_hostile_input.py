@@ -11,6 +11,8 @@ from tests.service.helpers import bad_fields, ok
 BIG = str(2**63)
 NOT_UTC = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]  # valid, but past datetime's range in UTC
 
+JSON = {"Content-Type": "application/json"}  # raw bytes are sent as octet-stream otherwise (415)
+
 
 @pytest.mark.parametrize(
     ("path", "field"),
@@ -55,7 +57,10 @@ async def test_a_query_time_outside_the_utc_range_answers_400(client, create_job
 async def _raw(client, method: str, path: str, header: bytes, body: bytes = b"") -> tuple[int, bytes]:
     """Send one request with a raw header line (bytes no HTTP client library would send)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
-    head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\nConnection: close\r\n".encode()
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
     writer.write(head + header + b"\r\n\r\n" + body)
     answer = await reader.read()
     writer.close()
@@ -102,7 +107,7 @@ async def test_an_artifact_content_type_that_is_not_a_media_type_answers_400(job
 )
 async def test_a_number_json_cannot_carry_answers_400_instead_of_becoming_null(client, unchanged, raw, field):
     async with unchanged():
-        assert await bad_fields(await client.post("/jobs", data=raw)) == [field]
+        assert await bad_fields(await client.post("/jobs", data=raw, headers=JSON)) == [field]
 
 
 @pytest.mark.parametrize(("action", "raw", "field"), [
@@ -112,9 +117,9 @@ async def test_a_number_json_cannot_carry_answers_400_instead_of_becoming_null(c
 async def test_a_report_with_a_number_json_cannot_carry_answers_400(job_in, client, unchanged, action, raw, field):
     job = await job_in("running")
     async with unchanged():
-        assert await bad_fields(await client.post(f"/jobs/{job['id']}/{action}", data=raw)) == [field]
+        assert await bad_fields(await client.post(f"/jobs/{job['id']}/{action}", data=raw, headers=JSON)) == [field]
 
 
 async def test_a_job_type_setting_that_is_not_finite_answers_400(client, unchanged):
     async with unchanged():
-        assert await bad_fields(await client.put("/types/ocr", data=b'{"lease_seconds": NaN}')) == ["lease_seconds"]
+        assert await bad_fields(await client.put("/types/ocr", data=b'{"lease_seconds": NaN}', headers=JSON)) == ["lease_seconds"]

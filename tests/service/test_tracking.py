@@ -119,7 +119,7 @@ async def test_cancel_a_live_job(client, job_in, state, method):
     assert (cancelled["status"], cancelled["cancel_reason"], cancelled["cancelled_by"]) == (
         "cancelled",
         "customer withdrew",
-        "alice",
+        "api",  # the authenticated actor (the open mode's); X-Actor is kept apart, as on_behalf_of
     )
     assert cancelled["version"] == job["version"] + 1
     assert cancelled["finished_at"] is not None
@@ -163,7 +163,8 @@ async def test_request_metadata_is_recorded_with_the_event(client, create_job, s
 
     events = (await ok(await client.get(f"/jobs/{job['id']}/events")))["events"]
     assert events[1]["metadata"] == {
-        "actor": "worker-7", "request_id": "req-1", "correlation_id": "order-9", "tenant": "default"
+        "actor": "api", "on_behalf_of": "worker-7", "request_id": "req-1", "correlation_id": "order-9",
+        "tenant": "default",
     }
     assert events[2]["metadata"] == {
         "actor": "api", "request_id": "req-2", "correlation_id": "req-2", "tenant": "default"

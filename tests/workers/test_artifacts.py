@@ -1,4 +1,4 @@
-"""Artifacts: added under the lease, listed, and read back as JSON or as text of their own type."""
+"""Artifacts: added under the lease, listed, and read back as JSON or as text."""
 
 from urllib.parse import quote
 
@@ -43,14 +43,15 @@ async def test_json_data_comes_back_as_json(client, claimed, send, data):
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "text/csv", "text/markdown"])
-async def test_text_comes_back_as_text_with_its_content_type(client, claimed, send, content_type):
+async def test_text_comes_back_as_plain_text_and_is_listed_with_its_content_type(client, claimed, send, content_type):
+    """Served as text/plain, so that no browser renders it (tests/security/test_artifacts_xss.py)."""
     job = await claimed()
     text = "name,total\nÅsa,3\n"
     await ok(await _add(send, job, name="table", content_type=content_type, data=text))
 
     response = await client.get(f"/jobs/{job['id']}/artifacts/table")
 
-    assert response.status == 200 and response.content_type == content_type
+    assert response.status == 200 and response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert await response.text() == text
     [listed] = await _listing(client, job)
     assert (listed["content_type"], listed["size"]) == (content_type, len(text.encode()))

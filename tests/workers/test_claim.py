@@ -24,7 +24,7 @@ async def test_a_claim_records_job_started_with_attempt_worker_and_lease(client,
     assert started["data"]["worker_id"] == "worker-7"
     assert started["data"]["lease_expires_at"] == doc["lease_expires_at"]
     assert seconds_between(started["recorded_at"], doc["lease_expires_at"]) == pytest.approx(45, abs=0.01)
-    assert started["metadata"]["actor"] == "worker:worker-7"
+    assert (started["metadata"]["actor"], started["metadata"]["worker_id"]) == ("api", "worker-7")
     assert (doc["id"], doc["status"], doc["attempts"], doc["worker_id"]) == (job["id"], "running", 1, "worker-7")
     assert doc["version"] == 2 and doc["position"] == started["position"]
 

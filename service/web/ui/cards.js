@@ -21,7 +21,7 @@ export function statsCards(ctx) {
   const loader = new Loader({
     load: () => Promise.all([request("/health"), request("/stats")]),
     apply([health, stats]) {
-      ctx.types.add(...Object.keys(health.queues), ...Object.keys(stats.types));
+      ctx.types.add(...Object.keys(health.queues ?? {}), ...Object.keys(stats.types));
       render(health, stats);
       if (stats.projection?.lag > 0) schedule(); // the stats read model is catching up: look again once
     },
@@ -29,12 +29,16 @@ export function statsCards(ctx) {
   });
 
   function render(health, stats) {
+    // /health's counts cover every tenant: only an operator key (or the open mode) gets them;
+    // any other key is shown its own tenant's, from /stats
+    const queues = health.queues ?? {};
+    const jobs = health.jobs ?? tenantTotals(stats);
     fill(totals, TOTALS.map((status) => h("span", { class: `total status-${status}` },
-      h("b", {}, String(health.jobs[status] ?? 0)), ` ${status}`)));
+      h("b", {}, String(jobs[status] ?? 0)), ` ${status}`)));
     const behind = stats.projection?.lag ?? 0;
     lag.textContent = behind > 0 ? `throughput catching up (${behind} events behind)` : "";
-    const names = [...new Set([...Object.keys(health.queues), ...Object.keys(stats.types)])].sort();
-    fill(grid, names.length ? names.map((name) => card(name, health.queues[name], stats.types[name]))
+    const names = [...new Set([...Object.keys(queues), ...Object.keys(stats.types)])].sort();
+    fill(grid, names.length ? names.map((name) => card(name, queues[name] ?? stats.types[name]?.counts, stats.types[name]))
       : h("div", { class: "empty" }, "No jobs yet: create one with POST /jobs."));
   }
 
@@ -45,6 +49,14 @@ export function statsCards(ctx) {
   const stop = ctx.onEvent(schedule);
   loader.run();
   return { el, reload: () => loader.run(), dispose() { stop(); clearTimeout(timer); } };
+}
+
+function tenantTotals(stats) {
+  const totals = {};
+  for (const type of Object.values(stats.types)) {
+    for (const [status, count] of Object.entries(type.counts ?? {})) totals[status] = (totals[status] ?? 0) + count;
+  }
+  return totals;
 }
 
 function card(name, queue = {}, stats = {}) {

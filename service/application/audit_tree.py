@@ -1,0 +1,106 @@
+"""The Merkle tree recomputed from the log, against the tree's stored leaves and every stored
+checkpoint (used by `audit.py`).
+
+It uses the offline verifier (`jobledger.proof`) for the hashing, never the server's tree code:
+what the server built is checked by code it does not share.
+"""
+
+import base64
+
+from jobledger.eventlog import chain
+from jobledger.eventlog.chain import RawEvent
+from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import Checkpoint
+from jobledger.proof import ProofError, bundle, merkle, note
+
+PAGE = 1000
+
+
+def leaf_of(e: RawEvent) -> bytes:
+    """The event's leaf hash, from its canonical bytes (docs/auditing.md)."""
+    canonical = bundle.canonical_bytes(
+        str(e.stream_id), e.version, e.type, e.schema_version, chain.canonical_time(e.recorded_at), e.data, e.metadata
+    )
+    return merkle.leaf_hash(canonical)
+
+
+async def stored_checkpoints(stores: Stores) -> list[Checkpoint]:
+    """Every stored checkpoint, ascending by size."""
+    found, after = [], -1
+    while page := await stores.tree.list_checkpoints(after, PAGE):
+        found += page
+        after = page[-1].tree_size
+    return found
+
+
+def check_signature(c: Checkpoint, key: note.VerifierKey | None) -> str | None:
+    """Why a stored checkpoint's note does not vouch for its size and root, or None."""
+    try:
+        signed = note.verify_checkpoint(c.note, key) if key else note.parse_checkpoint(note.split_note(c.note)[0])
+    except ProofError as exc:
+        return f"checkpoint of size {c.tree_size}: {exc}"
+    if (signed.size, signed.root) != (c.tree_size, c.root_hash):
+        return f"checkpoint of size {c.tree_size}: its note signs size {signed.size}, root {_b64(signed.root)}"
+    return None
+
+
+class TreeCheck:
+    """Fed the log's events in order, it recomputes the tree and says where it parts from what was
+    stored (the tree's leaves) and signed (the checkpoints)."""
+
+    def __init__(self, stores: Stores, checkpoints: list[Checkpoint]) -> None:
+        self.stores = stores
+        self.builder = merkle.Builder()
+        self.pending = list(checkpoints)  # not reached yet, ascending
+        self.largest = checkpoints[-1].tree_size if checkpoints else 0
+        self.agreed = 0  # the largest checkpoint size whose root the log still hashes to
+        self.problems: list[str] = []
+        self._leaf_differs = False
+
+    async def add_page(self, page: list[RawEvent]) -> None:
+        start = self.builder.size
+        stored = [] if self._leaf_differs else await self.stores.tree.leaf_hashes(start, len(page))
+        for offset, e in enumerate(page):
+            hashed = leaf_of(e)
+            if offset < len(stored) and stored[offset] != hashed and not self._leaf_differs:
+                self._leaf_differs = True
+                await self._name_leaf(start + offset, e)
+            self._reach()  # the checkpoints of the size before this leaf
+            self.builder.add(hashed)
+        self._reach()
+
+    def _reach(self) -> None:
+        while self.pending and self.pending[0].tree_size <= self.builder.size:
+            self._compare(self.pending.pop(0))
+
+    def finish(self) -> None:
+        """After the last event: checkpoints bigger than the log mean events are gone."""
+        self._reach()  # a checkpoint of the empty tree, in an empty log
+        if self.largest > self.builder.size:
+            self.problems.append(
+                f"the log holds {self.builder.size} events but a checkpoint of size {self.largest} was signed: "
+                f"events were deleted or the tail truncated (leaf {self.builder.size} on is missing)"
+            )
+
+    def _compare(self, c: Checkpoint) -> None:
+        if self.builder.root() == c.root_hash:
+            self.agreed = c.tree_size
+            return
+        self.problems.append(
+            f"the log's first {c.tree_size} events do not hash to the root signed at size {c.tree_size}: "
+            f"the first difference lies in leaves {self.agreed}..{c.tree_size - 1}"
+        )
+        self.pending.clear()  # later checkpoints differ too: one report says where it starts
+
+    async def _name_leaf(self, index: int, e: RawEvent) -> None:
+        was = await self.stores.tree.leaf(index)
+        recorded = f"position {was.position} of job {was.job_id}" if was else "another event"
+        self.problems.append(
+            f"leaf {index} differs from the leaf the tree recorded: the log has position {e.position} "
+            f"(job {e.stream_id} version {e.version}) there, the tree recorded {recorded}: "
+            "an event was changed, deleted, inserted or moved"
+        )
+
+
+def _b64(h: bytes) -> str:
+    return base64.b64encode(h).decode()

@@ -1,0 +1,187 @@
+"""The log's Merkle tree, kept up with the log, its signed checkpoints and its proofs (docs/auditing.md).
+
+The builder follows the settled log (`raw_all`, the order followers read) from the tree's last
+position, after the appends commit and off their path: an append never waits for it. Each step
+adds one page of leaves and the subtrees they complete in one transaction, if the tree is still
+the size it read (on PostgreSQL under a lock held for that transaction only): several instances
+share one tree and never write a leaf twice.
+
+A checkpoint is issued when the tree grew, at most once per `interval`, and on demand. Before
+signing, the root is recomputed from the stored subtrees and checked to extend the last
+checkpoint with a consistency proof: a damaged tree is refused, never signed.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from jobledger.domain import errors
+from jobledger.eventlog import merkle
+from jobledger.eventlog.chain import RawEvent
+from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import Checkpoint, Leaf
+from jobledger.application import signing
+
+log = logging.getLogger("jobledger.checkpoints")
+
+PAGE = 2000  # events hashed and written per step: a few milliseconds of hashing, off the event loop
+SAFETY_POLL = 5.0  # seconds: the builder looks at the log at least this often, woken or not
+
+
+def _leaves(size: int, events: Sequence[RawEvent]) -> tuple[list[Leaf], list[bytes]]:
+    leaves = [
+        Leaf(i, e.position, e.stream_id, merkle.leaf_hash(merkle.canonical(e))) for i, e in enumerate(events, size)
+    ]
+    return leaves, [leaf.hash for leaf in leaves]
+
+
+def _bad(field: str, reason: str) -> errors.InvalidCommand:
+    return errors.InvalidCommand(fields=[{"field": field, "reason": reason}])
+
+
+class Checkpoints:
+    """One instance's builder, signer and prover of the shared tree (`signer` None: it proves
+    against the checkpoints stored, and issues none)."""
+
+    def __init__(
+        self, stores: Stores, signer: signing.Signer | None, origin: str, *, interval: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.stores = stores
+        self.signer = signer
+        self.origin = origin
+        self.interval = interval
+        self.clock = clock
+        self._issuing = asyncio.Lock()  # one checkpoint at a time in this instance
+        self._wake = asyncio.Event()
+        self._known_size = 0  # a size the tree has reached (it never shrinks unless its tables are edited)
+
+    def wake(self, _written=None) -> None:
+        """A log listener: the log may have moved."""
+        self._wake.set()
+
+    async def build(self) -> int:
+        """Add the settled events the tree lacks; the number of leaves this instance added. It
+        stops at the first short page: under a steady load it never chases the log's head."""
+        added = 0
+        while True:
+            found, written = await self._step()
+            added += written
+            if found < PAGE and (written or not found):  # caught up (0 written: another instance moved it)
+                return added
+
+    async def _step(self) -> tuple[int, int]:
+        """One page of leaves: how many events it found, and how many leaves this instance wrote
+        (none if another instance moved the tree first)."""
+        size, last_position = await self.stores.tree.tree_state()
+        events = await self.stores.log.raw_all(after=last_position, limit=PAGE)
+        if not events:
+            return 0, 0
+        peaks = await self._nodes(merkle.peaks(size))
+        leaves, hashes = await asyncio.to_thread(_leaves, size, events)
+        nodes = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], hashes)
+        return len(events), len(leaves) if await self.stores.tree.extend_tree(size, leaves, nodes) else 0
+
+    async def _nodes(self, keys) -> dict[merkle.Key, bytes]:
+        keys = set(keys)
+        found = await self.stores.tree.tree_nodes(list(keys))
+        if len(found) != len(keys):
+            missing = sorted(keys - found.keys())[:5]
+            raise errors.TreeInconsistent(f"the stored tree lacks nodes {missing}", missing=[list(k) for k in missing])
+        return found
+
+    async def size(self) -> int:
+        return (await self.stores.tree.tree_state())[0]
+
+    async def root(self, size: int) -> bytes:
+        """The root of the tree's first `size` leaves, from the stored subtrees."""
+        nodes = await self._nodes(merkle.peaks(size))
+        return merkle.fold([nodes[k] for k in merkle.peaks(size)])
+
+    async def latest(self) -> Checkpoint:
+        """The latest checkpoint; the first one is issued if there is none yet."""
+        return await self.stores.tree.latest_checkpoint() or await self.issue()
+
+    async def issue(self) -> Checkpoint:
+        """Sign the tree as it is now, if it grew since the latest checkpoint; the latest checkpoint."""
+        async with self._issuing:
+            size = await self.size()
+            latest = await self.stores.tree.latest_checkpoint()
+            if latest is not None and (latest.tree_size >= size or self.signer is None):
+                return latest
+            if self.signer is None:
+                raise errors.NoCheckpoint()
+            root = await self.root(size)
+            if latest is not None:
+                await self._check_extends(latest, size, root)
+            note = self.signer.sign_note(signing.checkpoint_body(self.origin, size, root))
+            stored = await self.stores.tree.put_checkpoint(Checkpoint(size, root, note, self.clock()))
+            if stored.root_hash != root:  # cannot happen unless the tables were edited: say so loudly
+                raise errors.TreeInconsistent(f"a checkpoint of size {size} with another root is stored", tree_size=size)
+            return stored
+
+    async def _check_extends(self, latest: Checkpoint, size: int, root: bytes) -> None:
+        proof = await self.consistency(latest.tree_size, size)
+        if not merkle.verify_consistency(latest.tree_size, size, latest.root_hash, root, proof):
+            raise errors.TreeInconsistent(
+                f"the stored tree of {size} leaves does not extend the checkpoint of {latest.tree_size}",
+                checkpoint=latest.tree_size, tree_size=size,
+            )
+
+    async def catch_up(self) -> Checkpoint:
+        """Build, then issue (on demand): the latest checkpoint covers every event settled by now."""
+        await self.build()
+        return await self.issue()
+
+    async def _checked_size(self, tree_size: int, field: str) -> int:
+        if tree_size <= self._known_size:  # the tree only grows: no read for a size it had already
+            return tree_size
+        self._known_size = size = await self.size()
+        if not 0 <= tree_size <= size:
+            raise _bad(field, f"must be between 0 and the tree's size, {size}")
+        return tree_size
+
+    async def inclusion(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
+        """The hash of leaf `leaf_index` and its audit path in the tree of `tree_size` leaves,
+        from the leaf up: one read of the stored nodes."""
+        await self._checked_size(tree_size, "tree_size")
+        if not 0 <= leaf_index < tree_size:
+            raise _bad("leaf_index", f"must be below tree_size, {tree_size}")
+        ranges = merkle.inclusion_ranges(leaf_index, tree_size)
+        nodes = await self._nodes(merkle.keys_of(ranges) | {(0, leaf_index)})
+        return nodes[(0, leaf_index)], merkle.hashes_of(ranges, nodes)
+
+    async def inclusions(self, leaf_indexes: Sequence[int], tree_size: int) -> list[list[bytes]]:
+        """inclusion() of several leaves of one tree, from one read of the nodes they need."""
+        paths = [merkle.inclusion_ranges(i, tree_size) for i in leaf_indexes]
+        nodes = await self._nodes(merkle.keys_of(r for path in paths for r in path))
+        return [merkle.hashes_of(path, nodes) for path in paths]
+
+    async def consistency(self, first: int, second: int) -> list[bytes]:
+        """The proof that the tree of `second` leaves extends the tree of `first` (RFC 9162 2.1.4)."""
+        await self._checked_size(second, "second")
+        if not 0 <= first <= second:
+            raise _bad("first", f"must be between 0 and second, {second}")
+        ranges = merkle.consistency_ranges(first, second)
+        return merkle.hashes_of(ranges, await self._nodes(merkle.keys_of(ranges)))
+
+    async def run(self) -> None:
+        """Keep the tree up with the log and issue a checkpoint when it grew, at most once per interval."""
+        await self.stores.log.listen(self.wake)
+        while True:
+            try:
+                await self.catch_up()
+            except errors.StoreUnavailable as exc:
+                log.warning("the log's tree was not brought up to date: %s", exc)
+            except errors.TreeInconsistent as exc:
+                log.error("no checkpoint signed: %s", exc)
+            except Exception:
+                log.exception("the log's tree was not brought up to date")
+            await asyncio.sleep(self.interval)
+            try:
+                async with asyncio.timeout(SAFETY_POLL):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
