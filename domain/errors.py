@@ -139,6 +139,12 @@ class LeafNotFound(JobServiceError):
     code = "leaf_not_found"
 
 
+class ProofNotFound(JobServiceError):
+    """No such proof: the log's tree has not reached this size, or the leaf is not in it."""
+
+    code = "proof_not_found"
+
+
 class TreeInconsistent(JobServiceError):
     """The stored Merkle tree does not extend the last signed checkpoint: nothing is signed."""
 

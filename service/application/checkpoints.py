@@ -36,8 +36,9 @@ def _leaves(size: int, events: Sequence[RawEvent]) -> tuple[list[Leaf], list[byt
     return leaves, [leaf.hash for leaf in leaves]
 
 
-def _bad(field: str, reason: str) -> errors.InvalidCommand:
-    return errors.InvalidCommand(fields=[{"field": field, "reason": reason}])
+def _no_proof(field: str, reason: str) -> errors.ProofNotFound:
+    """A proof the tree cannot give (yet): the query is well formed, the tree is not that far (404)."""
+    return errors.ProofNotFound(f"{field}: {reason}", field=field, reason=reason)
 
 
 class Checkpoints:
@@ -139,7 +140,7 @@ class Checkpoints:
             return tree_size
         self._known_size = size = await self.size()
         if not 0 <= tree_size <= size:
-            raise _bad(field, f"must be between 0 and the tree's size, {size}")
+            raise _no_proof(field, f"the log's tree has {size} leaves")
         return tree_size
 
     async def inclusion(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
@@ -147,7 +148,7 @@ class Checkpoints:
         from the leaf up: one read of the stored nodes."""
         await self._checked_size(tree_size, "tree_size")
         if not 0 <= leaf_index < tree_size:
-            raise _bad("leaf_index", f"must be below tree_size, {tree_size}")
+            raise _no_proof("leaf_index", f"the tree of size {tree_size} has no such leaf")
         ranges = merkle.inclusion_ranges(leaf_index, tree_size)
         nodes = await self._nodes(merkle.keys_of(ranges) | {(0, leaf_index)})
         return nodes[(0, leaf_index)], merkle.hashes_of(ranges, nodes)
@@ -162,7 +163,7 @@ class Checkpoints:
         """The proof that the tree of `second` leaves extends the tree of `first` (RFC 9162 2.1.4)."""
         await self._checked_size(second, "second")
         if not 0 <= first <= second:
-            raise _bad("first", f"must be between 0 and second, {second}")
+            raise _no_proof("first", f"a tree of size {second} does not extend a larger one")
         ranges = merkle.consistency_ranges(first, second)
         return merkle.hashes_of(ranges, await self._nodes(merkle.keys_of(ranges)))
 

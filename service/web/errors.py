@@ -17,6 +17,7 @@ STATUS = {
     errors.ArtifactNotFound: 404,
     errors.TypeNotFound: 404,
     errors.LeafNotFound: 404,
+    errors.ProofNotFound: 404,
     errors.TreeInconsistent: 500,
     errors.LeaseLost: 409,
     errors.IllegalTransition: 409,

@@ -145,7 +145,7 @@ OPERATIONS = (
     Operation("get", "/proofs/inclusion", _a.inclusion_proof, "An event's inclusion proof (RFC 9162 2.1.3)",
               responses.InclusionProof, query=audit_routes.InclusionQuery, errors=(404,)),
     Operation("get", "/proofs/consistency", _a.consistency_proof, "A consistency proof between two tree sizes "
-              "(RFC 9162 2.1.4)", responses.ConsistencyProof, query=audit_routes.ConsistencyQuery),
+              "(RFC 9162 2.1.4)", responses.ConsistencyProof, query=audit_routes.ConsistencyQuery, errors=(404,)),
     Operation("get", "/jobs/{id}/bundle", _a.job_bundle, "A job's audit bundle, checked offline with the public key",
               responses.AuditBundle, errors=(500,)),
     Operation("get", "/metrics", metrics_routes.metrics, "Prometheus metrics", None,

@@ -126,17 +126,34 @@ async def test_bad_proof_queries_are_refused_naming_the_field(serve, audit_setti
     cases = [
         ("/proofs/inclusion", {"tree_size": size}, "leaf_index"),
         ("/proofs/inclusion", {"leaf_index": 0}, "tree_size"),
-        ("/proofs/inclusion", {"leaf_index": size, "tree_size": size}, "leaf_index"),
-        ("/proofs/inclusion", {"leaf_index": 0, "tree_size": size + 1}, "tree_size"),
         ("/proofs/inclusion", {"leaf_index": 0, "tree_size": 0}, "tree_size"),
         ("/proofs/inclusion", {"leaf_index": "x", "tree_size": size}, "leaf_index"),
-        ("/proofs/consistency", {"first": 2, "second": 1}, "first"),
-        ("/proofs/consistency", {"first": 0, "second": size + 1}, "second"),
         ("/proofs/consistency", {"first": -1, "second": 1}, "first"),
         ("/checkpoints", {"limit": 0}, "limit"),
     ]
     for path, params, field in cases:
         assert field in await bad_fields(await client.get(path, params=params)), (path, params)
+
+
+async def test_a_proof_the_tree_cannot_give_yet_answers_404_naming_the_field(serve, audit_settings, store):
+    """The OpenAPI document allows any size: a well-formed query past the tree is a proof that does
+    not exist (yet), 404, never a 400 that would call a valid request invalid (issue 22, point 9)."""
+    client = await serve(audit_settings.model_copy(update={"checkpoint_interval": 3600}))
+    await make_events(client, 2)
+    await client.post("/checkpoint")
+    size = len(await log_leaves(store))
+    cases = [
+        ("/proofs/inclusion", {"leaf_index": size, "tree_size": size}, "leaf_index"),
+        ("/proofs/inclusion", {"leaf_index": 0, "tree_size": size + 1}, "tree_size"),
+        ("/proofs/inclusion", {"leaf_index": 0, "tree_size": 2**63 - 1}, "tree_size"),
+        ("/proofs/consistency", {"first": 2, "second": 1}, "first"),
+        ("/proofs/consistency", {"first": 0, "second": size + 1}, "second"),
+    ]
+    for path, params, field in cases:
+        details = await error_of(await client.get(path, params=params), 404, "proof_not_found")
+        assert details["field"] == field and details["reason"], (path, params, details)
+    assert (await client.get("/proofs/inclusion", params={"leaf_index": size - 1, "tree_size": size})).status == 200
+    assert (await client.get("/proofs/consistency", params={"first": 1, "second": size})).status == 200
 
 
 async def test_the_tree_resumes_from_its_size_after_a_restart(serve, audit_settings, signer, store):
