@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from jobledger.domain import errors
 from jobledger.application import type_schemas
 from jobledger.application.bodies import MAX_INT64
-from jobledger.application.json_types import json_int
+from jobledger.application.json_types import JsonObject, json_int
 from jobledger.application.jobs import DEFAULT_TENANT
 from jobledger.eventlog.protocols import Stores
 
@@ -29,7 +29,7 @@ _CHECKED = 4096  # stored types kept parsed and checked, by their stored text
 class JobType(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    payload_schema: dict[str, Any] | None = Field(
+    payload_schema: JsonObject | None = Field(
         None, alias="schema", description="JSON Schema for payloads: local $refs only, RE2 patterns (README, Security)"
     )
     max_attempts: json_int(1, 1000) | None = None
