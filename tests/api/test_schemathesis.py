@@ -82,7 +82,7 @@ def test_every_operation_answers_as_documented(running, tmp_path):
     assert created.status_code == 201, created.text
     command = [
         str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{url}/openapi.json",
-        "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--mode", "all",
+        "--checks", "all", "--exclude-checks", "use_after_free", "--phases", "examples,coverage,fuzzing,stateful", "--mode", "all",
         "--max-examples", str(EXAMPLES), "--generation-deterministic", "--workers", "1", "--no-color",
         "--request-timeout", "10", *(f"--header={name}: {value}" for name, value in headers.items()),
     ]
