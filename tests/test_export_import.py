@@ -17,7 +17,7 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
 
 async def some_history(client) -> None:
     for i in range(5):
-        job = await (await client.post("/jobs", json={"type": "t", "payload": {"i": i, "f": 0.1, "big": 1e300}})).json()
+        job = await (await client.post("/jobs", json={"type": "t", "payload": {"i": i, "f": 0.1, "big": 2500000000000000.5, "tiny": 1e-300}})).json()
         if i % 2:
             await client.post(f"/jobs/{job['id']}/start")
             await client.post(f"/jobs/{job['id']}/progress", json={"percent": 12.5, "message": "naïve ✓"})

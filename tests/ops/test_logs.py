@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
+from jobledger.application import signing
 from jobledger.web import logs
 from tests.live.processes import Service
 from tests.test_cli import CLI
@@ -90,7 +91,14 @@ async def test_the_console_format_is_for_people(db_url, tmp_path):
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_the_level_drops_lines_below_it(db_url, tmp_path):
-    assert await _served(db_url, tmp_path, JOBLEDGER_LOG_LEVEL="warning") == []  # nothing went wrong
+    key = signing.Signer.generate("logs-test").signer_key()  # without one, a warning says checkpoints can't be verified
+    assert await _served(db_url, tmp_path, JOBLEDGER_LOG_LEVEL="warning", JOBLEDGER_SIGNING_KEY=key) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_service_without_a_signing_key_warns_once_that_its_checkpoints_cannot_be_verified(db_url, tmp_path):
+    lines = [orjson.loads(line) for line in await _served(db_url, tmp_path, JOBLEDGER_LOG_LEVEL="warning")]
+    assert [line["level"] for line in lines] == ["warning"] and "no signing key configured" in lines[0]["message"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -112,7 +112,8 @@ async def test_retry_by_hand_requeues_a_failed_job_keeping_its_history(client, c
     events = await history(client, job)
     retry = events[-1]
     assert [e["type"] for e in events] == ["JobCreated", "JobStarted", "JobFailed", "RetryScheduled"]
-    assert retry["data"]["manual"] is True and retry["data"]["requested_by"] == "ops:maria"
+    assert retry["data"]["manual"] is True and retry["data"]["requested_by"] == "api"  # the open mode's actor
+    assert retry["metadata"]["on_behalf_of"] == "ops:maria"  # X-Actor is a claim, kept apart from who acted
     assert retry["data"]["attempt"] == 1 and retry["data"]["error"] == "broken input"
     assert doc["status"] == "queued" and doc["max_attempts"] >= 2
     [again] = await claim("w2")
