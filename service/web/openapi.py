@@ -115,7 +115,7 @@ OPERATIONS = (
     Operation("get", "/jobs/{id}/verify", _r.verify_job, "Check a job's hash chain", responses.Verification),
     Operation("get", "/events", _r.all_events, "The log, in position order", responses.EventPage,
               query=schemas.EventsQuery),
-    Operation("get", "/health", _r.health, "Liveness; counts for an admin", responses.Health | responses.HealthBrief,
+    Operation("get", "/health", _r.health, "Liveness; counts across tenants for an operator", responses.Health | responses.HealthBrief,
               errors=(401,)),
     Operation("get", "/stats", _r.job_stats, "Throughput and durations per job type", responses.Stats),
     Operation("post", "/workers/claim", _w.claim, "Claim due jobs under a lease", responses.Claim,

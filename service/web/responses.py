@@ -186,7 +186,7 @@ class HealthBrief(Answer):
 
 
 class Health(HealthBrief):
-    """Liveness and the counts across every tenant (an admin, or the open mode)."""
+    """Liveness and the counts across every tenant (an operator key, or the open mode)."""
 
     jobs: dict[str, Count]
     running: Count
