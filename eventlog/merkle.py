@@ -19,6 +19,12 @@ Key = tuple[int, int]  #: (level, index) of a complete subtree
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
+#: Subtrees of 2**STORED_LEVEL leaves and up are stored (merkle_nodes); a smaller one is hashed
+#: again from its leaves (one read of at most 64 leaf hashes) when a proof or a root needs it.
+#: The tree then costs each event one leaf row, and a node row per 32 events, not two.
+STORED_LEVEL = 6
+
+
 def canonical(e: RawEvent) -> bytes:
     """The event's canonical bytes (docs/auditing.md): what its leaf hashes, and what chain.digest_text hashes."""
     at = canonical_time(e.recorded_at)

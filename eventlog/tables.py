@@ -141,9 +141,10 @@ projection_checkpoints = sa.Table(
 )
 
 # The log's Merkle tree (migration 0012, docs/auditing.md): each settled event is a leaf, in
-# position order; positions may have gaps, leaf indexes have none. Nodes are the hashes of every
-# complete subtree, (level, index) as eventlog/merkle.py names them, level 0 being the leaves:
-# a proof at any size reads a few of them by primary key. Checkpoints are keyed by size, so two
+# position order, with its leaf hash; positions may have gaps, leaf indexes have none. Nodes are
+# the hashes of the complete subtrees of 64 leaves and up (merkle.STORED_LEVEL), (level, index) as
+# eventlog/merkle.py names them: a proof at any size reads a few of them by primary key, and one
+# block of at most 64 leaf hashes for the levels below. Checkpoints are keyed by size, so two
 # instances can never store two roots for one size.
 _hash = sa.LargeBinary()
 
@@ -153,6 +154,7 @@ merkle_leaves = sa.Table(
     sa.Column("leaf_index", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("position", sa.BigInteger(), nullable=False),
     sa.Column("job_id", sa.Uuid(), nullable=False),
+    sa.Column("hash", _hash, nullable=False),  # the leaf hash
     sa.UniqueConstraint("position", name="merkle_leaves_position_key"),
 )
 

@@ -15,10 +15,7 @@ from jobledger.eventlog.records import Checkpoint, Leaf
 
 TREE_LOCK = 0x6A6C7472  # one builder step at a time, across instances
 _SIZE = "SELECT leaf_index, position FROM merkle_leaves ORDER BY leaf_index DESC LIMIT 1"
-_LEAF = (
-    "SELECT l.leaf_index, l.position, l.job_id, n.hash FROM merkle_leaves l "
-    "JOIN merkle_nodes n ON n.level = 0 AND n.idx = l.leaf_index"
-)
+_LEAF = "SELECT leaf_index, position, job_id, hash FROM merkle_leaves"
 _CHECKPOINT = "SELECT tree_size, root_hash, note, issued_at FROM merkle_checkpoints"
 
 
@@ -56,9 +53,10 @@ class PostgresTree:
             if _state(await conn.fetchrow(_SIZE))[0] != size:
                 return False
             await conn.execute(
-                "INSERT INTO merkle_leaves (leaf_index, position, job_id) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[])",
+                "INSERT INTO merkle_leaves (leaf_index, position, job_id, hash) "
+                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::bytea[])",
                 [leaf.leaf_index for leaf in leaves], [leaf.position for leaf in leaves], [leaf.job_id for leaf in leaves],
+                [leaf.hash for leaf in leaves],
             )
             await conn.execute(
                 "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
@@ -67,15 +65,15 @@ class PostgresTree:
         return True
 
     async def leaves_at(self, positions: Sequence[int]) -> dict[int, Leaf]:
-        rows = await self.db.fetch(f"{_LEAF} WHERE l.position = ANY($1::bigint[])", list(positions))
+        rows = await self.db.fetch(f"{_LEAF} WHERE position = ANY($1::bigint[])", list(positions))
         return {leaf.position: leaf for leaf in map(_leaf, rows)}
 
     async def leaf(self, leaf_index: int) -> Leaf | None:
-        rows = await self.db.fetch(f"{_LEAF} WHERE l.leaf_index = $1", leaf_index)
+        rows = await self.db.fetch(f"{_LEAF} WHERE leaf_index = $1", leaf_index)
         return _leaf(rows[0]) if rows else None
 
     async def leaf_hashes(self, start: int, limit: int) -> list[bytes]:
-        sql = "SELECT hash FROM merkle_nodes WHERE level = 0 AND idx >= $1 ORDER BY idx LIMIT $2"
+        sql = "SELECT hash FROM merkle_leaves WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2"
         return [bytes(r["hash"]) for r in await self.db.fetch(sql, start, limit)]
 
     async def put_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:

@@ -13,7 +13,7 @@ from jobledger.eventlog.records import Checkpoint, Leaf
 from jobledger.eventlog.sqlite.connection import Database, first, time_text
 
 _CHUNK = 400  # nodes or positions looked up per statement (SQLite limits the number of parameters)
-_LEAF = "SELECT l.leaf_index, l.position, l.job_id, n.hash FROM merkle_leaves l JOIN merkle_nodes n ON n.level = 0 AND n.idx = l.leaf_index"
+_LEAF = "SELECT leaf_index, position, job_id, hash FROM merkle_leaves"
 _CHECKPOINT = "SELECT tree_size, root_hash, note, issued_at FROM merkle_checkpoints"
 
 
@@ -56,8 +56,8 @@ class SQLiteTree:
                 if _size(conn)[0] != size:
                     return False
                 conn.executemany(
-                    "INSERT INTO merkle_leaves (leaf_index, position, job_id) VALUES (?, ?, ?)",
-                    [(leaf.leaf_index, leaf.position, leaf.job_id.hex) for leaf in leaves],
+                    "INSERT INTO merkle_leaves (leaf_index, position, job_id, hash) VALUES (?, ?, ?, ?)",
+                    [(leaf.leaf_index, leaf.position, leaf.job_id.hex, leaf.hash) for leaf in leaves],
                 )
                 conn.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
             return True
@@ -68,16 +68,16 @@ class SQLiteTree:
         positions, found = list(positions), {}
         for start in range(0, len(positions), _CHUNK):
             chunk = positions[start : start + _CHUNK]
-            sql = f"{_LEAF} WHERE l.position IN ({', '.join('?' * len(chunk))})"
+            sql = f"{_LEAF} WHERE position IN ({', '.join('?' * len(chunk))})"
             found.update({leaf.position: leaf for leaf in map(_leaf, await self.db.fetch(sql, *chunk))})
         return found
 
     async def leaf(self, leaf_index: int) -> Leaf | None:
-        rows = await self.db.fetch(f"{_LEAF} WHERE l.leaf_index = ?", leaf_index)
+        rows = await self.db.fetch(f"{_LEAF} WHERE leaf_index = ?", leaf_index)
         return _leaf(rows[0]) if rows else None
 
     async def leaf_hashes(self, start: int, limit: int) -> list[bytes]:
-        sql = "SELECT hash FROM merkle_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?"
+        sql = "SELECT hash FROM merkle_leaves WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?"
         return [bytes(r["hash"]) for r in await self.db.fetch(sql, start, limit)]
 
     async def put_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:

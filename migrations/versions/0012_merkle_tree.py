@@ -5,9 +5,9 @@ Revises: 0011
 Create Date: 2026-12-08
 
 Each settled event becomes a leaf of an RFC 6962 Merkle tree, in position order (positions
-may have gaps: a leaf index has none). merkle_nodes keeps the hash of every complete subtree,
-(level, idx), level 0 being the leaves, so an inclusion or consistency proof at any size is a
-few reads by primary key. merkle_checkpoints keeps every signed checkpoint, keyed by size: two
+may have gaps: a leaf index has none), its leaf hash in merkle_leaves. merkle_nodes keeps the
+hash of every complete subtree of 64 leaves and up, (level, idx), so an inclusion or consistency
+proof at any size is a few reads by primary key and one block of at most 64 leaf hashes. merkle_checkpoints keeps every signed checkpoint, keyed by size: two
 instances can never store two roots for one size. The tree is built by the service after the
 appends commit (jobledger.application.checkpoints), from the log already there on the first
 start after this migration: nothing is filled here.
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("leaf_index", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("hash", sa.LargeBinary(), nullable=False),  # the leaf hash
         sa.UniqueConstraint("position", name="merkle_leaves_position_key"),
     )
     op.create_table(

@@ -81,15 +81,35 @@ class Checkpoints:
             return 0, 0
         peaks = await self._nodes(merkle.peaks(size))
         leaves, hashes = await asyncio.to_thread(_leaves, size, events)
-        nodes = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], hashes)
+        made = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], hashes)
+        nodes = [node for node in made if node[0] >= merkle.STORED_LEVEL]  # the leaves hold the levels below
         return len(events), len(leaves) if await self.stores.tree.extend_tree(size, leaves, nodes) else 0
 
     async def _nodes(self, keys) -> dict[merkle.Key, bytes]:
+        """The hashes of these complete subtrees: stored, or hashed again from their leaves."""
         keys = set(keys)
-        found = await self.stores.tree.tree_nodes(list(keys))
+        stored = [k for k in keys if k[0] >= merkle.STORED_LEVEL]
+        found = await self.stores.tree.tree_nodes(stored) if stored else {}
+        found.update(await self._hashed_again([k for k in keys if k[0] < merkle.STORED_LEVEL]))
         if len(found) != len(keys):
             missing = sorted(keys - found.keys())[:5]
             raise errors.TreeInconsistent(f"the stored tree lacks nodes {missing}", missing=[list(k) for k in missing])
+        return found
+
+    async def _hashed_again(self, keys: list[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """Subtrees below the stored level, from their leaves: one read per block of 2**STORED_LEVEL leaves."""
+        blocks: dict[int, list[merkle.Key]] = {}
+        for level, index in keys:
+            blocks.setdefault((index << level) >> merkle.STORED_LEVEL, []).append((level, index))
+        found = {}
+        for block, wanted in blocks.items():
+            start = block << merkle.STORED_LEVEL
+            leaves = await self.stores.tree.leaf_hashes(start, 1 << merkle.STORED_LEVEL)
+            for level, index in wanted:
+                first = (index << level) - start
+                span = leaves[first : first + (1 << level)]
+                if len(span) == 1 << level:  # else a leaf is missing: the caller says the tree lacks it
+                    found[(level, index)] = merkle.root(span)
         return found
 
     async def size(self) -> int:

@@ -8,6 +8,7 @@ import sqlite3
 import time
 
 import asyncpg
+import pytest
 
 from jobledger.eventlog import merkle
 from jobledger.proof import merkle as offline
@@ -118,6 +119,27 @@ async def test_inclusion_and_consistency_proofs_verify_offline(serve, audit_sett
             offline.verify_consistency(first, n, path, merkle.root(leaves[:first]), merkle.root(leaves))
 
 
+async def test_proofs_across_stored_and_rehashed_subtrees_verify_offline(serve, audit_settings, store):
+    """Subtrees of 64 leaves and up are stored, smaller ones hashed again from their leaves (docs/auditing.md):
+    proofs at sizes around those blocks' edges, leaves at their edges, verify against the log's own hashes."""
+    client = await serve(audit_settings.model_copy(update={"checkpoint_interval": 3600}))
+    await make_events(client, 100)  # 150 leaves: two stored blocks of 64 and a partial one
+    await client.post("/checkpoint")
+    leaves = await log_leaves(store)
+    n = len(leaves)
+    assert n == 150
+    for size in (1, 63, 64, 65, 127, 128, 129, n):
+        root = merkle.root(leaves[:size])
+        for index in sorted({0, 1, 31, 62, 63, 64, 65, 127, 128, size - 1} & set(range(size))):
+            proof = await ok(await client.get("/proofs/inclusion", params={"leaf_index": index, "tree_size": size}))
+            assert base64.b64decode(proof["leaf_hash"]) == leaves[index]
+            offline.verify_inclusion(leaves[index], index, size, [base64.b64decode(h) for h in proof["proof"]], root)
+        for first in sorted({1, 2, 63, 64, 65, 100, size} & set(range(1, size + 1))):
+            proof = await ok(await client.get("/proofs/consistency", params={"first": first, "second": size}))
+            path = [base64.b64decode(h) for h in proof["proof"]]
+            offline.verify_consistency(first, size, path, merkle.root(leaves[:first]), root)
+
+
 async def test_bad_proof_queries_are_refused_naming_the_field(serve, audit_settings, store):
     client = await serve(audit_settings.model_copy(update={"checkpoint_interval": 3600}))
     await make_events(client, 2)
@@ -188,14 +210,18 @@ async def execute(db_url: str, sql: str) -> None:
         await conn.close()
 
 
-async def test_a_damaged_tree_is_never_signed(serve, audit_settings, signer, db_url, store):
-    """Defends against signing a tree that does not extend the last checkpoint (a stored subtree
-    edited in the database): the root is recomputed and checked before each signature."""
+@pytest.mark.parametrize(("jobs", "size", "table", "where"), [
+    (2, 3, "merkle_leaves", "leaf_index = 1"),  # a leaf hash, below the stored subtrees
+    (44, 66, "merkle_nodes", "level = 6 AND idx = 0"),  # a stored subtree of 64 leaves
+])
+async def test_a_damaged_tree_is_never_signed(serve, audit_settings, signer, db_url, store, jobs, size, table, where):
+    """Defends against signing a tree that does not extend the last checkpoint (a leaf hash or a
+    stored subtree edited in the database): the root is recomputed and checked before each signature."""
     client = await serve(audit_settings.model_copy(update={"checkpoint_interval": 3600}))
-    await make_events(client, 2)
-    assert verified(await (await client.post("/checkpoint")).text(), signer).size == 3
-    await execute(db_url, "UPDATE merkle_nodes SET hash = " + ("X'" + "00" * 32 + "'" if db_url.startswith("sqlite")
-                  else "'\\x" + "00" * 32 + "'::bytea") + " WHERE level = 1 AND idx = 0")
+    await make_events(client, jobs)
+    assert verified(await (await client.post("/checkpoint")).text(), signer).size == size
+    zeros = "X'" + "00" * 32 + "'" if db_url.startswith("sqlite") else "'\\x" + "00" * 32 + "'::bytea"
+    await execute(db_url, f"UPDATE {table} SET hash = {zeros} WHERE {where}")
     await make_events(client, 2)
     await error_of(await client.post("/checkpoint"), 500, "tree_inconsistent")
-    assert [c.tree_size for c in await store.tree.list_checkpoints(-1, 100)][-1] == 3
+    assert [c.tree_size for c in await store.tree.list_checkpoints(-1, 100)][-1] == size
