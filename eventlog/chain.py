@@ -67,14 +67,18 @@ class Verifier:
         self.breaks: list[Break] = []  # every broken job's first break, in the order found
         self._broken: set[UUID] = set()
 
-    def add(self, e: RawEvent) -> None:
+    def add(self, e: RawEvent, event_digest: bytes | None = None) -> None:
+        """Check the next event of its job; `event_digest` is its digest where the caller has it
+        (the SHA-256 of its canonical bytes, docs/auditing.md), else it is computed here."""
         if e.stream_id in self._broken:
             return
         self.checked += 1
         version, previous = self._heads.get(e.stream_id, (0, ""))
         if e.version != version + 1:
             return self._fail(e.stream_id, version + 1, f"expected version {version + 1} next, found {e.version}")
-        expected = link(previous, digest(e.stream_id, e.version, e.type, e.schema_version, e.recorded_at, e.data, e.metadata))
+        if event_digest is None:
+            event_digest = digest(e.stream_id, e.version, e.type, e.schema_version, e.recorded_at, e.data, e.metadata)
+        expected = link(previous, event_digest)
         if e.hash != expected:
             return self._fail(e.stream_id, e.version, "hash mismatch: this event (or its place in the chain) was altered")
         self._heads[e.stream_id] = (e.version, e.hash)

@@ -8,6 +8,9 @@
   stored checkpoint, whose signatures are checked with the log's verifier key when one is given.
 """
 
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +21,7 @@ from jobledger.domain import errors
 from jobledger.eventlog.chain import Break, RawEvent, Verifier
 from jobledger.eventlog.protocols import Stores
 from jobledger.projections import job_status
-from jobledger.proof import note
+from jobledger.proof import merkle, note
 
 PAGE = 5000
 CAP = 100  #: problems a report lists; it counts them all
@@ -100,13 +103,12 @@ async def verify_log(
     """Check the whole log, read once in position order, then every status row and checkpoint."""
     checkpoints = await audit_tree.stored_checkpoints(stores)
     verifier, fold, tree = Verifier(), audit_rows.Fold(), audit_tree.TreeCheck(stores, checkpoints)
-    after = 0
-    while page := await stores.log.raw_all(after=after, limit=PAGE):
-        for event in page:
-            verifier.add(event)
+    async for page in _pages(stores):
+        canonicals = [audit_tree.canonical_of(e) for e in page]  # once an event: its chain and its leaf hash them
+        for event, canonical in zip(page, canonicals, strict=True):
+            verifier.add(event, hashlib.sha256(canonical).digest())
         fold.add_page(page)
-        await tree.add_page(page)
-        after = page[-1].position
+        await tree.add_page(page, [merkle.leaf_hash(c) for c in canonicals])
         if progress is not None:
             progress(verifier.checked)
     tree.finish()
@@ -118,6 +120,18 @@ async def verify_log(
     for job_id in await _check_rows(report, stores, fold, verifier, finished_before):
         _merge(report, await verify_job(stores, job_id, finished_before))
     return report
+
+
+async def _pages(stores: Stores) -> AsyncIterator[list[RawEvent]]:
+    """The settled log page by page in position order, the next page read while this one is checked."""
+    reading = asyncio.ensure_future(stores.log.raw_all(after=0, limit=PAGE))
+    try:
+        while page := await reading:
+            reading = asyncio.ensure_future(stores.log.raw_all(after=page[-1].position, limit=PAGE))
+            await asyncio.sleep(0)  # the read is sent before this page's hashing holds the loop
+            yield page
+    finally:
+        reading.cancel()
 
 
 async def _check_rows(report: Report, stores: Stores, fold: audit_rows.Fold, verifier: Verifier, finished_before) -> list[UUID]:

@@ -16,12 +16,16 @@ from jobledger.proof import ProofError, bundle, merkle, note
 PAGE = 1000
 
 
-def leaf_of(e: RawEvent) -> bytes:
-    """The event's leaf hash, from its canonical bytes (docs/auditing.md)."""
-    canonical = bundle.canonical_bytes(
+def canonical_of(e: RawEvent) -> bytes:
+    """The event's canonical bytes (docs/auditing.md): what its leaf and its chain digest hash."""
+    return bundle.canonical_bytes(
         str(e.stream_id), e.version, e.type, e.schema_version, chain.canonical_time(e.recorded_at), e.data, e.metadata
     )
-    return merkle.leaf_hash(canonical)
+
+
+def leaf_of(e: RawEvent) -> bytes:
+    """The event's leaf hash, from its canonical bytes."""
+    return merkle.leaf_hash(canonical_of(e))
 
 
 async def stored_checkpoints(stores: Stores) -> list[Checkpoint]:
@@ -57,11 +61,12 @@ class TreeCheck:
         self.problems: list[str] = []
         self._leaf_differs = False
 
-    async def add_page(self, page: list[RawEvent]) -> None:
+    async def add_page(self, page: list[RawEvent], leaves: list[bytes] | None = None) -> None:
+        """Add a page of the log (`leaves`: their leaf hashes, where the caller has them)."""
         start = self.builder.size
         stored = [] if self._leaf_differs else await self.stores.tree.leaf_hashes(start, len(page))
         for offset, e in enumerate(page):
-            hashed = leaf_of(e)
+            hashed = leaf_of(e) if leaves is None else leaves[offset]
             if offset < len(stored) and stored[offset] != hashed and not self._leaf_differs:
                 self._leaf_differs = True
                 await self._name_leaf(start + offset, e)
