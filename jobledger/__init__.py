@@ -2,7 +2,7 @@
 
 The rooms are subpackages: `domain`, `eventlog`, `projections`, `application`, `web`,
 `cli`, `migrations` and `sdk`. The SDK's public names are here too, loaded on first use
-so that the server never imports the SDK: `from jobledger import Worker, client`.
+so that the server never imports the SDK: `from jobledger import Worker, Client, client`.
 """
 
 import importlib
@@ -14,6 +14,9 @@ _SDK = {
     "PermanentError": "jobledger.sdk.worker",
     "JobContext": "jobledger.sdk.worker",
     "JobStopped": "jobledger.sdk.worker",
+    "Client": "jobledger.sdk.api",
+    "SyncClient": "jobledger.sdk.api",
+    "Refused": "jobledger.sdk.client",
 }
 
 
