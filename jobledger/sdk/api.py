@@ -111,8 +111,11 @@ class Client:
         headers = {**(_JSON if data is not None else {}), **(headers or {})}
         async with self._open().request(method, self.url + path, data=data, headers=headers, params=params) as resp:
             raw = await resp.read()
-        answer = orjson.loads(raw) if raw else None
-        if resp.status >= 400:
+        try:
+            answer = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:  # not the service's answer: a proxy's error page, say
+            answer = None
+        if resp.status >= 400 or answer is None:
             raise _refused(resp.status, answer)
         return answer
 
@@ -126,7 +129,7 @@ def _refused(status: int, answer: Any) -> Refused:
     error = answer.get("error") if isinstance(answer, dict) else None
     if isinstance(error, dict) and "code" in error:
         return Refused.from_error(error, status)
-    return Refused(f"http_{status}", f"the service answered {status}", status)
+    return Refused(f"http_{status}", f"the service answered {status} without a jobledger error body", status)
 
 
 class SyncClient:

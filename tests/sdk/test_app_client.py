@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 import requests
+from aiohttp import web
 
 from jobledger import Client, Refused, SyncClient
 from tests.security.conftest import bearer, make_key  # noqa: F401 (a fixture)
@@ -94,6 +95,22 @@ async def test_keys_go_with_every_call_and_a_missing_one_is_refused(serve, setti
         assert (await (await secure.get(f"/jobs/{job['id']}", headers=bearer(key))).json())["id"] == job["id"]
         await secure.post(f"/jobs/{job['id']}/cancel", headers=bearer(await make_key("admin")))
         assert (await jobs.wait_for(job["id"], timeout=10))["status"] == "cancelled"  # the socket carries the key too
+
+
+async def test_an_answer_that_is_not_the_services_raises_refused_with_its_status(aiohttp_server):
+    """A proxy in front of the service may answer an HTML error page: that is a Refused naming the
+    status, not a JSON decoding error from inside the client."""
+    async def bad_gateway(_: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+
+    proxy = web.Application()
+    proxy.router.add_route("*", "/{tail:.*}", bad_gateway)
+    server = await aiohttp_server(proxy)
+    async with Client(str(server.make_url("")).rstrip("/")) as jobs:
+        for call in (jobs.create("report"), jobs.get(uuid.uuid4())):
+            with pytest.raises(Refused) as refused:
+                await call
+            assert (refused.value.status, refused.value.code) == (502, "http_502")
 
 
 @pytest.fixture
