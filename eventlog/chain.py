@@ -48,9 +48,14 @@ def canonical_time(recorded_at: datetime) -> str:
     return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def canonical_bytes(stream: str, version: int, type_: str, schema_version: int, at: str, data: str, metadata: str) -> bytes:
+    """An event's canonical bytes (docs/auditing.md): what its digest and its Merkle leaf hash."""
+    return f"{stream}\n{version}\n{type_}\n{schema_version}\n{at}\n{data}\n{metadata}".encode()
+
+
 def digest_text(stream: str, version: int, type_: str, schema_version: int, at: str, data: str, metadata: str) -> bytes:
     """`digest` from its parts as text (an append's events share the job id, and often the time)."""
-    return hashlib.sha256(f"{stream}\n{version}\n{type_}\n{schema_version}\n{at}\n{data}\n{metadata}".encode()).digest()
+    return hashlib.sha256(canonical_bytes(stream, version, type_, schema_version, at, data, metadata)).digest()
 
 
 def link(previous_hash: str, event_digest: bytes) -> str:

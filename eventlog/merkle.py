@@ -2,9 +2,10 @@
 
 A node is named (level, index): the complete subtree of the 2**level leaves from
 index * 2**level on; level 0 is the leaves. Every subtree the RFC's recursion names,
-D[a:b], is either complete (one stored node) or the right edge of a tree, whose hash folds the
+D[a:b], is either complete (one node) or the right edge of a tree, whose hash folds the
 complete subtrees that cover it, largest first. So a root or a proof at any size is a few
-stored nodes (about 2·log2(n)), read at once, and some hashing.
+nodes (about 2·log2(n)) and some hashing: those of 2**STORED_LEVEL leaves and up are stored,
+the smaller ones hashed again from their leaves (application.checkpoints).
 
 This is the server's own implementation; `jobledger.proof` (the offline verifier) is written
 apart from it on purpose, so that a bug in one cannot hide in the other.
@@ -13,7 +14,7 @@ apart from it on purpose, so that a bug in one cannot hide in the other.
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
-from jobledger.eventlog.chain import RawEvent, canonical_time
+from jobledger.eventlog.chain import RawEvent, canonical_bytes, canonical_time
 
 Key = tuple[int, int]  #: (level, index) of a complete subtree
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -28,7 +29,7 @@ STORED_LEVEL = 6
 def canonical(e: RawEvent) -> bytes:
     """The event's canonical bytes (docs/auditing.md): what its leaf hashes, and what chain.digest_text hashes."""
     at = canonical_time(e.recorded_at)
-    return f"{e.stream_id}\n{e.version}\n{e.type}\n{e.schema_version}\n{at}\n{e.data}\n{e.metadata}".encode()
+    return canonical_bytes(str(e.stream_id), e.version, e.type, e.schema_version, at, e.data, e.metadata)
 
 
 def leaf_hash(data: bytes) -> bytes:
