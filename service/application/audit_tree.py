@@ -61,12 +61,11 @@ class TreeCheck:
         self.problems: list[str] = []
         self._leaf_differs = False
 
-    async def add_page(self, page: list[RawEvent], leaves: list[bytes] | None = None) -> None:
-        """Add a page of the log (`leaves`: their leaf hashes, where the caller has them)."""
+    async def add_page(self, page: list[RawEvent], leaves: list[bytes]) -> None:
+        """Add a page of the log with its events' leaf hashes."""
         start = self.builder.size
         stored = [] if self._leaf_differs else await self.stores.tree.leaf_hashes(start, len(page))
-        for offset, e in enumerate(page):
-            hashed = leaf_of(e) if leaves is None else leaves[offset]
+        for offset, (e, hashed) in enumerate(zip(page, leaves, strict=True)):
             if offset < len(stored) and stored[offset] != hashed and not self._leaf_differs:
                 self._leaf_differs = True
                 await self._name_leaf(start + offset, e)
