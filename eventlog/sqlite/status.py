@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from jobledger.eventlog import codec, shadow
+from jobledger.eventlog import codec, counts, shadow
 from jobledger.eventlog.records import JobFilter, StatusRow
 from jobledger.eventlog.sqlite.connection import Database, in_list, time_text
 
@@ -90,12 +90,10 @@ class SQLiteStatus:
         return [(r["created_position"], r["last_position"], r["doc"]) for r in rows]
 
     async def count_by_status(self) -> dict[str, int]:
-        rows = await self.db.fetch("SELECT status, count(*) AS jobs FROM job_status GROUP BY status")
-        return {r["status"]: r["jobs"] for r in rows}
+        return await counts.by_status(self.db.fetch)
 
     async def count_by_type_and_status(self) -> dict[tuple[str, str], int]:
-        rows = await self.db.fetch("SELECT type, status, count(*) AS jobs FROM job_status GROUP BY type, status")
-        return {(r["type"], r["status"]): r["jobs"] for r in rows}
+        return await counts.by_type_and_status(self.db.fetch)
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
         sql = (
