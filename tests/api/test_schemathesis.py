@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
 )
 
-from tests.test_cli import CLI, free_port
+from tests.live.processes import blocking_service
+from tests.test_cli import CLI
 
 CHECKS = [
     not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -34,45 +35,20 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ROOT = Path(__file__).parents[2]
 
 
-def _serve(db_url: str, tmp_path, keys: bool):
-    """A `jobledger serve` process (keys required, or the open mode) and the headers of an admin key for it."""
-    headers = {}
-    args = []
-    if keys:
+@pytest.fixture
+def running(db_url, tmp_path, request):
+    """A service that requires keys (or, parametrized "open", does not) and the headers of an admin
+    key for it; fails on any error it logs."""
+    headers, args = {}, []
+    if getattr(request, "param", "keys") == "keys":
         admin = subprocess.run(
             [*CLI, "keys", "create", "--role", "admin", "--db", db_url], capture_output=True, text=True, check=True
         ).stdout.strip()
         headers, args = {"Authorization": f"Bearer {admin}"}, ["--auth", "required"]
-    port, log_path = free_port(), tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*CLI, "serve", "--db", db_url, "--port", str(port), *args], stdout=log, stderr=log)
-    return process, f"http://127.0.0.1:{port}", headers, log_path
-
-
-@pytest.fixture
-def running(db_url, tmp_path, request):
-    """A service that requires keys (or, parametrized "open", does not); fails on any error it logs."""
-    process, url, headers, log_path = _serve(db_url, tmp_path, getattr(request, "param", "keys") == "keys")
-    try:
-        _wait(url, process, log_path)
+    with blocking_service(db_url, tmp_path, *args) as (url, log_path):
         yield url, headers
-    finally:
-        process.terminate()
-        process.wait(15)
     errors = [line for line in log_path.read_text().splitlines() if '"level":"error"' in line]
     assert not errors, "\n".join(errors)
-
-
-def _wait(url: str, process: subprocess.Popen, log_path) -> None:
-    for _ in range(400):
-        assert process.poll() is None, log_path.read_text()
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(log_path.read_text())
 
 
 @pytest.mark.parametrize("running", ["open", "keys"], indirect=True)

@@ -1,8 +1,14 @@
-"""Real service processes (`jobledger serve`) for the multi-instance and reconnection tests."""
+"""Real service processes (`jobledger serve`) for the multi-instance and reconnection tests, and
+for tests whose clients block (no event loop may run around them)."""
 
 import asyncio
 import contextlib
 import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -66,3 +72,27 @@ async def services(db: str, log_dir: Path, count: int):
     finally:
         for service in running:
             await service.stop()
+
+
+@contextlib.contextmanager
+def blocking_service(db: str, log_dir: Path, *args: str) -> Iterator[tuple[str, Path]]:
+    """A `jobledger serve` process (with `args`) started and awaited without an event loop: its URL
+    and its log's path once it answers /health; terminated on leaving."""
+    port, log_path = free_port(), log_dir / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([*CLI, "serve", "--db", db, "--port", str(port), *args], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            assert process.poll() is None, log_path.read_text()
+            with contextlib.suppress(urllib.error.URLError, ConnectionError):
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"the service never answered:\n{log_path.read_text()}")
+        yield url, log_path
+    finally:
+        process.terminate()
+        process.wait(15)

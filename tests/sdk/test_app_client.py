@@ -4,17 +4,14 @@ raises with the service's code, message, status and details."""
 
 import asyncio
 import contextlib
-import subprocess
-import time
 import uuid
 
 import pytest
-import requests
 from aiohttp import web
 
 from jobledger import Client, Refused, SyncClient
 from tests.security.conftest import bearer, make_key  # noqa: F401 (a fixture)
-from tests.test_cli import CLI, free_port
+from tests.live.processes import blocking_service
 
 
 def _url(client) -> str:
@@ -116,21 +113,8 @@ async def test_an_answer_that_is_not_the_services_raises_refused_with_its_status
 @pytest.fixture
 def served(db_url, tmp_path):
     """A `jobledger serve` process, for the blocking client (no event loop may run around it)."""
-    port, log_path = free_port(), tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*CLI, "serve", "--db", db_url, "--port", str(port)], stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(400):
-            assert process.poll() is None, log_path.read_text()
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.05)
+    with blocking_service(db_url, tmp_path) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 def test_the_sync_client_makes_the_same_calls(served):
