@@ -107,6 +107,9 @@ class JobFilter:
     types: tuple[str, ...] | None = None  # only these types (a key limited to some types)
     before: int | None = None  # keyset cursor: created_position of the last row seen
     limit: int = 50
+    metadata: tuple[tuple[str, str], ...] = ()  # (key, value) pairs a job's metadata holds, all of them
+    created_after: datetime | None = None  # created at or after
+    created_before: datetime | None = None  # created before
 
 
 @dataclass(frozen=True, slots=True)

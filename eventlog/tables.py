@@ -93,6 +93,19 @@ sa.Index(
     postgresql_where=_queued, sqlite_where=_queued,
 )
 
+# The metadata index (eventlog/metadata.py, migration 0013): a job's scalar metadata values,
+# written by job_status's triggers, read by lists filtered on metadata, newest first.
+job_metadata = sa.Table(
+    "job_metadata",
+    metadata,
+    sa.Column("job_id", sa.Uuid(), primary_key=True),
+    sa.Column("key", sa.Text(), primary_key=True),
+    sa.Column("tenant", sa.Text(), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("created_position", sa.BigInteger(), nullable=False),
+    sa.Index("job_metadata_lookup", "tenant", "key", "value", "created_position"),
+)
+
 # Each tenant has its own job types, as it has its own jobs (migration 0011).
 job_types = sa.Table(
     "job_types",

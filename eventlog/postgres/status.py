@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from jobledger.eventlog import codec, counts, shadow
+from jobledger.eventlog import codec, counts, metadata, shadow
 from jobledger.eventlog.postgres.appends import APPEND_LOCK
 from jobledger.eventlog.postgres.connection import Database
 from jobledger.eventlog.postgres.log import SETTLED
@@ -54,23 +54,7 @@ class PostgresStatus:
         )
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
-        clauses, args = [], []
-        for column, value in (("status", query.status), ("type", query.type), ("tenant", query.tenant)):
-            if value is not None:
-                args.append(value)
-                clauses.append(f"{column} = ${len(args)}")
-        if query.types is not None:
-            args.append(list(query.types))
-            clauses.append(f"type = ANY(${len(args)})")
-        if query.before is not None:
-            args.append(query.before)
-            clauses.append(f"created_position < ${len(args)}")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        args.append(query.limit)
-        sql = (
-            f"SELECT created_position, last_position, doc::text AS doc FROM job_status {where} "
-            f"ORDER BY created_position DESC LIMIT ${len(args)}"
-        )
+        sql, args = list_sql(query)
         return [(r["created_position"], r["last_position"], r["doc"]) for r in await self.db.fetch(sql, *args)]
 
     async def count_by_status(self) -> dict[str, int]:
@@ -112,6 +96,48 @@ class PostgresStatus:
         return len(fold.drafts)
 
 
+def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
+    """The statement of a list and its arguments, newest first. Filtered on metadata, it reads
+    job_metadata's index newest first and joins each match to its row."""
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    clauses, source, newest = [], "job_status s", "s.created_position"
+    if query.metadata:
+        # one index scan per pair, joined on the job's creation: the planner reads the most
+        # selective pair's (its statistics say which) and merges the others in, all newest first
+        (key, value), *more = query.metadata
+        joins = [
+            f"JOIN job_metadata m{i} ON m{i}.tenant = m.tenant AND m{i}.created_position = m.created_position"
+            f" AND m{i}.key = {arg(k)} AND m{i}.value = {arg(v)}" for i, (k, v) in enumerate(more, 1)
+        ]
+        source = " ".join(["job_metadata m", *joins, "JOIN job_status s ON s.job_id = m.job_id"])
+        newest = "m.created_position"
+        clauses += [f"m.key = {arg(key)}", f"m.value = {arg(value)}"]
+        if query.tenant is not None:
+            clauses.append(f"m.tenant = {arg(query.tenant)}")
+    for column, value in (("status", query.status), ("type", query.type), ("tenant", query.tenant)):
+        if value is not None:
+            clauses.append(f"s.{column} = {arg(value)}")
+    if query.types is not None:
+        clauses.append(f"s.type = ANY({arg(list(query.types))})")
+    if query.created_after is not None:
+        clauses.append(f"s.created_at >= {arg(query.created_after)}")
+    if query.created_before is not None:
+        clauses.append(f"s.created_at < {arg(query.created_before)}")
+    if query.before is not None:
+        clauses.append(f"{newest} < {arg(query.before)}")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        f"SELECT s.created_position, s.last_position, s.doc::text AS doc FROM {source} {where} "
+        f"ORDER BY {newest} DESC LIMIT {arg(query.limit)}"
+    )
+    return sql, args
+
+
 async def _build_shadow(conn, fold, progress) -> int:
     """The shadow table, written and indexed from the log up to the position returned."""
     await conn.execute(f"DROP TABLE IF EXISTS {shadow.SHADOW}")
@@ -138,6 +164,9 @@ async def _swap(conn, fold, position: int, progress) -> None:
         await conn.execute(f"ALTER TABLE job_status RENAME CONSTRAINT {shadow.SHADOW}_pkey TO job_status_pkey")
         for name in shadow.index_names():
             await conn.execute(f"ALTER INDEX {name}{shadow.SUFFIX} RENAME TO {name}")
+        for statement in metadata.POSTGRES_TRIGGERS:  # the replaced table's went with it
+            await conn.execute(statement)
+    await conn.execute(metadata.POSTGRES_FILL)  # jobs the index lacks, if any: after the swap, appends going on
 
 
 async def _fold_log(conn, fold, sql: str, after: int, progress=None, touched: set | None = None) -> int:

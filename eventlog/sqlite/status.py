@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from jobledger.eventlog import codec, counts, shadow
+from jobledger.eventlog import codec, counts, metadata, shadow
 from jobledger.eventlog.records import JobFilter, StatusRow
 from jobledger.eventlog.sqlite.connection import Database, in_list, time_text
 
@@ -74,20 +74,8 @@ class SQLiteStatus:
         )
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
-        clauses, args = [], []
-        for column, value in (
-            ("status", query.status), ("type", query.type), ("tenant", query.tenant), ("created_position <", query.before)
-        ):
-            if value is not None:
-                clauses.append(f"{column} ?" if column.endswith("<") else f"{column} = ?")
-                args.append(value)
-        if query.types is not None:
-            clauses.append(in_list("type", query.types))
-            args += query.types
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT created_position, last_position, doc FROM job_status {where} ORDER BY created_position DESC LIMIT ?"
-        rows = await self.db.fetch(sql, *args, query.limit)
-        return [(r["created_position"], r["last_position"], r["doc"]) for r in rows]
+        sql, args = list_sql(query)
+        return [(r["created_position"], r["last_position"], r["doc"]) for r in await self.db.fetch(sql, *args)]
 
     async def count_by_status(self) -> dict[str, int]:
         return await counts.by_status(self.db.fetch)
@@ -125,6 +113,39 @@ class SQLiteStatus:
         return len(fold.drafts)
 
 
+def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
+    """The statement of a list and its arguments, newest first. Filtered on metadata (and a
+    tenant, as every caller is), it reads job_metadata's index for the first pair, newest
+    first, and looks each match up in job_status: CROSS JOIN keeps that order of the join."""
+    clauses, args, source, newest = [], [], "job_status s", "s.created_position"
+    if query.metadata:
+        (key, value), *more = query.metadata
+        lookup = f"INDEXED BY {metadata.INDEX}" if query.tenant is not None else ""
+        source, newest = f"job_metadata m {lookup} CROSS JOIN job_status s ON s.job_id = m.job_id", "m.created_position"
+        clauses += ["m.key = ?", "m.value = ?"]
+        args += [key, value]
+        if query.tenant is not None:
+            clauses.append("m.tenant = ?")
+            args.append(query.tenant)
+        for k, v in more:
+            clauses.append("EXISTS (SELECT 1 FROM job_metadata x WHERE x.job_id = s.job_id AND x.key = ? AND x.value = ?)")
+            args += [k, v]
+    for clause, value in (
+        ("s.status = ?", query.status), ("s.type = ?", query.type), ("s.tenant = ?", query.tenant),
+        ("s.created_at >= ?", time_text(query.created_after)), ("s.created_at < ?", time_text(query.created_before)),
+        (f"{newest} < ?", query.before),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    if query.types is not None:
+        clauses.append(in_list("s.type", query.types))
+        args += query.types
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT s.created_position, s.last_position, s.doc FROM {source} {where} ORDER BY {newest} DESC LIMIT ?"
+    return sql, [*args, query.limit]
+
+
 def _fold_log(conn: sqlite3.Connection, fold, after: int, touched: set | None = None) -> int:
     while page := conn.execute(_FOLD_PAGE, (after, shadow.PAGE)).fetchall():
         after = shadow.fold_page(fold, page, touched, job_id=UUID, time=datetime.fromisoformat)
@@ -148,6 +169,9 @@ def _swap(conn: sqlite3.Connection, fold, position: int) -> None:
         conn.execute(f"ALTER TABLE {shadow.SHADOW} RENAME TO job_status")
         for statement in shadow.create_indexes("sqlite", final_names=True, table_name="job_status"):
             conn.execute(statement)
+        for statement in metadata.SQLITE_TRIGGERS:  # the dropped table's went with it
+            conn.execute(statement)
+        conn.execute(metadata.SQLITE_FILL)  # jobs the index lacks, if any
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

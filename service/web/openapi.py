@@ -19,6 +19,7 @@ import jobledger
 from jobledger.application import bodies
 from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, worker_routes
 from jobledger.application import json_types, types
+from jobledger.eventlog import metadata
 from jobledger.web.errors import HTTP_CODES, STATUS
 
 routes = web.RouteTableDef()
@@ -70,6 +71,7 @@ class Operation:
     etag: bool = False  #: the answer concerns one job: ETag is its version
     media: str = "application/json"
     raw: dict[str, Any] | None = None  #: the answer's schema when it is not a model
+    description: str | None = None  #: what the summary and the parameters do not say
 
     def error_statuses(self) -> list[int]:
         found = {403, 503, *self.errors}  # 403: a foreign Host or Origin (guards), on any route
@@ -85,6 +87,12 @@ class Operation:
 
 
 _r, _w, _a = job_routes, worker_routes, audit_routes
+_METADATA_FILTERS = (
+    f"Filter on a job's metadata with `{schemas.METADATA_PREFIX}<key>=<value>` parameters, up to "
+    f"{schemas.MAX_METADATA_FILTERS}, each key once: a job is listed when its metadata holds every pair. A string "
+    "matches as it is; a number or a boolean by its JSON text (`42`, `true`). Nested values, nulls, keys over "
+    f"{metadata.MAX_KEY} and values over {metadata.MAX_VALUE} characters are not indexed and never match."
+)
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
@@ -93,7 +101,8 @@ OPERATIONS = (
     Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {bodies.MAX_BATCH} jobs: all, or none",
               responses.JobBatch, body=bodies.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
               errors=(422,)),
-    Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery),
+    Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery,
+              description=_METADATA_FILTERS),
     Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
               more=(304,), headers=schemas.ReadHeaders, **_JOB),
     Operation("delete", "/jobs/{id}", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
@@ -277,6 +286,7 @@ def _operation(op: Operation, defs: dict[str, Any], keys_required: bool = True) 
     doc: dict[str, Any] = {
         "operationId": _operation_id(op),
         "summary": op.summary,
+        **({"description": op.description} if op.description else {}),
         "parameters": [
             *_path_parameters(op.path), *_parameters(op.query, "query", defs), *_parameters(op.headers, "header", defs)
         ],

@@ -89,10 +89,14 @@ async def get_job(request: web.Request) -> web.Response:
 @routes.get("/jobs")
 @auth.requires("read")
 async def list_jobs(request: web.Request) -> web.Response:
-    query = schemas.parse_query(schemas.ListQuery, request.query)
+    given = request.query
+    query = schemas.parse_query(schemas.ListQuery, {k: given[k] for k in given if not k.startswith(schemas.METADATA_PREFIX)})
     status = query.status.value if query.status else None
     scope = auth.principal_of(request)
-    wanted = JobFilter(status, query.type, scope.tenant, scope.types, query.cursor, query.limit + 1)
+    wanted = JobFilter(
+        status, query.type, scope.tenant, scope.types, query.cursor, query.limit + 1, schemas.metadata_filters(given),
+        query.created_after, query.created_before,
+    )
     rows = await request.app[keys.stores_key].status.list_status(wanted)
     page = rows[: query.limit]
     next_cursor = str(page[-1][0]) if len(rows) > query.limit else None

@@ -10,7 +10,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from jobledger.application import bodies
 from jobledger.application.bodies import MAX_INT64, Body, Name, UtcTime, invalid
+from jobledger.domain import errors
 from jobledger.domain.status import Status
+from jobledger.eventlog import metadata
 from jobledger.web import guards
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,6 +52,43 @@ class ListQuery(Body):
     type: Name | None = None
     limit: int = Field(50, ge=1, le=500)
     cursor: Cursor | None = Field(None, description="next_cursor of the previous page")
+    created_after: UtcTime | None = Field(None, description="only jobs created at or after this time")
+    created_before: UtcTime | None = Field(None, description="only jobs created before this time")
+
+
+METADATA_PREFIX = "metadata."  #: a list's query parameter `metadata.<key>=<value>` filters on a metadata value
+MAX_METADATA_FILTERS = 8
+METADATA_PREFIX_SHOWN = len(METADATA_PREFIX) + metadata.MAX_KEY  # an error names the parameter, cut to this
+
+
+def metadata_filters(query) -> tuple[tuple[str, str], ...]:
+    """The `metadata.<key>=<value>` pairs of a list's query (each key at most once), in the
+    order given; raises InvalidCommand naming each bad one (eventlog/metadata.py: what can match)."""
+    pairs, bad = [], []
+    for name in dict.fromkeys(k for k in query if k.startswith(METADATA_PREFIX)):
+        key, values = name[len(METADATA_PREFIX):], query.getall(name)
+        reason = _metadata_refusal(key, values)
+        if reason:
+            bad.append({"field": name[:METADATA_PREFIX_SHOWN], "reason": reason})
+        else:
+            pairs.append((key, values[0]))
+    if len(pairs) > MAX_METADATA_FILTERS:
+        bad.append({"field": METADATA_PREFIX + "*", "reason": f"at most {MAX_METADATA_FILTERS} metadata filters"})
+    if bad:
+        raise errors.InvalidCommand(fields=bad)
+    return tuple(pairs)
+
+
+def _metadata_refusal(key: str, values: list[str]) -> str | None:
+    if len(values) > 1:
+        return "given more than once: a job's metadata key has one value"
+    if not 0 < len(key) <= metadata.MAX_KEY:
+        return f"a metadata key has 1 to {metadata.MAX_KEY} characters"
+    if len(values[0]) > metadata.MAX_VALUE:
+        return f"at most {metadata.MAX_VALUE} characters: longer metadata values are not indexed"
+    if "\x00" in key + values[0]:  # PostgreSQL stores no NUL: refused alike on both backends
+        return "must not contain NUL characters"
+    return None
 
 
 class AsOfQuery(Body):

@@ -150,3 +150,17 @@ async def test_a_key_limited_to_types_sees_and_takes_only_those(secure, make_key
     assert [j["id"] for j in (await ok(await secure.get("/jobs", headers=client)))["jobs"]] == [invoice["id"]]
     await error_of(await secure.get("/events", headers=bearer(await make_key("auditor", "acme", ("invoice",)))),
                    403, "forbidden")
+
+
+async def test_a_metadata_filter_lists_only_the_callers_tenants_jobs(secure, make_key):
+    acme, globex = bearer(await make_key("admin", "acme")), bearer(await make_key("admin", "globex"))
+    ours = await ok(await secure.post("/jobs", json={"type": "report", "metadata": {"user_id": "42"}}, headers=acme), 201)
+    await ok(await secure.post("/jobs", json={"type": "report", "metadata": {"user_id": "42"}}, headers=globex), 201)
+
+    assert await _listed(secure, acme, {"metadata.user_id": "42"}) == [ours["id"]]
+    limited = bearer(await make_key("client", "acme", ("invoice",)))
+    assert await _listed(secure, limited, {"metadata.user_id": "42"}) == []
+
+
+async def _listed(client, headers: dict, params: dict) -> list[str]:
+    return [j["id"] for j in (await ok(await client.get("/jobs", params=params, headers=headers)))["jobs"]]

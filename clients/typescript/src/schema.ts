@@ -14,7 +14,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List jobs, newest first */
+        /**
+         * List jobs, newest first
+         * @description Filter on a job's metadata with `metadata.<key>=<value>` parameters, up to 8, each key once: a job is listed when its metadata holds every pair. A string matches as it is; a number or a boolean by its JSON text (`42`, `true`). Nested values, nulls, keys over 128 and values over 256 characters are not indexed and never match.
+         */
         get: operations["list_jobs"];
         put?: never;
         /** Create a job */
@@ -1769,6 +1772,10 @@ export interface operations {
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                /** @description only jobs created at or after this time */
+                created_after?: string;
+                /** @description only jobs created before this time */
+                created_before?: string;
             };
             header?: never;
             path?: never;
