@@ -13,6 +13,8 @@ puts the triggers back on the new table and fills in what is missing.
 Migration 0013 ran these statements: a change to them needs a migration of its own.
 """
 
+import orjson
+
 MAX_KEY = 128  #: characters of a metadata key that can be filtered on
 MAX_VALUE = 256  #: characters of a metadata value that can be filtered on
 INDEX = "job_metadata_lookup"  #: (tenant, key, value, created_position): what a filtered list reads
@@ -69,3 +71,24 @@ SQLITE_TRIGGERS = [
     "DELETE FROM job_metadata WHERE job_id = OLD.job_id; END",
 ]
 SQLITE_FILL = _SQLITE_ROWS.format(row="c", source="job_status c, ")
+
+
+Pairs = frozenset[tuple[str, str]]  #: (key, value text) pairs: a filter holds for a job whose pairs include them
+
+
+def pairs(values: dict) -> Pairs:
+    """A job's metadata as the index holds it (the triggers' rule, for live subscriptions): each
+    scalar value as text (a string as it is, a number or a boolean as its JSON text)."""
+    found = []
+    for key, value in values.items():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = orjson.dumps(value).decode()  # as the document's JSON wrote it
+        else:
+            continue
+        if len(key) <= MAX_KEY and len(text) <= MAX_VALUE:
+            found.append((key, text))
+    return frozenset(found)

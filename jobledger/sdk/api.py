@@ -18,6 +18,7 @@ from __future__ import annotations  # `list` is a method here: annotations stay 
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -63,9 +64,16 @@ class Client:
     async def get(self, job_id: UUID | str) -> dict:
         return await self._call("GET", f"/jobs/{job_id}")
 
-    async def list(self, *, status: str | None = None, type: str | None = None, page: int = 100) -> AsyncIterator[dict]:
-        """Every matching job, newest first, a page of `page` at a time (the cursor is followed)."""
-        query = _body(status=status, type=type, limit=page)
+    async def list(
+        self, *, status: str | None = None, type: str | None = None, metadata: dict[str, str] | None = None,
+        created_after: datetime | str | None = None, created_before: datetime | str | None = None, page: int = 100,
+    ) -> AsyncIterator[dict]:
+        """Every matching job, newest first, a page of `page` at a time (the cursor is followed):
+        `metadata` values must all be held by a job's metadata (GET /jobs?metadata.<key>=)."""
+        times = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in
+                 (("created_after", created_after), ("created_before", created_before))}  # fmt: skip
+        query = _body(status=status, type=type, limit=page, **times)
+        query.update({f"metadata.{key}": value for key, value in (metadata or {}).items()})
         while True:
             answer = await self._call("GET", "/jobs", params=query)
             for job in answer["jobs"]:
@@ -96,7 +104,7 @@ class Client:
         return await self.wait_for(job["id"], timeout=timeout)
 
     def subscribe(self, **options: Any) -> AsyncIterator[live.Event]:
-        """jobledger.client.subscribe (jobs=, job_types=, all=, after=) with this client's URL and key."""
+        """jobledger.client.subscribe (jobs=, job_types=, metadata=, all=, after=) with this client's URL and key."""
         return live.subscribe(self.url, session=self._open(), api_key=self.api_key, **options)
 
     def _open(self) -> aiohttp.ClientSession:

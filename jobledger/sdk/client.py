@@ -145,6 +145,7 @@ async def subscribe(
     *,
     jobs: Iterable[UUID | str] = (),
     job_types: Iterable[str] = (),
+    metadata: dict[str, str] | None = None,
     all: bool | None = None,
     after: int | None = None,
     session: aiohttp.ClientSession | None = None,
@@ -152,13 +153,16 @@ async def subscribe(
     heartbeat: float = 30.0,
     api_key: str | None = None,
 ) -> AsyncIterator[Event]:
-    """Yield each event of these jobs or job types (all events if neither), in log order, live.
+    """Yield each event of these jobs, job types or jobs whose metadata holds every value of
+    `metadata` (all events if none is given), in log order, live.
 
     With `after`, events after that log position are replayed first. Reconnects forever;
     raises Refused if the service rejects the subscription or the key.
     """
     request = {"type": "subscribe", "jobs": [str(j) for j in jobs], "job_types": list(job_types)}
-    request["all"] = all if all is not None else not (request["jobs"] or request["job_types"])
+    if metadata:
+        request["metadata"] = dict(metadata)
+    request["all"] = all if all is not None else not (request["jobs"] or request["job_types"] or metadata)
     backoff = backoff or Backoff()
     last = after
     target, headers = _url(url, "/ws"), _auth(api_key)

@@ -30,6 +30,7 @@ import orjson
 
 from jobledger.domain import errors
 from jobledger.domain.job import Job
+from jobledger.eventlog import metadata
 from jobledger.eventlog.follower import LogFollower
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import RecordedEvent
@@ -102,6 +103,7 @@ class Listener:
         "hub",
         "jobs",
         "last_position",
+        "metadata",
         "scope",
         "types",
         "ws",
@@ -116,6 +118,7 @@ class Listener:
         self.scope = scope  # the socket is sent only jobs this sees
         self.jobs: dict[UUID, int] = {}  # job id -> position from which its events were all sent
         self.types: dict[str, int] = {}
+        self.metadata: dict[metadata.Pairs, int] = {}  # metadata filter -> position from which its events were all sent
         self.all_from: int | None = None
         self.close_on_terminal = close_on_terminal
         self.closing = False
@@ -221,6 +224,7 @@ class Hub:
         self._states = JobStates(stores, settings.job_cache)
         self._by_job: dict[UUID, set[Listener]] = {}
         self._by_type: dict[str, set[Listener]] = {}
+        self._by_pair: dict[tuple[str, str], set[Listener]] = {}  # a metadata filter's first pair -> its sockets
         self._everyone: set[Listener] = set()
         self._sockets: weakref.WeakSet[Listener] = weakref.WeakSet()
         self._inbox: deque[list[RecordedEvent]] = deque()
@@ -242,28 +246,39 @@ class Hub:
 
     def watched(self) -> int:
         """How many sockets are listening to something."""
-        return len(self._everyone.union(*self._by_job.values(), *self._by_type.values()))
+        return len(self._everyone.union(*self._by_job.values(), *self._by_type.values(), *self._by_pair.values()))
 
-    def watch(self, listener: Listener, jobs: Iterable[UUID], types: Iterable[str], everything: bool, since: int) -> None:
-        """Send `listener` the events of these jobs, of these job types, or all, from now on."""
+    def watch(
+        self, listener: Listener, jobs: Iterable[UUID], types: Iterable[str], everything: bool, since: int,
+        filters: Iterable[metadata.Pairs] = (),
+    ) -> None:
+        """Send `listener` the events of these jobs, of these job types, of the jobs whose metadata
+        holds one of these filters' pairs, or all, from now on."""
         for job_id in jobs:
             listener.jobs[job_id] = min(listener.jobs.get(job_id, since), since)
             self._by_job.setdefault(job_id, set()).add(listener)
         for job_type in types:
             listener.types[job_type] = min(listener.types.get(job_type, since), since)
             self._by_type.setdefault(job_type, set()).add(listener)
+        for pairs in filters:
+            listener.metadata[pairs] = min(listener.metadata.get(pairs, since), since)
+            self._by_pair.setdefault(min(pairs), set()).add(listener)
         if everything:
             listener.all_from = min(listener.all_from if listener.all_from is not None else since, since)
             self._everyone.add(listener)
 
-    def unwatch(self, listener: Listener, jobs=None, types=None, everything: bool = True) -> None:
-        """Stop sending `listener` these jobs, types, or all (by default: anything)."""
+    def unwatch(self, listener: Listener, jobs=None, types=None, everything: bool = True, filters=None) -> None:
+        """Stop sending `listener` these jobs, types, metadata filters, or all (by default: anything)."""
         for job_id in list(listener.jobs) if jobs is None else jobs:
             listener.jobs.pop(job_id, None)
             _discard(self._by_job, job_id, listener)
         for job_type in list(listener.types) if types is None else types:
             listener.types.pop(job_type, None)
             _discard(self._by_type, job_type, listener)
+        for pairs in list(listener.metadata) if filters is None else filters:
+            listener.metadata.pop(pairs, None)
+            if all(min(other) != min(pairs) for other in listener.metadata):
+                _discard(self._by_pair, min(pairs), listener)
         if everything:
             listener.all_from = None
             self._everyone.discard(listener)
@@ -330,7 +345,7 @@ class Hub:
                     except Exception:  # a bug, not the store: those listeners must resume from the log
                         log.exception("live update of event %s failed", event.position)
                         self._states.forget(event.stream_id)
-                        for listener in self._by_job.get(event.stream_id, set()) | self._everyone | self._typed():
+                        for listener in self._by_job.get(event.stream_id, set()) | self._everyone | self._typed() | self._filtered():
                             listener.close(WSCloseCode.INTERNAL_ERROR, "internal error")
                     self.position = event.position
             self._send(outbox)
@@ -344,9 +359,12 @@ class Hub:
     def _typed(self) -> set[Listener]:
         return set().union(*self._by_type.values())
 
+    def _filtered(self) -> set[Listener]:
+        return set().union(*self._by_pair.values())
+
     async def _publish(self, event: RecordedEvent, outbox: dict[Listener, list]) -> None:
         job_id = event.stream_id
-        if not (job_id in self._by_job or self._by_type or self._everyone):
+        if not (job_id in self._by_job or self._by_type or self._everyone or self._by_pair):
             self._states.forget(job_id)  # nobody listens: keep no state that would go stale
             return
         job = self._states.fold(event)
@@ -371,10 +389,22 @@ class Hub:
     def _targets(self, job: Job) -> list[Listener]:
         """The sockets that listen to this job and may see it."""
         groups = [g for g in (self._by_job.get(job.id), self._by_type.get(job.type), self._everyone) if g]
-        if not groups:
+        if self._by_pair and job.metadata:
+            groups.append(self._matching(metadata.pairs(job.metadata)))
+        if not any(groups):
             return []
         listeners = groups[0] if len(groups) == 1 else set().union(*groups)
         return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type)]
+
+
+    def _matching(self, pairs: metadata.Pairs) -> set[Listener]:
+        """The sockets with a metadata filter that a job of these pairs holds."""
+        found = set()
+        for pair in pairs:
+            for listener in self._by_pair.get(pair, ()):
+                if listener not in found and any(f <= pairs for f in listener.metadata):
+                    found.add(listener)
+        return found
 
 
 def _key_id(listener: Listener) -> str | None:

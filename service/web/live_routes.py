@@ -7,15 +7,18 @@ hub's position at registration, and the held-back events (all past that position
 
 import asyncio
 import contextlib
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import orjson
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from jobledger.domain import errors
+from jobledger.domain.job import Job
+from jobledger.eventlog import metadata as metadata_index
 from jobledger.application import bodies
+from jobledger.application.json_types import NO_NUL
 from jobledger.web import auth, handling, keys, live, schemas
 from jobledger.web import errors as web_errors
 from jobledger.application import live_messages, redaction
@@ -39,14 +42,23 @@ class AuthMessage(BaseModel):
     token: str = Field(min_length=1, max_length=500)
 
 
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)]
+MetadataValue = Annotated[str, StringConstraints(max_length=metadata_index.MAX_VALUE, pattern=NO_NUL)]
+
+
 class ClientMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["subscribe", "unsubscribe", "ping"]
     jobs: list[UUID] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
     job_types: list[bodies.Name] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
+    #: the jobs whose metadata holds every one of these values (matched as GET /jobs?metadata.<key>= matches)
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=schemas.MAX_METADATA_FILTERS)
     all: bool = False
     after: int | None = Field(None, ge=0, le=MAX_POSITION)
+
+    def filters(self) -> list[metadata_index.Pairs]:
+        return [frozenset(self.metadata.items())] if self.metadata else []
 
 
 async def hub_context(app: web.Application):
@@ -219,13 +231,13 @@ async def _answer(listener: live.Listener, request: ClientMessage) -> None:
         _send(listener, {"type": "pong"})
     elif listener.close_on_terminal:
         _send(listener, _error("type", "this socket follows one job: subscribe on /ws"))
-    elif not (request.jobs or request.job_types or request.all):
-        _send(listener, _error("jobs", "give jobs, job_types or all: true"))
+    elif not (request.jobs or request.job_types or request.metadata or request.all):
+        _send(listener, _error("jobs", "give jobs, job_types, metadata or all: true"))
     elif request.type == "unsubscribe":
         if request.after is not None:
             _send(listener, _error("after", "unsubscribe takes no after"))
             return
-        listener.hub.unwatch(listener, request.jobs, request.job_types, request.all)
+        listener.hub.unwatch(listener, request.jobs, request.job_types, request.all, request.filters())
         _send(listener, {"type": "unsubscribed", **_what(request)})
     else:
         await _subscribe(listener, request)
@@ -234,7 +246,10 @@ async def _answer(listener: live.Listener, request: ClientMessage) -> None:
 async def _subscribe(listener: live.Listener, request: ClientMessage) -> None:
     hub = listener.hub
     limit = hub.settings.max_subscriptions
-    following = len(listener.jobs.keys() | set(request.jobs)) + len(listener.types.keys() | set(request.job_types))
+    following = (
+        len(listener.jobs.keys() | set(request.jobs)) + len(listener.types.keys() | set(request.job_types))
+        + len(listener.metadata.keys() | set(request.filters()))
+    )
     if following > limit:
         _send(listener, {"type": "error", "error": live.TooManySubscriptions(limit=limit, requested=following).as_json()})
         return
@@ -243,8 +258,8 @@ async def _subscribe(listener: live.Listener, request: ClientMessage) -> None:
     before = _Subscriptions(listener)
     listener.buffer()
     registered = hub.position
-    hub.watch(listener, request.jobs, request.job_types, request.all, after)
-    jobs = None if request.all or request.job_types else request.jobs
+    hub.watch(listener, request.jobs, request.job_types, request.all, after, request.filters())
+    jobs = None if request.all or request.job_types or request.metadata else request.jobs
     await _replay(hub, listener, after, registered, jobs, wanted=_Filter(request), before=before)
     _send(listener, {"type": "subscribed", **_what(request), "position": max(after, registered)})
 
@@ -257,11 +272,11 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
     async for event, job in live_messages.history(hub.stores, after, up_to, jobs):
         if listener.closing or listener.ws.closed:
             return
-        if wanted is not None and not wanted.matches(event.stream_id, job.type):
+        if wanted is not None and not wanted.matches(job):
             continue
         if not listener.scope.sees(job.tenant, job.type):
             continue
-        if before is not None and before.sent_already(event.stream_id, job.type, event.position):
+        if before is not None and before.sent_already(job, event.position):
             continue
         await listener.ws.send_frame(live_messages.message(event, job, listener.scope.sees_details), WSMsgType.TEXT)
         listener.note(event.position, job.status in live_messages.TERMINAL)
@@ -272,10 +287,10 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
 
 class _Filter:
     def __init__(self, request: ClientMessage):
-        self.jobs, self.types, self.all = set(request.jobs), set(request.job_types), request.all
+        self.jobs, self.types, self.all, self.filters = set(request.jobs), set(request.job_types), request.all, request.filters()
 
-    def matches(self, job_id: UUID, job_type: str) -> bool:
-        return self.all or job_id in self.jobs or job_type in self.types
+    def matches(self, job: Job) -> bool:
+        return self.all or job.id in self.jobs or job.type in self.types or _holds(job, self.filters)
 
 
 class _Subscriptions:
@@ -283,15 +298,27 @@ class _Subscriptions:
 
     def __init__(self, listener: live.Listener):
         self.jobs, self.types, self.all_from = dict(listener.jobs), dict(listener.types), listener.all_from
+        self.filters = dict(listener.metadata)
 
-    def sent_already(self, job_id: UUID, job_type: str, position: int) -> bool:
+    def sent_already(self, job: Job, position: int) -> bool:
         if self.all_from is not None and position > self.all_from:
             return True
-        return position > self.jobs.get(job_id, position) or position > self.types.get(job_type, position)
+        if position > self.jobs.get(job.id, position) or position > self.types.get(job.type, position):
+            return True
+        return _holds(job, [f for f, since in self.filters.items() if position > since])
+
+
+def _holds(job: Job, filters: list[metadata_index.Pairs]) -> bool:
+    """Whether the job's metadata holds one of these filters' pairs."""
+    if not filters or not job.metadata:
+        return False
+    pairs = metadata_index.pairs(job.metadata)
+    return any(f <= pairs for f in filters)
 
 
 def _what(request: ClientMessage) -> dict:
-    return {"jobs": [str(j) for j in request.jobs], "job_types": request.job_types, "all": request.all}
+    what = {"jobs": [str(j) for j in request.jobs], "job_types": request.job_types, "all": request.all}
+    return {**what, "metadata": request.metadata} if request.metadata else what
 
 
 def _error(field: str, reason: str) -> dict:

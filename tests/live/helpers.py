@@ -50,8 +50,11 @@ class Api:
 
 
 async def receive(ws, timeout: float = TIMEOUT) -> dict:
-    """The next JSON message; fails on a close or after `timeout` seconds."""
-    msg = await ws.receive(timeout=timeout)
+    """The next JSON message; fails on a close or after `timeout` seconds. The deadline is kept
+    here: aiohttp's own receive timeout starts again after each ping it answers, and a service
+    that heartbeats more often than `timeout` would keep a failing test waiting for ever."""
+    async with asyncio.timeout(timeout):
+        msg = await ws.receive()
     assert msg.type is aiohttp.WSMsgType.TEXT, (msg.type, msg.data, msg.extra)
     return orjson.loads(msg.data)
 

@@ -50,6 +50,18 @@ async def test_subscribe_with_after_replays_first(client, api):
     assert [e.event for e in events] == ["JobCreated", "JobStarted"]
 
 
+async def test_subscribe_to_metadata_follows_the_matching_jobs(client, api):
+    mine = await api.create(metadata={"user_id": "42"})
+    await api.create(metadata={"user_id": "7"})
+    reader = asyncio.create_task(_collect(live_client.subscribe(_url(client), metadata={"user_id": "42"}, after=0), 3))
+    later = await api.create(metadata={"user_id": "42", "document": "d-1"})
+    await api.post(later["id"], "start")
+    events = await asyncio.wait_for(reader, 10)
+    assert [(e.event, e.job_id) for e in events] == [
+        ("JobCreated", mine["id"]), ("JobCreated", later["id"]), ("JobStarted", later["id"])
+    ]
+
+
 async def test_subscribe_resumes_without_gap_when_the_service_drops_it(client, api, hub):
     jobs = [await api.create() for _ in range(4)]
     start = (await api.log())[-1]["position"]

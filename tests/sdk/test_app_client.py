@@ -5,6 +5,7 @@ raises with the service's code, message, status and details."""
 import asyncio
 import contextlib
 import uuid
+from datetime import datetime
 
 import pytest
 from aiohttp import web
@@ -37,6 +38,11 @@ async def test_create_get_list_cancel_and_events(client):
         listed = [j["id"] async for j in jobs.list(page=2)]  # three pages, the cursor followed
         assert listed == [m["id"] for m in reversed(more)] + [job["id"]]
         assert [j["id"] async for j in jobs.list(type="report")] == [job["id"]]
+        assert [j["id"] async for j in jobs.list(metadata={"user_id": "42"})] == [job["id"]]
+        assert [j["id"] async for j in jobs.list(metadata={"user_id": "42", "other": "x"})] == []
+        batch_time = more[0]["created_at"]  # a batch's jobs are created at one time
+        assert [j["id"] async for j in jobs.list(created_after=batch_time, page=3)] == [m["id"] for m in reversed(more)]
+        assert [j["id"] async for j in jobs.list(created_before=datetime.fromisoformat(batch_time))] == [job["id"]]
         cancelled = await jobs.cancel(job["id"], "no longer needed")
         assert cancelled["status"] == "cancelled"
         assert [e["type"] for e in await jobs.events(job["id"])] == ["JobCreated", "JobCancelled"]
