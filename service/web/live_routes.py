@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobledger.domain import errors
 from jobledger.application import bodies
-from jobledger.web import auth, handling, keys, live, schemas
+from jobledger.web import auth, handling, jwks, keys, live, schemas
 from jobledger.web import errors as web_errors
 from jobledger.application import live_messages, redaction
 from jobledger.application.snapshot import Snapshot
@@ -36,7 +36,7 @@ class AuthMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=500)
+    token: str = Field(min_length=1, max_length=8192)  # an API key, or a JWT (often over 1 KB)
 
 
 class ClientMessage(BaseModel):
@@ -97,7 +97,10 @@ async def job_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 #: close codes of a socket refused after its upgrade (before it, the same errors answer HTTP 401/403/404/429)
-CLOSE_CODES = {auth.Unauthorized: 4001, auth.Forbidden: 4003, errors.JobNotFound: 4004, auth.RateLimited: 4029}
+CLOSE_CODES = {
+    auth.Unauthorized: 4001, auth.Forbidden: 4003, errors.JobNotFound: 4004, auth.RateLimited: 4029,
+    jwks.KeysUnavailable: 1013,  # try again later
+}
 
 
 @contextlib.asynccontextmanager
@@ -259,7 +262,7 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
             return
         if wanted is not None and not wanted.matches(event.stream_id, job.type):
             continue
-        if not listener.scope.sees(job.tenant, job.type):
+        if not listener.scope.sees(job.tenant, job.type, job.user):
             continue
         if before is not None and before.sent_already(event.stream_id, job.type, event.position):
             continue
