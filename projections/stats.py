@@ -19,8 +19,8 @@ def _created(docs: Docs, f: Fact) -> None:
     e: events.JobCreated = f.event
     queued_at = max(e.run_at, f.recorded_at) if e.run_at else f.recorded_at
     docs[str(f.job_id)] = {
-        "tenant": e.tenant, "user": e.user, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(), "started_at": None,
-        "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
+        "tenant": e.tenant, "user": e.user, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(),
+        "started_at": None, "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
     }
 
 

@@ -96,8 +96,10 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: float = Field(30.0, ge=0, le=300)  #: clock skew allowed on exp, nbf, iat
     jwt_tenant_claim: str = Field("tenant", min_length=1)  #: the claim naming the tenant (required in a token)
     jwt_role_claim: str = Field("role", min_length=1)  #: the claim naming the role
-    jwt_default_role: Literal["client", "worker", "auditor", "admin", "operator"] | None = "client"  #: without the role claim (None: refused)
-    jwt_user_claim: str = "sub"  #: the claim naming the user, who sees only its jobs ("": tokens see their whole tenant)
+    #: the role of a token without the role claim (None: such tokens are refused)
+    jwt_default_role: Literal["client", "worker", "auditor", "admin", "operator"] | None = "client"
+    #: the claim naming the user, who sees only the jobs it created ("": tokens see their whole tenant)
+    jwt_user_claim: str = "sub"
     jwt_jwks_timeout_seconds: float = Field(5.0, gt=0, le=60)  #: a JWKS fetch must finish within this
     jwt_jwks_max_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)  #: a bigger JWKS is refused
     jwt_jwks_cache_seconds: float = Field(600.0, gt=0)  #: the JWKS is fetched again when this old

@@ -44,7 +44,9 @@ class Verifier:
         self.settings = settings
         self.keys = key_set
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret is not None else None
-        offered = ({*jwks.KEY_TYPES} if key_set is not None else set()) | ({_HS256} if self.secret is not None else set())
+        offered = {*jwks.KEY_TYPES} if key_set is not None else set()
+        if self.secret is not None:
+            offered.add(_HS256)
         wanted = settings.jwt_algorithms
         self.algorithms = frozenset(offered if wanted is None else offered & set(wanted))
 
@@ -131,7 +133,9 @@ async def context(app: web.Application):
     session = key_set = None
     if settings.jwt_jwks_url:
         session = aiohttp.ClientSession()
-        source = jwks.url_source(session, settings.jwt_jwks_url, settings.jwt_jwks_timeout_seconds, settings.jwt_jwks_max_bytes)
+        source = jwks.url_source(
+            session, settings.jwt_jwks_url, settings.jwt_jwks_timeout_seconds, settings.jwt_jwks_max_bytes
+        )
     elif settings.jwt_jwks_file:
         source = jwks.file_source(settings.jwt_jwks_file, settings.jwt_jwks_max_bytes)
     if settings.jwt_jwks_url or settings.jwt_jwks_file:
