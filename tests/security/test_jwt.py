@@ -127,7 +127,9 @@ def _refused_tokens(idp: IdentityProvider) -> dict[str, str]:
         "expired": idp.token(exp=int(time.time()) - 60),
         "wrong audience": idp.token(aud="another-service"),
         "wrong issuer": idp.token(iss="https://evil.example"),
-        "HS256 keyed with the RSA public key": _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, _claims(), rsa_public_pem),
+        "HS256 keyed with the RSA public key": _unsigned(
+            {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, _claims(), rsa_public_pem
+        ),
         "HS256 with another secret": idp.token(kid="x", alg="HS256", key="another secret of thirty-two bytes or more"),
         "no exp": idp.token(exp=None),
         "no tenant": idp.token(tenant=None),
@@ -253,9 +255,11 @@ async def _stats(service, headers):
 async def test_the_creating_user_comes_from_the_token(service, store, idp):
     alice = bearer(idp.token(sub="alice"))
     head = await store.log.head()
-    assert await bad_fields(await service.post("/jobs", json={"type": "report", "user": "mallory"}, headers=alice)) == ["user"]
+    smuggled = await service.post("/jobs", json={"type": "report", "user": "mallory"}, headers=alice)
+    assert await bad_fields(smuggled) == ["user"]
     assert await store.log.head() == head
-    job = await ok(await service.post("/jobs", json={"type": "report", "metadata": {"user": "mallory"}}, headers=alice), 201)
+    body = {"type": "report", "metadata": {"user": "mallory"}}
+    job = await ok(await service.post("/jobs", json=body, headers=alice), 201)
     assert job["user"] == "alice"
     created = (await ok(await service.get(f"/jobs/{job['id']}/events", headers=alice)))["events"][0]
     assert (created["data"]["user"], created["metadata"]["actor"]) == ("alice", "jwt:alice")
@@ -289,3 +293,25 @@ async def test_a_socket_closes_when_its_token_expires(service, idp):
 
 async def test_a_service_without_jwt_settings_refuses_every_jwt(secure, idp):
     await error_of(await secure.get("/jobs", headers=bearer(idp.token())), 401, "unauthorized")
+
+
+async def test_a_jwks_over_the_size_cap_is_refused_and_the_service_says_so(serve, jwt_settings, store, idp):
+    for i in range(3):  # with them, about 2 KB
+        idp.keys[f"rsa-{i + 2}"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    idp.published = list(idp.keys)
+    service = await serve(jwt_settings.model_copy(update={"jwt_jwks_max_bytes": 1024}))
+    head = await store.log.head()
+    await error_of(await service.post("/jobs", json={"type": "r"}, headers=bearer(idp.token())), 503, "keys_unavailable")
+    assert await store.log.head() == head
+
+
+async def test_a_jwks_file_is_read_again_for_a_new_kid(serve, jwt_settings, idp, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_bytes(orjson.dumps({"keys": [_jwk("rsa-1", idp.keys["rsa-1"])]}))
+    service = await serve(jwt_settings.model_copy(update={"jwt_jwks_url": None, "jwt_jwks_file": str(path)}))
+    await ok(await service.get("/jobs", headers=bearer(idp.token())))
+    await error_of(await service.get("/jobs", headers=bearer(idp.token(kid="ec-1", alg="ES256"))), 401, "unauthorized")
+    path.write_bytes(orjson.dumps({"keys": [_jwk(kid, idp.keys[kid]) for kid in ("rsa-1", "ec-1")]}))
+    await asyncio.sleep(0.25)  # past jwt_jwks_refetch_seconds
+    await ok(await service.get("/jobs", headers=bearer(idp.token(kid="ec-1", alg="ES256"))))
+    assert idp.hits == 0
