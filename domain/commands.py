@@ -25,6 +25,7 @@ class WorkerReport(Command):
 class CreateJob(Command):
     type: str
     tenant: str = "default"
+    user: str | None = None  # the signed-in user who creates it (a JWT's user claim), never the body's
     payload: JSON = None
     metadata: dict[str, JSON] = field(default_factory=dict)
     phases: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ def create(job_id: UUID, command: commands.CreateJob, now: datetime) -> list[eve
         events.JobCreated(
             job_type=command.type,
             tenant=command.tenant,
+            user=command.user,
             payload=command.payload,
             metadata=command.metadata,
             phases=command.phases,

@@ -45,7 +45,7 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
     type: ClassVar[str] = "JobCreated"
-    schema_version: ClassVar[int] = 2  # v2: retry_base_seconds, retry_max_seconds
+    schema_version: ClassVar[int] = 3  # v2: retry_base_seconds, retry_max_seconds; v3: user
     _datetimes: ClassVar[tuple[str, ...]] = ("run_at", "expires_at")
 
     job_type: str
@@ -61,6 +61,7 @@ class JobCreated(Event):
     request_hash: str | None = None
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
+    user: str | None = None  # the signed-in user who created it; None: created with an API key
 
 
 @dataclass(frozen=True, slots=True)

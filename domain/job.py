@@ -49,6 +49,7 @@ class Job:
     id: UUID
     type: str
     tenant: str
+    user: str | None = None  # the signed-in user who created it: a token scoped to a user sees only its jobs
     status: Status
     priority: int
     payload: JSON
@@ -96,6 +97,7 @@ def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
         id=job_id,
         type=e.job_type,
         tenant=e.tenant,
+        user=e.user,
         status=Status.QUEUED,
         payload=e.payload,
         metadata=e.metadata,

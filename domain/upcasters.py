@@ -16,6 +16,11 @@ def _job_created_v1(data: Data) -> Data:
     return {**data, "retry_base_seconds": 1.0, "retry_max_seconds": 300.0}
 
 
+def _job_created_v2(data: Data) -> Data:
+    """v2 had no user: every job was created with an API key, which sees its whole tenant."""
+    return {**data, "user": None}
+
+
 def _job_started_v1(data: Data) -> Data:
     """v1 stored the lease token itself; v2 keeps only its SHA-256."""
     token = data.get("lease_token")
@@ -26,6 +31,7 @@ def _job_started_v1(data: Data) -> Data:
 
 UPCASTERS: dict[tuple[str, int], Callable[[Data], Data]] = {
     ("JobCreated", 1): _job_created_v1,
+    ("JobCreated", 2): _job_created_v2,
     ("JobStarted", 1): _job_started_v1,
 }
 

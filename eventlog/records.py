@@ -83,6 +83,7 @@ class StatusRow:
     doc: str  # the stored JSON document (without position), sent to clients as it is
     tenant: str | None = None  # filled by get_status: who may see the job, without parsing `doc`
     type: str | None = None
+    user: str | None = None  # filled by get_status: the user who created the job (its document's `user`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class JobFilter:
     metadata: tuple[tuple[str, str], ...] = ()  # (key, value) pairs a job's metadata holds, all of them
     created_after: datetime | None = None  # created at or after
     created_before: datetime | None = None  # created before
+    user: str | None = None  # only jobs this user created (a token scoped to a user)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ def document(job: Job) -> dict[str, Any]:
         "id": str(job.id),
         "type": job.type,
         "tenant": job.tenant,
+        "user": job.user,
         "status": job.status.value,
         "priority": job.priority,
         "payload": job.payload,
@@ -113,6 +114,7 @@ def _job_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "id": UUID(doc["id"]),
         "type": doc["type"],
         "tenant": doc["tenant"],
+        "user": doc.get("user"),  # documents written before users have none
         "status": _STATUSES.get(doc["status"]) or Status(doc["status"]),
         "priority": doc["priority"],
         "payload": doc["payload"],

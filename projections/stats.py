@@ -19,8 +19,8 @@ def _created(docs: Docs, f: Fact) -> None:
     e: events.JobCreated = f.event
     queued_at = max(e.run_at, f.recorded_at) if e.run_at else f.recorded_at
     docs[str(f.job_id)] = {
-        "tenant": e.tenant, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(), "started_at": None,
-        "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
+        "tenant": e.tenant, "user": e.user, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(),
+        "started_at": None, "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
     }
 
 
@@ -106,12 +106,15 @@ def _window(docs: list[dict], since: datetime | None) -> dict[str, Any]:
     }
 
 
-def summarize(docs: list[dict], now: datetime, sees: Callable[[str, str], bool] = lambda _tenant, _type: True) -> dict[str, Any]:
+def summarize(
+    docs: list[dict], now: datetime, sees: Callable[[str, str, str | None], bool] = lambda _tenant, _type, _user: True
+) -> dict[str, Any]:
     """Per job type: counts by status, and the jobs finished (throughput) and durations, over all
-    time and over the last hour; of the jobs whose (tenant, type) `sees` accepts."""
+    time and over the last hour; of the jobs whose (tenant, type, user) `sees` accepts."""
     by_type: dict[str, list[dict]] = {}
     for doc in docs:
-        if sees(doc.get("tenant", "default"), doc["type"]):  # documents older than tenants are the default's
+        # documents older than tenants are the default's; older than users, nobody's
+        if sees(doc.get("tenant", "default"), doc["type"], doc.get("user")):
             by_type.setdefault(doc["type"], []).append(doc)
     hour_ago = now - timedelta(hours=1)
     return {

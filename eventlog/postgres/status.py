@@ -27,6 +27,9 @@ _STATUS_COLUMNS = [
     "job_id", "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at",
     "created_at", "updated_at", "finished_at", "version", "created_position", "last_position", "doc",
 ]
+# A job's user is read from its document: a user-scoped list filters the rows its tenant's list
+# reads (no index of its own, as tenants have none: see README, Sign-in with JWTs).
+USER = "(s.doc ->> 'user')"
 _status_record = operator.itemgetter(*_STATUS_COLUMNS)  # a row as COPY takes it (its doc is JSON text already)
 
 
@@ -43,14 +46,17 @@ class PostgresStatus:
         return [dict(r) for r in await self.db.fetch(sql, after, limit)]
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
-        sql = "SELECT job_id, version, last_position, doc::text AS doc, tenant, type FROM job_status WHERE job_id = $1"
+        sql = (
+            f"SELECT job_id, version, last_position, doc::text AS doc, tenant, type, {USER} AS user "
+            "FROM job_status s WHERE job_id = $1"
+        )
         rows = await self.db.fetch(sql, job_id)
         if not rows:
             return None
         r = rows[0]
         return StatusRow(
             job_id=r["job_id"], version=r["version"], last_position=r["last_position"], doc=r["doc"],
-            tenant=r["tenant"], type=r["type"],
+            tenant=r["tenant"], type=r["type"], user=r["user"],
         )
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
@@ -130,6 +136,8 @@ def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
         clauses.append(f"s.created_at < {arg(query.created_before)}")
     if query.before is not None:
         clauses.append(f"{newest} < {arg(query.before)}")
+    if query.user is not None:
+        clauses.append(f"{USER} = {arg(query.user)}")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
         f"SELECT s.created_position, s.last_position, s.doc::text AS doc FROM {source} {where} "

@@ -25,6 +25,9 @@ _UPSERT_STATUS = (
 )
 _INSERT_STATUS = f"INSERT INTO %s ({', '.join(_STATUS_COLUMNS)}) VALUES ({', '.join('?' * len(_STATUS_COLUMNS))})"
 _FOLD_PAGE = f"SELECT {shadow.fold_select()} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+# A job's user is read from its document: a user-scoped list filters the rows its tenant's list
+# reads (no index of its own, as tenants have none: see README, Sign-in with JWTs).
+USER = "json_extract(s.doc, '$.user')"
 _LOAD_CHUNK = 2000  # shadow rows written per writer transaction, between appends
 
 
@@ -63,14 +66,16 @@ class SQLiteStatus:
         return [_parsed_row(r) for r in rows]
 
     async def get_status(self, job_id: UUID) -> StatusRow | None:
-        sql = "SELECT job_id, version, last_position, doc, tenant, type FROM job_status WHERE job_id = ?"
+        sql = (
+            f"SELECT job_id, version, last_position, doc, tenant, type, {USER} AS user FROM job_status s WHERE job_id = ?"
+        )
         rows = await self.db.fetch(sql, job_id.hex)
         if not rows:
             return None
         r = rows[0]
         return StatusRow(
             job_id=UUID(r["job_id"]), version=r["version"], last_position=r["last_position"], doc=r["doc"],
-            tenant=r["tenant"], type=r["type"],
+            tenant=r["tenant"], type=r["type"], user=r["user"],
         )
 
     async def list_status(self, query: JobFilter) -> list[tuple[int, int, str]]:
@@ -133,7 +138,7 @@ def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
     for clause, value in (
         ("s.status = ?", query.status), ("s.type = ?", query.type), ("s.tenant = ?", query.tenant),
         ("s.created_at >= ?", time_text(query.created_after)), ("s.created_at < ?", time_text(query.created_before)),
-        (f"{newest} < ?", query.before),
+        (f"{newest} < ?", query.before), (f"{USER} = ?", query.user),
     ):
         if value is not None:
             clauses.append(clause)

@@ -70,8 +70,11 @@ class CreateJobBody(Body):
             raise ValueError("phase names must be unique")
         return phases
 
-    def command(self, tenant: str, idempotency_key: str | None, digest: str, defaults=None) -> commands.CreateJob:
-        """The CreateJob command; fields the body leaves out come from the job type's `defaults`."""
+    def command(
+        self, tenant: str, idempotency_key: str | None, digest: str, defaults=None, user: str | None = None
+    ) -> commands.CreateJob:
+        """The CreateJob command; fields the body leaves out come from the job type's `defaults`.
+        `user` is the caller's (its token's), never the body's: a body has no such field."""
         given = self.model_fields_set
 
         def pick(name: str):
@@ -81,6 +84,7 @@ class CreateJobBody(Body):
         return commands.CreateJob(
             type=self.type,
             tenant=tenant,
+            user=user,
             payload=self.payload,
             metadata=self.metadata,
             phases=tuple(self.phases),

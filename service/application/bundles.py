@@ -31,12 +31,12 @@ async def _sees(stores: Stores, job_id: UUID, scope: Scope) -> bool:
     """Whether `scope` sees the job: its status row, else (past retention) its first event says whose it is."""
     row = await stores.status.get_status(job_id)
     if row is not None:
-        return scope.sees(row.tenant, row.type)
+        return scope.sees(row.tenant, row.type, row.user)
     history = await stores.log.read_stream(job_id)
     if not history:
         return False
     created = codec.domain_event(history[0])
-    return scope.sees(created.tenant, created.job_type)
+    return scope.sees(created.tenant, created.job_type, created.user)
 
 
 async def visible_leaf(stores: Stores, leaf_index: int, scope: Scope) -> Leaf:

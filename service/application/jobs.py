@@ -40,7 +40,7 @@ DEFAULT_TENANT = "default"
 class Scope(Protocol):
     """What a caller may see (jobledger.web.auth.Principal)."""
 
-    def sees(self, tenant: str, job_type: str) -> bool: ...
+    def sees(self, tenant: str, job_type: str, user: str | None) -> bool: ...
 
 
 def utcnow() -> datetime:
@@ -364,9 +364,13 @@ class Jobs:
 
 
 def _new_job_id(command: commands.CreateJob) -> UUID:
-    """A job's id: made from its tenant and idempotency key (a replay finds the same job), else random."""
+    """A job's id: made from its tenant, user and idempotency key (a replay finds the same job), else random.
+    Each user has keys of its own: one user's key never answers with another user's job."""
     key = command.idempotency_key
-    return uuid5(_IDEMPOTENCY_NAMESPACE, f"{command.tenant}\x00{key}") if key else uuid4()
+    if not key:
+        return uuid4()
+    scope = command.tenant if command.user is None else f"{command.tenant}\x00{command.user}"
+    return uuid5(_IDEMPOTENCY_NAMESPACE, f"{scope}\x00{key}")
 
 
 def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
@@ -378,6 +382,6 @@ def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
 
 def _seen(snapshot: Snapshot, scope: Scope | None) -> Snapshot:
     job = snapshot.job
-    if scope is not None and not scope.sees(job.tenant, job.type):
+    if scope is not None and not scope.sees(job.tenant, job.type, job.user):
         raise errors.JobNotFound(job_id=str(job.id))
     return snapshot

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, ui_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, ui_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper
 from jobledger.web.config import Settings
 from jobledger.application.jobs import Jobs
@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> web.Application:
     guards.setup(app, settings)
     app[schemas.limits_key] = bodies.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
     app.cleanup_ctx.append(_gc_context)
+    app.cleanup_ctx.append(tokens.context)  # before the stores': the Authenticator takes the verifier
     app.cleanup_ctx.append(_stores_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
@@ -81,8 +82,10 @@ async def _stores_context(app: web.Application):
     app[keys.types_key] = TypeRegistry(
         stores, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes
     )
+    verifier = app.get(tokens.verifier_key)
     app[auth.authenticator_key] = auth.Authenticator(
-        stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit
+        stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit,
+        tokens=verifier and verifier.principal, is_token=tokens.looks_like_jwt,
     )
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())

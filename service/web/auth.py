@@ -5,6 +5,10 @@ hash adds nothing). Every route names the action it performs (`requires`); a rol
 set of actions. A principal sees only its tenant's jobs, and with `types` only those
 types: anything else answers as if it did not exist (404), so existence never leaks.
 
+A bearer token that is not a key (`jl_...`) but a JWT (three dot-separated parts) is checked
+by jobledger.web.tokens, when JWTs are configured; its claims give the tenant, role and user.
+A principal with a `user` sees only the jobs that user created, and nothing tenant-wide.
+
 Without `Authorization`, a service bound to loopback with `auth = auto` treats the caller
 as the admin of tenant "default" (the embedded, no-configuration mode); any other bind,
 or `auth = required`, demands a key.
@@ -14,7 +18,7 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -71,21 +75,43 @@ PUBLIC = "public"
 DETAIL_ROLES = frozenset({"worker", "auditor", "admin"})
 
 
+#: actions that reach past one user's jobs: refused (403) to a principal scoped to a user
+TENANT_WIDE = frozenset({"log"})
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts for."""
 
-    key_id: str | None  # None: the open, loopback-only mode
+    key_id: str | None  # None: the open, loopback-only mode; a JWT's: `jwt:<user or subject>`
     role: str
     tenant: str
     types: tuple[str, ...] | None = None
     name: str | None = None  # the key's note (`keys create --name`), recorded beside its id
+    user: str | None = None  # a JWT's user: sees only the jobs it created; None: the whole tenant
+    expires_at: float | None = None  # a JWT's expiry (Unix time, leeway included): its sockets close then
 
-    def sees(self, tenant: str, job_type: str) -> bool:
-        return tenant == self.tenant and (self.types is None or job_type in self.types)
+    @property
+    def from_token(self) -> bool:
+        """Whether a JWT, not an API key, made this principal (it has no row in api_keys)."""
+        return self.expires_at is not None
+
+    @property
+    def actor(self) -> str:
+        """Who acts, as an event's metadata names it: `key:<id>`, or a JWT's `jwt:<user or subject>`."""
+        return self.key_id if self.from_token else f"key:{self.key_id}"
+
+    def sees(self, tenant: str, job_type: str, user: str | None) -> bool:
+        return (
+            tenant == self.tenant
+            and (self.types is None or job_type in self.types)
+            and (self.user is None or user == self.user)
+        )
 
     def may(self, action: str) -> bool:
-        return self.role in ACTIONS[action] or self.key_id is None  # the open mode may do everything
+        if self.key_id is None:  # the open mode may do everything
+            return True
+        return self.role in ACTIONS[action] and not (self.user is not None and action in TENANT_WIDE)
 
     @property
     def sees_details(self) -> bool:
@@ -120,7 +146,7 @@ def acting(principal: Principal, claimed: str | None) -> dict[str, str | None]:
     if principal.key_id is None:
         who: dict[str, str | None] = {"actor": OPEN_ACTOR}
     else:
-        who = {"actor": f"key:{principal.key_id}", "actor_name": principal.name}
+        who = {"actor": principal.actor, "actor_name": principal.name}
     if claimed is not None:
         check_claimed_actor(principal)
         who["on_behalf_of"] = claimed
@@ -133,6 +159,16 @@ def check_claimed_actor(principal: Principal) -> None:
         reason = f"a {principal.role} key may not name whom it acts for; the key itself is recorded"
         raise Forbidden(
             f"X-Actor: {reason}", fields=[{"field": "X-Actor", "reason": reason}], role=principal.role, action="on_behalf_of"
+        )
+
+
+def check_whole_tenant(principal: Principal, action: str) -> None:
+    """Refuse (403) what reaches past one user's jobs (the tenant's log, claims from its whole
+    queue) to a principal scoped to a user."""
+    if principal.user is not None:
+        raise Forbidden(
+            f"a token scoped to a user reaches only that user's jobs, one by one ({action})",
+            role=principal.role, action=action,
         )
 
 
@@ -163,8 +199,14 @@ def new_key(role: str, tenant: str, types: tuple[str, ...] | None, name: str | N
 class Authenticator:
     """Turns a bearer token into a Principal; caches lookups for `cache_seconds` (revocation delay)."""
 
-    def __init__(self, stores: Stores, *, required: bool, cache_seconds: float, rate: str, cache_size: int = 10_000):
+    def __init__(
+        self, stores: Stores, *, required: bool, cache_seconds: float, rate: str, cache_size: int = 10_000,
+        tokens: Callable[[str], Awaitable["Principal"]] | None = None, is_token: Callable[[str], bool] = lambda _: False,
+    ):
+        """`tokens` checks a bearer token that `is_token` says is a JWT (jobledger.web.tokens), when JWTs are on."""
         self.stores = stores
+        self.tokens = tokens
+        self.is_token = is_token
         self.required = required
         self.cache_seconds = cache_seconds
         self.rate = limits.parse(rate)
@@ -179,6 +221,10 @@ class Authenticator:
             if self.required:
                 raise Unauthorized("an API key is required: Authorization: Bearer <key>")
             return OPEN
+        if self.is_token(token):
+            if self.tokens is None:
+                raise Unauthorized("JWT: this service accepts no JWTs (none is configured), only API keys")
+            return await self.tokens(token)
         key_hash = hash_key(token)
         cached = self._cache.get(key_hash)
         if cached is not None and cached[1] > time.monotonic():
@@ -279,6 +325,8 @@ async def admit(request: web.Request) -> None:
 
 
 def authorize(principal: Principal, action: str) -> None:
+    if not principal.may(action) and principal.role in ACTIONS[action]:  # refused only as scoped to a user
+        check_whole_tenant(principal, action)
     if not principal.may(action):
         raise Forbidden(f"the role {principal.role} may not do this ({action})", role=principal.role, action=action)
 

@@ -6,7 +6,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///jobledger.db"
@@ -85,6 +85,43 @@ class Settings(BaseSettings):
     signing_key_file: str | None = None  #: a file holding the signer key
     log_origin: str | None = Field(None, pattern=r"^[^\n]+$")  #: a checkpoint's origin line (None: jobledger/<host>)
     checkpoint_interval: float = Field(1.0, gt=0)  #: seconds: a checkpoint at most this often while the log grows
+
+    # Sign-in with JWTs: see README "Sign-in with JWTs" and jobledger.web.tokens
+    jwt_jwks_url: str | None = Field(None, pattern=r"^https?://")  #: the identity provider's JWKS (RS256, ES256, EdDSA)
+    jwt_jwks_file: str | None = None  #: a JWKS file, instead of a URL
+    jwt_secret: SecretStr | None = None  #: an HS256 shared secret (32 bytes or more)
+    jwt_issuer: str | None = None  #: the `iss` every token must carry (required once JWTs are on)
+    jwt_audience: str | None = None  #: the `aud` every token must carry (required once JWTs are on)
+    jwt_algorithms: list[Literal["RS256", "ES256", "EdDSA", "HS256"]] | None = None  #: None: every one the keys allow
+    jwt_leeway_seconds: float = Field(30.0, ge=0, le=300)  #: clock skew allowed on exp, nbf, iat
+    jwt_tenant_claim: str = Field("tenant", min_length=1)  #: the claim naming the tenant (required in a token)
+    jwt_role_claim: str = Field("role", min_length=1)  #: the claim naming the role
+    #: the role of a token without the role claim (None: such tokens are refused)
+    jwt_default_role: Literal["client", "worker", "auditor", "admin", "operator"] | None = "client"
+    #: the claim naming the user, who sees only the jobs it created ("": tokens see their whole tenant)
+    jwt_user_claim: str = "sub"
+    jwt_jwks_timeout_seconds: float = Field(5.0, gt=0, le=60)  #: a JWKS fetch must finish within this
+    jwt_jwks_max_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)  #: a bigger JWKS is refused
+    jwt_jwks_cache_seconds: float = Field(600.0, gt=0)  #: the JWKS is fetched again when this old
+    jwt_jwks_refetch_seconds: float = Field(10.0, ge=0)  #: at most one fetch this often, however many unknown kids
+
+    @model_validator(mode="after")
+    def _jwt(self) -> "Settings":
+        if not self.jwt_enabled:
+            return self
+        if self.jwt_jwks_url and self.jwt_jwks_file:
+            raise ValueError("jwt_jwks_url and jwt_jwks_file: give one JWKS, not both")
+        for name in ("jwt_issuer", "jwt_audience"):
+            if not getattr(self, name):
+                raise ValueError(f"{name}: required when JWTs are accepted (every token's {name[4:7]} is checked)")
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
+            raise ValueError("jwt_secret: an HS256 secret needs 32 bytes or more (RFC 7518, 3.2)")
+        return self
+
+    @property
+    def jwt_enabled(self) -> bool:
+        """Whether JWTs are accepted: a JWKS or a shared secret is configured."""
+        return bool(self.jwt_jwks_url or self.jwt_jwks_file or self.jwt_secret is not None)
 
     @field_validator("rate_limit")
     @classmethod

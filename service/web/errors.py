@@ -7,7 +7,7 @@ import orjson
 from aiohttp import web
 
 from jobledger.domain import errors
-from jobledger.web import auth, guards, keys
+from jobledger.web import auth, guards, jwks, keys
 
 log = logging.getLogger("jobledger")
 
@@ -28,6 +28,7 @@ STATUS = {
     auth.Unauthorized: 401,
     auth.Forbidden: 403,
     auth.RateLimited: 429,
+    jwks.KeysUnavailable: 503,
     guards.HostNotAllowed: 403,
     guards.CrossOrigin: 403,
     guards.BodyTimeout: 408,

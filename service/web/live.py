@@ -10,13 +10,15 @@ Every `key_check` seconds the hub reads which API keys are still active and clos
 of any other (4001, after an `error` message): a key revoked by any instance or by
 `jobledger keys revoke` stops streaming within that time, on every instance, on both backends.
 The check reads the registry itself, not the Authenticator's cache, and costs one query per
-tick only while a socket with a key is open.
+tick only while a socket with a key is open. The same tick closes (4001) the sockets whose
+JWT has expired (its `exp`, plus the configured leeway): a token is never streamed to past it.
 """
 
 import asyncio
 import contextlib
 import logging
 import struct
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
@@ -63,6 +65,12 @@ class KeyRevoked(errors.JobServiceError):
     """This API key was revoked."""
 
     code = "unauthorized"  # what the same key is answered over HTTP from now on
+
+
+class TokenExpired(errors.JobServiceError):
+    """This socket's JWT has expired; connect again with a fresh one."""
+
+    code = "unauthorized"  # what the same token is answered over HTTP from now on
 
 
 class TooManySubscriptions(errors.JobServiceError):
@@ -187,10 +195,11 @@ class Listener:
         if self.at_terminal and self.close_on_terminal:  # a per-job socket ends after a terminal event
             self.close(WSCloseCode.OK, "")
 
-    def revoke(self) -> None:
-        """The socket's key was revoked: say so, then close (4001)."""
-        self.write(text_frame(orjson.dumps({"type": "error", "error": KeyRevoked().as_json()})))
-        self.close(REVOKED, KeyRevoked().message)
+    def revoke(self, reason: errors.JobServiceError | None = None) -> None:
+        """The socket's key was revoked, or its token expired: say so, then close (4001)."""
+        reason = reason or KeyRevoked()
+        self.write(text_frame(orjson.dumps({"type": "error", "error": reason.as_json()})))
+        self.close(REVOKED, reason.message)
 
     def close(self, code: int, reason: str) -> None:
         """Stop sending and close the socket in the background (a slow peer must not block the hub)."""
@@ -314,9 +323,10 @@ class Hub:
                 await task
 
     async def _check_keys(self) -> None:
-        """Close, every `key_check` seconds, the sockets whose API key is no longer active."""
+        """Close, every `key_check` seconds, the sockets whose API key is no longer active or whose JWT expired."""
         while True:
             await asyncio.sleep(self.settings.key_check)
+            self._close_expired(time.time())
             held = {key_id for listener in self._sockets if (key_id := _key_id(listener)) is not None}
             if not held:
                 continue
@@ -328,6 +338,12 @@ class Hub:
             for listener in list(self._sockets):
                 if _key_id(listener) in held - active:
                     listener.revoke()
+
+    def _close_expired(self, now: float) -> None:
+        for listener in list(self._sockets):
+            expires_at = getattr(listener.scope, "expires_at", None)
+            if expires_at is not None and expires_at <= now and not listener.closing:
+                listener.revoke(TokenExpired())
 
     def _received(self, batch: list[RecordedEvent]) -> None:
         self._inbox.append(batch)
@@ -394,7 +410,7 @@ class Hub:
         if not any(groups):
             return []
         listeners = groups[0] if len(groups) == 1 else set().union(*groups)
-        return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type)]
+        return [listener for listener in listeners if listener.scope.sees(job.tenant, job.type, job.user)]
 
 
     def _matching(self, pairs: metadata.Pairs) -> set[Listener]:
@@ -408,8 +424,10 @@ class Hub:
 
 
 def _key_id(listener: Listener) -> str | None:
-    """The API key an open socket acts for (None: the open mode, or already closing)."""
-    return None if listener.closing else getattr(listener.scope, "key_id", None)
+    """The API key an open socket acts for (None: the open mode, a JWT, or already closing)."""
+    if listener.closing or getattr(listener.scope, "from_token", False):
+        return None
+    return getattr(listener.scope, "key_id", None)
 
 
 def _discard(index: dict, key, listener: Listener) -> None:

@@ -19,7 +19,7 @@ from jobledger.domain.job import Job
 from jobledger.eventlog import metadata as metadata_index
 from jobledger.application import bodies
 from jobledger.application.json_types import NO_NUL
-from jobledger.web import auth, handling, keys, live, schemas
+from jobledger.web import auth, handling, jwks, keys, live, schemas
 from jobledger.web import errors as web_errors
 from jobledger.application import live_messages, redaction
 from jobledger.application.snapshot import Snapshot
@@ -39,7 +39,7 @@ class AuthMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=500)
+    token: str = Field(min_length=1, max_length=8192)  # an API key, or a JWT (often over 1 KB)
 
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)]
@@ -109,7 +109,10 @@ async def job_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 #: close codes of a socket refused after its upgrade (before it, the same errors answer HTTP 401/403/404/429)
-CLOSE_CODES = {auth.Unauthorized: 4001, auth.Forbidden: 4003, errors.JobNotFound: 4004, auth.RateLimited: 4029}
+CLOSE_CODES = {
+    auth.Unauthorized: 4001, auth.Forbidden: 4003, errors.JobNotFound: 4004, auth.RateLimited: 4029,
+    jwks.KeysUnavailable: 1013,  # try again later
+}
 
 
 @contextlib.asynccontextmanager
@@ -274,7 +277,7 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
             return
         if wanted is not None and not wanted.matches(job):
             continue
-        if not listener.scope.sees(job.tenant, job.type):
+        if not listener.scope.sees(job.tenant, job.type, job.user):
             continue
         if before is not None and before.sent_already(job, event.position):
             continue

@@ -25,6 +25,10 @@ from jobledger.web.errors import HTTP_CODES, STATUS
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"
 BEARER = "bearer"
+BEARER_DESCRIPTION = (
+    "an API key (jl_...), or a JWT from the application's identity provider where the service is "
+    "configured for them (README, Sign-in with JWTs)"
+)
 
 #: why each error status is answered; the body is always `Error`
 ERRORS = {
@@ -322,7 +326,7 @@ def document(keys_required: bool = True) -> dict[str, Any]:
                 name: {"description": d, "required": True, "schema": {"type": "string", "pattern": pattern}}
                 for name, (d, pattern) in HEADERS.items()
             },
-            "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": "an API key: jl_..."}},
+            "securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "description": BEARER_DESCRIPTION}},
         },
     }
 

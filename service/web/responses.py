@@ -58,6 +58,9 @@ class Job(Answer):
     id: UUID
     type: str
     tenant: str
+    user: str | None = Field(
+        None, description="the signed-in user who created it (a JWT's user claim); null: created with an API key"
+    )
     status: Status
     priority: int
     payload: Any

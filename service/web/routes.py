@@ -29,7 +29,7 @@ async def create_job(request: web.Request) -> web.Response:
     principal.check_type(body.type)
     job_type = await request.app[keys.types_key].check_payload(principal.tenant, body.type, body.payload)
     digest = request_hash(body.model_dump(mode="json"))
-    command = body.command(principal.tenant, headers.idempotency_key, digest, job_type)
+    command = body.command(principal.tenant, headers.idempotency_key, digest, job_type, principal.user)
     snapshot, created = await request.app[keys.jobs_key].create(command, handling.meta(request, headers))
     logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
     return handling.job_response(snapshot, 201 if created else 200, scope=principal, Location=f"/jobs/{snapshot.job.id}")
@@ -55,7 +55,7 @@ async def create_jobs(request: web.Request) -> web.Response:
             fields = [{**f, "field": f"jobs.{i}.{f['field']}"} for f in exc.details["fields"]]
             raise errors.InvalidCommand(fields=fields) from None
         digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
-        commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type))
+        commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type, principal.user))
     answers = await request.app[keys.jobs_key].create_many(commands_, handling.meta(request, headers))
     documents = ",".join(handling.shown(principal, snapshot.document_json) for snapshot, _ in answers)
     created = ",".join("true" if new else "false" for _, new in answers)
@@ -77,7 +77,7 @@ async def get_job(request: web.Request) -> web.Response:
     row = await request.app[keys.stores_key].status.get_status(job_id)
     if row is None:  # not in the read model (e.g. past retention): fold it from the log
         return handling.job_response(await jobs.load(job_id, scope), scope=scope)
-    if not scope.sees(row.tenant, row.type):
+    if not scope.sees(row.tenant, row.type, row.user):
         raise errors.JobNotFound(job_id=str(job_id))
     etag = handling.etag(row.version)
     if schemas.current(schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match, etag):
@@ -95,7 +95,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     scope = auth.principal_of(request)
     wanted = JobFilter(
         status, query.type, scope.tenant, scope.types, query.cursor, query.limit + 1, schemas.metadata_filters(given),
-        query.created_after, query.created_before,
+        query.created_after, query.created_before, scope.user,
     )
     rows = await request.app[keys.stores_key].status.list_status(wanted)
     page = rows[: query.limit]
@@ -197,7 +197,7 @@ async def verify_job(request: web.Request) -> web.Response:
 
 def _sees_history(scope: auth.Principal, history: list) -> bool:
     created = codec.domain_event(history[0])  # JobCreated: whose job, of what type
-    return scope.sees(created.tenant, created.job_type)
+    return scope.sees(created.tenant, created.job_type, created.user)
 
 
 @routes.get("/events")

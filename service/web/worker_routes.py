@@ -14,8 +14,9 @@ routes = web.RouteTableDef()
 @routes.post("/workers/claim")
 @auth.requires("work")
 async def claim(request: web.Request) -> web.Response:
-    body = await schemas.read_body(request, bodies.ClaimBody)
     principal = auth.principal_of(request)
+    auth.check_whole_tenant(principal, "claim")  # the queue holds every user's jobs
+    body = await schemas.read_body(request, bodies.ClaimBody)
     wanted = tuple(body.types) if body.types is not None else principal.types
     for index, job_type in enumerate(body.types or ()):
         principal.check_type(job_type, f"types.{index}")

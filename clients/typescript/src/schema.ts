@@ -792,6 +792,12 @@ export interface components {
             type: string;
             /** Tenant */
             tenant: string;
+            /**
+             * User
+             * @description the signed-in user who created it (a JWT's user claim); null: created with an API key
+             * @default null
+             */
+            user?: string | null;
             status: components["schemas"]["Status"];
             /** Priority */
             priority: number;
@@ -1154,6 +1160,12 @@ export interface components {
             type: string;
             /** Tenant */
             tenant: string;
+            /**
+             * User
+             * @description the signed-in user who created it (a JWT's user claim); null: created with an API key
+             * @default null
+             */
+            user?: string | null;
             status: components["schemas"]["Status"];
             /** Priority */
             priority: number;
@@ -1740,7 +1752,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "store_unavailable";
+                        code?: "keys_unavailable" | "store_unavailable";
                     };
                 };
             };
