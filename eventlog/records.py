@@ -112,6 +112,7 @@ class JobFilter:
     created_after: datetime | None = None  # created at or after
     created_before: datetime | None = None  # created before
     user: str | None = None  # only jobs this user created (a token scoped to a user)
+    finished_before: datetime | None = None  # finished before (a bulk retry's as_of)
 
 
 @dataclass(frozen=True, slots=True)

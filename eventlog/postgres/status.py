@@ -134,6 +134,8 @@ def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
         clauses.append(f"s.created_at >= {arg(query.created_after)}")
     if query.created_before is not None:
         clauses.append(f"s.created_at < {arg(query.created_before)}")
+    if query.finished_before is not None:
+        clauses.append(f"s.finished_at < {arg(query.finished_before)}")
     if query.before is not None:
         clauses.append(f"{newest} < {arg(query.before)}")
     if query.user is not None:

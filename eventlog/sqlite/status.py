@@ -138,6 +138,7 @@ def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
     for clause, value in (
         ("s.status = ?", query.status), ("s.type = ?", query.type), ("s.tenant = ?", query.tenant),
         ("s.created_at >= ?", time_text(query.created_after)), ("s.created_at < ?", time_text(query.created_before)),
+        ("s.finished_at < ?", time_text(query.finished_before)),
         (f"{newest} < ?", query.before), (f"{USER} = ?", query.user),
     ):
         if value is not None:

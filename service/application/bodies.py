@@ -8,12 +8,16 @@ from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema, field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from jobledger.application.jobs import token_hash
-from jobledger.application.json_types import JSON_REF, Json, JsonObject, UtcTime, json_int, text
+from jobledger.application.json_types import JSON_REF, NO_NUL, Json, JsonObject, UtcTime, json_int, text
 from jobledger.domain import commands, errors
+from jobledger.domain.status import Status
+from jobledger.eventlog import metadata as metadata_index
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -187,6 +191,37 @@ def artifact_size(body: "ArtifactBody") -> int:
 
 
 class RetryBody(Body):
+    reason: text(10_000) | None = None
+
+
+MAX_METADATA_FILTERS = 8  #: metadata pairs one filter may name (a list's query, a subscription, a bulk action)
+#: a metadata filter: the values a job's metadata must all hold (eventlog/metadata.py says what matches)
+MetadataFilter = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)],
+        Annotated[str, StringConstraints(max_length=metadata_index.MAX_VALUE, pattern=NO_NUL)],
+    ],
+    Field(max_length=MAX_METADATA_FILTERS),
+]
+
+
+class BulkFilter(Body):
+    """Which jobs a bulk action takes: the filters of GET /jobs, as JSON."""
+
+    status: Status | None = None
+    type: Name | None = None
+    metadata: MetadataFilter = Field(default_factory=dict)
+    created_after: UtcTime | None = None
+    created_before: UtcTime | None = None
+
+
+class BulkBody(Body):
+    filter: BulkFilter = Field(default_factory=BulkFilter)
+    dry_run: bool = Field(False, description="count the jobs it would act on, and act on none")
+    as_of: UtcTime | None = Field(
+        None, description="act only on jobs that were already selected at this time (default: now); the answer "
+        "gives it: send the same request with it again to resume after a crash, and no job is acted on twice",
+    )
     reason: text(10_000) | None = None
 
 

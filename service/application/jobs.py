@@ -307,6 +307,19 @@ class Jobs:
             claimed.append(Claimed(self._remember(Snapshot(job, events_[-1].position, doc), size), token))
         return claimed
 
+    async def append_decided_together(self, decided: list[tuple[Job, list, Job]], now: datetime, meta: dict[str, Any]) -> None:
+        """Append events decided on jobs as they were read, all in one transaction of their own:
+        AppendsRefused (and nothing written) if one of the jobs has moved on since."""
+        requests = [_request(new_job.id, job.version, new_events, new_job, now, meta) for job, new_events, new_job in decided]
+        for (job, _, new_job), recorded in zip(decided, await self.stores.log.append_all(requests), strict=True):
+            self.metrics.appended(recorded, job, new_job)
+
+    async def append_decided(self, job: Job, new_events, new_job: Job, now: datetime, meta: dict[str, Any]) -> Snapshot:
+        """Append events decided on `job` as it was read (a bulk action's listed job): VersionConflict
+        if the job has moved on since."""
+        recorded, doc = await self._append(job, new_events, new_job, now, meta)
+        return Snapshot(new_job, recorded[-1].position, doc)
+
     async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], str]:
         """Append; the recorded events, and the new job's document as JSON (made once, for its status row)."""
         request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)

@@ -7,18 +7,17 @@ hub's position at registration, and the held-back events (all past that position
 
 import asyncio
 import contextlib
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 import orjson
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobledger.domain import errors
 from jobledger.domain.job import Job
 from jobledger.eventlog import metadata as metadata_index
 from jobledger.application import bodies
-from jobledger.application.json_types import NO_NUL
 from jobledger.web import auth, handling, jwks, keys, live, schemas
 from jobledger.web import errors as web_errors
 from jobledger.application import live_messages, redaction
@@ -42,10 +41,6 @@ class AuthMessage(BaseModel):
     token: str = Field(min_length=1, max_length=8192)  # an API key, or a JWT (often over 1 KB)
 
 
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)]
-MetadataValue = Annotated[str, StringConstraints(max_length=metadata_index.MAX_VALUE, pattern=NO_NUL)]
-
-
 class ClientMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +48,7 @@ class ClientMessage(BaseModel):
     jobs: list[UUID] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
     job_types: list[bodies.Name] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
     #: the jobs whose metadata holds every one of these values (matched as GET /jobs?metadata.<key>= matches)
-    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=schemas.MAX_METADATA_FILTERS)
+    metadata: bodies.MetadataFilter = Field(default_factory=dict)
     all: bool = False
     after: int | None = Field(None, ge=0, le=MAX_POSITION)
 

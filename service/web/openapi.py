@@ -91,6 +91,12 @@ class Operation:
 
 
 _r, _w, _a = job_routes, worker_routes, audit_routes
+_BULK = (
+    "Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata "
+    "records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs "
+    "selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the "
+    "same request with the answer's `as_of` acts on the rest, never twice on one job."
+)
 _METADATA_FILTERS = (
     f"Filter on a job's metadata with `{schemas.METADATA_PREFIX}<key>=<value>` parameters, up to "
     f"{schemas.MAX_METADATA_FILTERS}, each key once: a job is listed when its metadata holds every pair. A string "
@@ -105,6 +111,10 @@ OPERATIONS = (
     Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {bodies.MAX_BATCH} jobs: all, or none",
               responses.JobBatch, body=bodies.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
               errors=(422,)),
+    Operation("post", "/jobs/cancel", _r.cancel_jobs, "Cancel the queued and running jobs a filter selects",
+              responses.BulkAnswer, body=bodies.BulkBody, headers=schemas.MetaHeaders, description=_BULK),
+    Operation("post", "/jobs/retry", _r.retry_jobs, "Queue again the failed and expired jobs a filter selects",
+              responses.BulkAnswer, body=bodies.BulkBody, headers=schemas.MetaHeaders, description=_BULK),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery,
               description=_METADATA_FILTERS),
     Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,

@@ -103,6 +103,14 @@ class JobPage(Answer):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
+class BulkAnswer(Answer):
+    action: Literal["cancel", "retry"]
+    dry_run: bool
+    as_of: datetime = Field(description="only jobs selected by then were taken: send it again to resume")
+    selected: int = Field(ge=0, description="jobs the filter selected")
+    acted: int = Field(ge=0, description="jobs given their event (0 on a dry run)")
+
+
 class Event(Answer):
     position: int = Field(ge=1)
     job_id: UUID

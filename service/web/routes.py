@@ -10,7 +10,7 @@ from jobledger.domain import commands, errors
 from jobledger.eventlog.records import JobFilter
 from jobledger.eventlog import codec
 from jobledger.projections import stats
-from jobledger.application import audit, projection_runner
+from jobledger.application import audit, bulk, projection_runner
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
@@ -103,6 +103,24 @@ async def list_jobs(request: web.Request) -> web.Response:
     jobs = ",".join(f'{handling.shown(scope, doc)[:-1]},"position":{last}}}' for _, last, doc in page)
     body = f'{{"jobs":[{jobs}],"next_cursor":{orjson.dumps(next_cursor).decode()}}}'
     return web.Response(text=body, content_type="application/json")
+
+
+@routes.post("/jobs/cancel")
+@auth.requires("manage")
+async def cancel_jobs(request: web.Request) -> web.Response:
+    return await _bulk(request, bulk.ACTIONS["cancel"])
+
+
+@routes.post("/jobs/retry")
+@auth.requires("manage")
+async def retry_jobs(request: web.Request) -> web.Response:
+    return await _bulk(request, bulk.ACTIONS["retry"])
+
+
+async def _bulk(request: web.Request, action: bulk.Action) -> web.Response:
+    body = await schemas.read_body(request, bodies.BulkBody)
+    answer = await bulk.run(request.app[keys.jobs_key], action, body, auth.principal_of(request), handling.meta(request))
+    return web.json_response(answer, dumps=lambda v: orjson.dumps(v).decode())
 
 
 @routes.post("/jobs/{id}/start")

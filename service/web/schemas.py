@@ -57,7 +57,7 @@ class ListQuery(Body):
 
 
 METADATA_PREFIX = "metadata."  #: a list's query parameter `metadata.<key>=<value>` filters on a metadata value
-MAX_METADATA_FILTERS = 8
+MAX_METADATA_FILTERS = bodies.MAX_METADATA_FILTERS
 METADATA_PREFIX_SHOWN = len(METADATA_PREFIX) + metadata.MAX_KEY  # an error names the parameter, cut to this
 
 

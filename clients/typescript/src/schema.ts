@@ -45,6 +45,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the queued and running jobs a filter selects
+         * @description Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
+         */
+        post: operations["cancel_jobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue again the failed and expired jobs a filter selects
+         * @description Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
+         */
+        post: operations["retry_jobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{id}": {
         parameters: {
             query?: never;
@@ -675,6 +715,80 @@ export interface components {
             version: number;
             /** Reason */
             reason: string;
+        };
+        /** BulkAnswer */
+        BulkAnswer: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "cancel" | "retry";
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * As Of
+             * Format: date-time
+             * @description only jobs selected by then were taken: send it again to resume
+             */
+            as_of: string;
+            /**
+             * Selected
+             * @description jobs the filter selected
+             */
+            selected: number;
+            /**
+             * Acted
+             * @description jobs given their event (0 on a dry run)
+             */
+            acted: number;
+        };
+        /** BulkBody */
+        BulkBody: {
+            filter?: components["schemas"]["BulkFilter"];
+            /**
+             * Dry Run
+             * @description count the jobs it would act on, and act on none
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * As Of
+             * @description act only on jobs that were already selected at this time (default: now); the answer gives it: send the same request with it again to resume after a crash, and no job is acted on twice
+             * @default null
+             */
+            as_of?: string | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /**
+         * BulkFilter
+         * @description Which jobs a bulk action takes: the filters of GET /jobs, as JSON.
+         */
+        BulkFilter: {
+            /** @default null */
+            status?: components["schemas"]["Status"] | null;
+            /**
+             * Type
+             * @default null
+             */
+            type?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * Created After
+             * @default null
+             */
+            created_after?: string | null;
+            /**
+             * Created Before
+             * @default null
+             */
+            created_before?: string | null;
         };
         /** BundleEntry */
         BundleEntry: {
@@ -1912,6 +2026,82 @@ export interface operations {
             413: components["responses"]["413"];
             415: components["responses"]["415"];
             422: components["responses"]["422"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    cancel_jobs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description whom a worker or admin key acts on behalf of (`on_behalf_of` in each event's metadata; the actor is always the key); 403 from other roles */
+                "X-Actor"?: string;
+                /** @description links related requests (default: the request id) */
+                "X-Correlation-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BulkBody"];
+            };
+        };
+        responses: {
+            /** @description Cancel the queued and running jobs a filter selects */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    retry_jobs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description whom a worker or admin key acts on behalf of (`on_behalf_of` in each event's metadata; the actor is always the key); 403 from other roles */
+                "X-Actor"?: string;
+                /** @description links related requests (default: the request id) */
+                "X-Correlation-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BulkBody"];
+            };
+        };
+        responses: {
+            /** @description Queue again the failed and expired jobs a filter selects */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
             429: components["responses"]["429"];
             503: components["responses"]["503"];
         };

@@ -130,6 +130,25 @@ describe(`every operation of ${url}/openapi.json`, () => {
     assert.deepEqual(second.jobs.map((job) => job.id), [life.id]);
   });
 
+  it("counts, cancels and retries the jobs a filter selects", async () => {
+    const tag = { batch: `bulk-${run}` };
+    const made = expectStatus(await api.request("post", "/jobs/batch", {
+      body: { jobs: [{ type: tracked, payload: { pages: 1 }, metadata: tag }, { type: tracked, payload: { pages: 2 }, metadata: tag }] },
+    }), 201).body.jobs;
+    const filter = { metadata: tag };
+    const counted = expectStatus(await api.request("post", "/jobs/cancel", { body: { filter, dry_run: true } }), 200);
+    assert.deepEqual([counted.body.selected, counted.body.acted, counted.body.dry_run], [2, 0, true]);
+    const cancelled = expectStatus(await api.request("post", "/jobs/cancel", { body: { filter, reason: "contract" } }), 200);
+    assert.deepEqual([cancelled.body.action, cancelled.body.acted], ["cancel", 2]);
+    const listed = expectStatus(await api.request("get", "/jobs", { query: { type: tracked, limit: 50 } }), 200).body;
+    const ours = listed.jobs.filter((job) => made.some((m) => m.id === job.id));
+    assert.deepEqual(ours.map((job) => job.status), ["cancelled", "cancelled"]);
+    const none = expectStatus(await api.request("post", "/jobs/retry", { body: { filter: { type: tracked, status: "failed" } } }), 200);
+    assert.equal(none.body.action, "retry");
+    const refused = expectStatus(await api.request("post", "/jobs/retry", { body: { filter: { status: "queued" } } }), 400);
+    assert.equal(refused.body.error.message.split(":")[0], "filter.status");
+  });
+
   it("follows a tracked job through phases, failure, a retry and a delete", async () => {
     const path = { id: life.id };
     const phase = (name: string) => ({ id: life.id, phase: name });
