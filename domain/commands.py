@@ -37,6 +37,7 @@ class CreateJob(Command):
     request_hash: str | None = None
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
+    message: str | None = None  # shown as the job's progress from the start ("waiting for upload")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,10 @@ class StartJob(Command):
 
 @dataclass(frozen=True, slots=True)
 class ReportProgress(WorkerReport):
-    trigger: ClassVar[str] = "report"
+    """Progress of a running job (a percent), or a message while a queued job waits (no percent:
+    a queued job does not look started)."""
+
+    trigger: ClassVar[str] = "progress"
     percent: float | None
     message: str | None = None
     details: JSON = None

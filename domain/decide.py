@@ -6,7 +6,7 @@ from uuid import UUID
 
 from jobledger.domain import commands, errors, events, machine
 from jobledger.domain.job import Job
-from jobledger.domain.status import PhaseStatus
+from jobledger.domain.status import PhaseStatus, Status
 
 PHASE_TRIGGER = {
     commands.StartPhase: "start",
@@ -33,6 +33,7 @@ def create(job_id: UUID, command: commands.CreateJob, now: datetime) -> list[eve
             request_hash=command.request_hash,
             retry_base_seconds=command.retry_base_seconds,
             retry_max_seconds=command.retry_max_seconds,
+            message=command.message,
         )
     ]
 
@@ -128,6 +129,22 @@ def _claim(job: Job, c: commands.ClaimJob, now: datetime) -> list[events.Event]:
     return [events.JobStarted(job.attempts + 1, c.worker_id, c.lease_token_hash, lease_expires_at)]
 
 
+def _progress(job: Job, c: commands.ReportProgress, now: datetime) -> list[events.Event]:
+    """A running job reports a percent; a queued one a message only, so that nothing about it
+    looks started (a percent would draw a progress bar under a job no worker holds)."""
+    if job.status is Status.QUEUED and c.percent is not None:
+        raise _progress_refused("percent", "a queued job reports a message, not a percent: send percent once it runs")
+    if job.status is Status.QUEUED and c.message is None:
+        raise _progress_refused("message", "a queued job's progress is a message: it is required while the job waits")
+    if job.status is Status.RUNNING and c.percent is None:
+        raise _progress_refused("percent", "a running job's progress needs a percent from 0 to 100")
+    return [events.ProgressReported(percent=c.percent, message=c.message, details=c.details)]
+
+
+def _progress_refused(field: str, reason: str) -> errors.InvalidCommand:
+    return errors.InvalidCommand(fields=[{"field": field, "reason": reason}])
+
+
 def _complete(job: Job, c: commands.CompleteJob, now: datetime) -> list[events.Event]:
     running = [p.name for p in job.phases if p.status is PhaseStatus.RUNNING]
     if running:
@@ -179,7 +196,7 @@ def _requeue(job: Job, c: commands.RetryJob, now: datetime) -> list[events.Event
 _DECIDERS: dict[type, Callable[..., list[events.Event]]] = {
     commands.StartJob: _start,
     commands.ClaimJob: _claim,
-    commands.ReportProgress: lambda job, c, now: [events.ProgressReported(percent=c.percent, message=c.message, details=c.details)],
+    commands.ReportProgress: _progress,
     commands.StartPhase: lambda job, c, now: [events.PhaseStarted(phase=c.phase)],
     commands.CompletePhase: lambda job, c, now: [
         events.PhaseCompleted(phase=c.phase, result=c.result, confidence=c.confidence)

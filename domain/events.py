@@ -45,7 +45,7 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
     type: ClassVar[str] = "JobCreated"
-    schema_version: ClassVar[int] = 3  # v2: retry_base_seconds, retry_max_seconds; v3: user
+    schema_version: ClassVar[int] = 4  # v2: retry_base_seconds, retry_max_seconds; v3: user; v4: message
     _datetimes: ClassVar[tuple[str, ...]] = ("run_at", "expires_at")
 
     job_type: str
@@ -62,6 +62,7 @@ class JobCreated(Event):
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     user: str | None = None  # the signed-in user who created it; None: created with an API key
+    message: str | None = None  # the job's first progress message, while it waits ("waiting for upload")
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,7 @@ def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
         idempotency_key=e.idempotency_key,
         retry_base_seconds=e.retry_base_seconds,
         retry_max_seconds=e.retry_max_seconds,
+        progress=None if e.message is None else Progress(None, e.message, None, at),
         version=1,
     )
 

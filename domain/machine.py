@@ -16,7 +16,9 @@ Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILE
 
 JOB_TRANSITIONS = [
     {"trigger": "start", "source": Q, "dest": R},  # tracked start, or a worker's claim
-    {"trigger": "report", "source": R, "dest": R},  # progress, phases, artifacts
+    {"trigger": "progress", "source": Q, "dest": Q},  # a message while it waits (a slot, an upload): still queued
+    {"trigger": "progress", "source": R, "dest": R},
+    {"trigger": "report", "source": R, "dest": R},  # phases, artifacts: only while an attempt runs
     {"trigger": "heartbeat", "source": R, "dest": R},
     {"trigger": "complete", "source": R, "dest": C},
     {"trigger": "fail", "source": R, "dest": F},  # or back to queued when a retry is left

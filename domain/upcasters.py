@@ -21,6 +21,11 @@ def _job_created_v2(data: Data) -> Data:
     return {**data, "user": None}
 
 
+def _job_created_v3(data: Data) -> Data:
+    """v3 had no message: a job was created with no progress to show."""
+    return {**data, "message": None}
+
+
 def _job_started_v1(data: Data) -> Data:
     """v1 stored the lease token itself; v2 keeps only its SHA-256."""
     token = data.get("lease_token")
@@ -32,6 +37,7 @@ def _job_started_v1(data: Data) -> Data:
 UPCASTERS: dict[tuple[str, int], Callable[[Data], Data]] = {
     ("JobCreated", 1): _job_created_v1,
     ("JobCreated", 2): _job_created_v2,
+    ("JobCreated", 3): _job_created_v3,
     ("JobStarted", 1): _job_started_v1,
 }
 

@@ -52,7 +52,7 @@ class Client:
             self._session = None
 
     async def create(self, type: str, payload: Any = None, *, idempotency_key: str | None = None, **fields: Any) -> dict:
-        """A new job (`fields`: metadata, phases, priority, max_attempts, run_at, expires_in, ...);
+        """A new job (`fields`: metadata, phases, priority, max_attempts, run_at, expires_in, message, ...);
         with `idempotency_key`, sending the same job again answers the first one."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return await self._call("POST", "/jobs", _body(type=type, payload=payload, **fields), headers)

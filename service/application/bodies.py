@@ -66,6 +66,7 @@ class CreateJobBody(Body):
     expires_in: float = Field(24 * 3600, gt=0, le=MAX_EXPIRES_IN, description="seconds until the job expires")
     retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
     retry_max_seconds: float = Field(300.0, ge=0, le=7 * 86400, description="longest retry delay")
+    message: text(10_000) | None = Field(None, description="the job's progress message from the start, while it waits")
 
     @field_validator("phases")
     @classmethod
@@ -100,6 +101,7 @@ class CreateJobBody(Body):
             request_hash=digest,
             retry_base_seconds=pick("retry_base_seconds"),
             retry_max_seconds=pick("retry_max_seconds"),
+            message=self.message,
         )
 
 
@@ -108,7 +110,7 @@ class LeaseBody(Body):
 
 
 class ProgressBody(LeaseBody):
-    percent: Percent
+    percent: Percent | None = Field(None, description="required while the job runs; left out while it is queued")
     message: text(10_000) | None = None
     details: Json = None
 

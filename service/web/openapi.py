@@ -103,6 +103,10 @@ _METADATA_FILTERS = (
     "matches as it is; a number or a boolean by its JSON text (`42`, `true`). Nested values, nulls, keys over "
     f"{metadata.MAX_KEY} and values over {metadata.MAX_VALUE} characters are not indexed and never match."
 )
+_QUEUED_PROGRESS = (
+    "A running job reports a percent (with its lease_token if a worker holds it). A queued job may report a "
+    "message (and details) while it waits, with no percent and no lease_token: it stays queued and claimable."
+)
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
@@ -123,7 +127,7 @@ OPERATIONS = (
     Operation("post", "/jobs/{id}/cancel", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/start", _r.start_job, "Start a tracked job", body=bodies.EmptyBody, **_COMMAND),
     Operation("post", "/jobs/{id}/progress", _r.report_progress, "Report progress", body=bodies.ProgressBody,
-              **_COMMAND),
+              description=_QUEUED_PROGRESS, **_COMMAND),
     Operation("post", "/jobs/{id}/phases/{phase}/start", _r.start_phase, "Start a phase", body=bodies.LeaseBody,
               **_COMMAND),
     Operation("post", "/jobs/{id}/phases/{phase}/complete", _r.complete_phase, "Complete a phase",

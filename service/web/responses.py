@@ -38,7 +38,7 @@ class Phase(Answer):
 
 
 class Progress(Answer):
-    percent: float
+    percent: float | None  # None: a queued job's message (or the create's), or a job started since
     message: str | None
     details: Any
     reported_at: datetime | None

@@ -1,5 +1,6 @@
 """Event codec: to_data/decode round trips, through orjson as the store does."""
 
+import dataclasses
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -26,6 +27,7 @@ SAMPLES = [
         request_hash="abc123",
         retry_base_seconds=2.5,
         retry_max_seconds=600.0,
+        message="waiting for upload",
     ),
     events.JobCreated(
         job_type="bare",
@@ -107,6 +109,13 @@ def test_to_data_is_plain_json(event: events.Event):
 def test_job_created_keeps_its_retry_settings():
     decoded = events.decode("JobCreated", orjson.loads(orjson.dumps(SAMPLES[0].to_data())))
     assert (decoded.retry_base_seconds, decoded.retry_max_seconds) == (2.5, 600.0)
+
+
+def test_a_job_created_before_v4_has_no_message():
+    v3 = {k: v for k, v in SAMPLES[0].to_data().items() if k != "message"}
+    assert events.JobCreated.schema_version == 4
+    assert events.decode("JobCreated", v3, schema_version=3) == dataclasses.replace(SAMPLES[0], message=None)
+    assert events.decode("JobCreated", SAMPLES[0].to_data(), schema_version=4).message == "waiting for upload"
 
 
 def test_job_started_stores_the_hash_of_the_lease_token():

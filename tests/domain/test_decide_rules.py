@@ -61,6 +61,7 @@ def test_expires_at_is_the_creation_time_plus_expires_in():
 MUTABLE_COMMANDS = [
     commands.StartJob(),
     commands.ReportProgress(percent=10, message="m", details={"seen": [1, 2]}),
+    commands.ReportProgress(percent=None, message="waiting for a slot", details={"ahead": [4]}),
     commands.StartPhase(phase="research"),
     commands.StartPhase(phase="nope"),
     commands.CompletePhase(phase="research", result={"items": [{"a": 1}]}, confidence=0.5),
@@ -116,7 +117,7 @@ def test_decide_leaves_its_inputs_alone(history, command, now):
     job_before, command_before = copy.deepcopy(job), copy.deepcopy(command)
     try:
         recorded = decide(job, command, now)
-    except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost):
+    except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost, errors.InvalidCommand):
         pass
     else:
         assert recorded or _is_repeated_cancel(job, command)

@@ -67,7 +67,9 @@ def _command(rng: random.Random, job: Job) -> commands.Command:
     options = [
         (2, QUEUED, lambda: commands.StartJob()),
         (4, QUEUED, lambda: commands.ClaimJob(_text(rng) or "w", f"hash-{rng.getrandbits(32)}", rng.uniform(1, 900))),
-        (5, RUNNING, lambda: commands.ReportProgress(_percent(rng), rng.choice([None, _text(rng)]), _json(rng))),
+        (5, QUEUED | RUNNING, lambda: commands.ReportProgress(
+            _percent(rng), rng.choice([None, _text(rng)]), _json(rng)
+        )),
         (6, RUNNING, lambda: commands.StartPhase(phase)),
         (6, RUNNING, lambda: commands.CompletePhase(phase, _json(rng), rng.choice([None, rng.random()]))),
         (2, RUNNING, lambda: commands.FailPhase(phase, _json(rng))),
@@ -108,6 +110,7 @@ def history(seed: int) -> tuple[UUID, list[tuple[events.Event, datetime]]]:
         idempotency_key=rng.choice([None, _text(rng)]),
         retry_base_seconds=rng.choice([0.0, 0.5, rng.uniform(0, 100)]),
         retry_max_seconds=rng.choice([300.0, rng.uniform(0, 1000)]),
+        message=rng.choice([None, _text(rng)]),
     )
     recorded = [(e, at) for e in create(job_id, created, at)]
     job = fold(None, [e for e, _ in recorded], at, job_id)
@@ -115,7 +118,7 @@ def history(seed: int) -> tuple[UUID, list[tuple[events.Event, datetime]]]:
         at += timedelta(microseconds=rng.randint(1, rng.choice([10**6, 10**7, 10**8, 10**9])))
         try:
             new = decide(job, _command(rng, job), at)
-        except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost):
+        except (errors.IllegalTransition, errors.PhaseNotFound, errors.LeaseLost, errors.InvalidCommand):
             continue
         job = fold(job, new, at)
         recorded += [(e, at) for e in new]
@@ -144,6 +147,8 @@ def test_histories_are_varied():
     assert any(j.leased for j in finals) and any(j.status.value == "running" and not j.leased for j in finals)
     assert any(j.cancel_requested and j.status.value == "running" for j in finals)
     assert any(j.attempts > 1 for j in finals) and any(j.progress for j in finals)
+    assert any(j.status.value == "queued" and j.progress and j.progress.message for j in finals)
+    assert any(isinstance(e, events.JobCreated) and e.message is not None for e in recorded)
     assert any(len(j.artifacts) > 1 for j in finals)
     assert any(p.status.value == "completed" and p.confidence is not None for j in finals for p in j.phases)
 

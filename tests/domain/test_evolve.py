@@ -91,6 +91,15 @@ def test_job_created_folds_into_a_queued_job_at_version_one():
     )
 
 
+def test_a_created_message_is_the_queued_jobs_progress_until_it_starts():
+    job = fold(None, create(ID, dataclasses.replace(FULL, message="waiting for upload"), T0), T0, ID)
+    assert (job.status, job.progress) == (Status.QUEUED, Progress(None, "waiting for upload", None, T0))
+    later = T0 + timedelta(seconds=1)
+    job = evolve(job, events.ProgressReported(None, "waiting for a slot", {"ahead": 2}), later)
+    assert (job.status, job.progress) == (Status.QUEUED, Progress(None, "waiting for a slot", {"ahead": 2}, later))
+    assert evolve(job, HISTORY[0], T0 + timedelta(seconds=2)).progress is None  # an attempt starts its progress afresh
+
+
 def test_each_event_adds_one_to_the_version_and_sets_updated_at():
     job = fold(None, create(ID, FULL, T0), T0, ID)
     for n, event in enumerate(HISTORY, start=2):

@@ -55,11 +55,13 @@ def test_the_machines_know_the_triggers_the_tables_were_built_from():
     assert tuple(machine._phase_machine.events) == machine.PHASE_TRIGGERS
 
 
-R, C = Status.RUNNING, Status.COMPLETED
+Q, R, C = Status.QUEUED, Status.RUNNING, Status.COMPLETED
 P_RUNNING, P_COMPLETED = PhaseStatus.RUNNING, PhaseStatus.COMPLETED
 
 WRONG_ENTRIES = {  # (state, trigger) -> a wrong answer; None: the entry is missing
     "job transition missing": ("job", (R, "complete"), None),
+    "job self-transition missing": ("job", (Q, "progress"), None),
+    "job self-transition too many": ("job", (Q, "report"), Q),
     "job transition too many": ("job", (C, "start"), R),
     "job wrong destination": ("job", (R, "release"), C),
     "phase transition missing": ("phase", (P_RUNNING, "fail"), None),

@@ -32,7 +32,7 @@ COMMANDS = {
 
 TRANSITION_NAMES = {
     "StartJob": "start",
-    "ReportProgress": "report",
+    "ReportProgress": "progress",
     "StartPhase": "start phase",
     "CompletePhase": "complete phase",
     "FailPhase": "fail phase",
@@ -81,6 +81,12 @@ LEGAL = {
     ],
 }
 
+# Legal transitions whose command is refused for one field in this status: a queued job's
+# progress is a message, never a percent (the message form is legal: test_a_queued_job_reports_a_message).
+FIELD_REFUSED = {
+    (Q, "ReportProgress"): ("percent", "a queued job reports a message, not a percent: send percent once it runs"),
+}
+
 # Refused with a reason of its own rather than "cannot <transition> a job that is <status>".
 REASONS = {
     (R, "ExpireLease"): "the job holds no lease",
@@ -93,6 +99,8 @@ JOB_MACHINE = {
     (Q, "start"): R,
     (Q, "cancel"): X,
     (Q, "expire"): E,
+    (Q, "progress"): Q,
+    (R, "progress"): R,
     (R, "report"): R,
     (R, "heartbeat"): R,
     (R, "lose_lease"): Q,
@@ -111,7 +119,8 @@ PHASE_MACHINE = {
 }
 
 JOB_TRIGGERS = (
-    "start", "report", "heartbeat", "complete", "fail", "lose_lease", "release", "cancel", "expire", "requeue",
+    "start", "progress", "report", "heartbeat", "complete", "fail", "lose_lease", "release", "cancel", "expire",
+    "requeue",
 )
 PHASE_TRIGGERS = ("start", "complete", "fail")
 
@@ -145,6 +154,12 @@ def test_decide_on_every_status_and_command(status: Status, name: str):
     if expected is not None:
         assert decide(job, COMMANDS[name], NOW) == expected
         return
+    if (status, name) in FIELD_REFUSED:
+        with pytest.raises(errors.InvalidCommand) as invalid:
+            decide(job, COMMANDS[name], NOW)
+        field, reason = FIELD_REFUSED[status, name]
+        assert invalid.value.details == {"fields": [{"field": field, "reason": reason}]}
+        return
     if (status, name) in NO_LEASE:
         with pytest.raises(errors.LeaseLost) as lost:
             decide(job, COMMANDS[name], NOW)
@@ -163,6 +178,26 @@ def test_decide_on_every_status_and_command(status: Status, name: str):
     }
     reason = REASONS.get((status, name), f"cannot {TRANSITION_NAMES[name]} a job that is {status.value}")
     assert refused.value.message == reason
+
+
+def test_a_queued_job_reports_a_message_and_stays_queued():
+    job = builders.in_status(Q)
+    waiting = commands.ReportProgress(percent=None, message="waiting for a slot", details={"ahead": 4})
+    assert decide(job, waiting, NOW) == [events.ProgressReported(None, "waiting for a slot", {"ahead": 4})]
+
+
+@pytest.mark.parametrize(
+    ("status", "report", "field"),
+    [
+        (Q, commands.ReportProgress(percent=None, details={"ahead": 4}), "message"),
+        (R, commands.ReportProgress(percent=None, message="no percent"), "percent"),
+    ],
+    ids=["queued without message", "running without percent"],
+)
+def test_progress_without_its_status_field_is_refused(status: Status, report, field: str):
+    with pytest.raises(errors.InvalidCommand) as invalid:
+        decide(builders.in_status(status), report, NOW)
+    assert [f["field"] for f in invalid.value.details["fields"]] == [field]
 
 
 @pytest.mark.parametrize(("status", "trigger"), list(itertools.product(Status, JOB_TRIGGERS)))

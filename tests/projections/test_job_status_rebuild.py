@@ -39,6 +39,7 @@ def random_command(rng: random.Random) -> commands.Command:
     candidates = [
         (20, commands.StartJob()),
         (60, commands.ReportProgress(rng.randint(0, 100), f"m{rng.random():.3f}", {"k": rng.random()})),
+        (10, commands.ReportProgress(None, f"waiting {rng.random():.3f}")),  # legal only while queued
         (30, commands.StartPhase(phase)),
         (25, commands.CompletePhase(phase, {"v": rng.randint(0, 9)}, rng.random())),
         (4, commands.FailPhase(phase, "phase broke")),
@@ -58,7 +59,7 @@ async def random_history(jobs: Jobs, rng: random.Random, n_jobs: int, n_commands
     for _ in range(n_commands):
         try:
             await jobs.execute(rng.choice(ids), random_command(rng), {"actor": "random"})
-        except (errors.IllegalTransition, errors.PhaseNotFound):
+        except (errors.IllegalTransition, errors.PhaseNotFound, errors.InvalidCommand):
             pass
     return ids
 
@@ -163,7 +164,7 @@ async def test_rebuild_while_appends_and_reads_go_on(store, db_url, monkeypatch,
             try:
                 await jobs.execute(rng.choice(ids), random_command(rng), {"actor": "during-rebuild"})
                 writes += 1
-            except (errors.IllegalTransition, errors.PhaseNotFound):
+            except (errors.IllegalTransition, errors.PhaseNotFound, errors.InvalidCommand):
                 pass
             await asyncio.sleep(0)
 

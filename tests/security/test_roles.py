@@ -26,6 +26,7 @@ MATRIX = [
     ("POST", "/workers/claim", {"worker_id": "w", "types": ["nothing-queued"]}, WORKER),
     ("POST", "/jobs/{id}/start", {}, WORKER),
     ("POST", "/jobs/{id}/progress", {"percent": 1}, WORKER),
+    ("POST", "/jobs/{id}/progress", {"message": "waiting for a slot"}, WORKER),  # the job is queued: no lease
     ("POST", "/jobs/{id}/heartbeat", {"lease_token": "t"}, WORKER),
     ("POST", "/jobs/{id}/release", {"lease_token": "t"}, WORKER),
     ("POST", "/jobs/{id}/phases/p/start", {}, WORKER),

@@ -32,6 +32,9 @@ CREATE = [
     ({"type": "r", "expires_in": 365 * 24 * 3600 + 1}, ["expires_in"]),
     ({"type": "r", "expires_in": "soon"}, ["expires_in"]),
     ({"type": "r", "colour": "red"}, ["colour"]),
+    ({"type": "r", "message": 7}, ["message"]),
+    ({"type": "r", "message": "m" * 10_001}, ["message"]),
+    ({"type": "r", "message": {"text": "waiting"}}, ["message"]),
     ({"priority": "high", "max_attempts": 0}, ["type", "priority", "max_attempts"]),
 ]
 
@@ -48,6 +51,11 @@ COMMANDS = [
     ("running", "progress", {"percent": 5, "eta": 30}, ["eta"]),
     ("running", "progress", {"percent": 500, "note": "x"}, ["percent", "note"]),
     ("running", "phases/research/start", {"now": True}, ["now"]),
+    ("queued", "progress", {"percent": 5, "message": "waiting"}, ["percent"]),  # a queued job reports no percent
+    ("queued", "progress", {"details": {"ahead": 3}}, ["message"]),
+    ("queued", "progress", {"message": 7}, ["message"]),
+    ("queued", "progress", {"message": "m" * 10_001}, ["message"]),
+    ("running", "progress", {"message": "no percent"}, ["percent"]),
     ("phase_running", "phases/research/complete", {"confidence": 1.5}, ["confidence"]),
     ("phase_running", "phases/research/complete", {"confidence": -0.1}, ["confidence"]),
     ("phase_running", "phases/research/complete", {"confidence": "high"}, ["confidence"]),
@@ -105,8 +113,10 @@ async def test_command_with_a_body_that_is_not_a_json_object_answers_400(client,
 async def test_the_same_command_with_a_good_body_succeeds(job_in, send, state, action):
     job = await job_in(state)
     good = {"progress": {"percent": 5}, "phases/research/fail": {"error": "x"}, "fail": {"error": "x"}}
+    good_queued = {"progress": {"message": "waiting for a slot"}}
+    body = good_queued.get(action) if state == "queued" else good.get(action)
 
-    assert (await ok(await send(job, action, good.get(action))))["version"] == job["version"] + 1
+    assert (await ok(await send(job, action, body)))["version"] == job["version"] + 1
 
 
 @pytest.mark.parametrize("params", [{"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"limit": "5001"}, {"from": "1"}])

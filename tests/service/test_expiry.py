@@ -52,7 +52,8 @@ async def test_expires_at_is_creation_plus_expires_in(create_job):
 
 COMMANDS = [
     ("start", None, "start"),
-    ("progress", {"percent": 1}, "report"),
+    ("progress", {"percent": 1}, "progress"),
+    ("progress", {"message": "still waiting"}, "progress"),
     ("phases/research/start", None, "start phase"),
     ("complete", None, "complete"),
     ("fail", {"error": "late"}, "fail"),

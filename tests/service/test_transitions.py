@@ -6,7 +6,7 @@ from tests.service.helpers import error_of
 
 ACTIONS = {
     "start": ("start", None),
-    "report": ("progress", {"percent": 50}),
+    "progress": ("progress", {"percent": 50}),
     "start phase": ("phases/research/start", None),
     "complete phase": ("phases/research/complete", {"result": 1}),
     "fail phase": ("phases/research/fail", {"error": "x"}),
@@ -16,7 +16,7 @@ ACTIONS = {
 }
 TERMINAL = ["completed", "failed", "cancelled"]
 ILLEGAL = (
-    [("queued", t) for t in ["report", "start phase", "complete phase", "fail phase", "complete", "fail"]]
+    [("queued", t) for t in ["start phase", "complete phase", "fail phase", "complete", "fail"]]
     + [("running", "start"), ("phase_running", "start")]
     + [(state, t) for state in TERMINAL for t in ACTIONS]
 )

@@ -146,7 +146,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report progress */
+        /**
+         * Report progress
+         * @description A running job reports a percent (with its lease_token if a worker holds it). A queued job may report a message (and details) while it waits, with no percent and no lease_token: it stays queued and claimable.
+         */
         post: operations["report_progress"];
         delete?: never;
         options?: never;
@@ -698,6 +701,12 @@ export interface components {
              */
             retry_max_seconds?: number;
             /**
+             * Message
+             * @description the job's progress message from the start, while it waits
+             * @default null
+             */
+            message?: string | null;
+            /**
              * Idempotency Key
              * @description as the Idempotency-Key header of POST /jobs: the same key and job again answer the same job
              * @default null
@@ -1057,6 +1066,12 @@ export interface components {
              * @default 300
              */
             retry_max_seconds?: number;
+            /**
+             * Message
+             * @description the job's progress message from the start, while it waits
+             * @default null
+             */
+            message?: string | null;
         };
         /** CreateJobsBody */
         CreateJobsBody: {
@@ -1564,7 +1579,7 @@ export interface components {
         /** Progress */
         Progress: {
             /** Percent */
-            percent: number;
+            percent: number | null;
             /** Message */
             message: string | null;
             /** Details */
@@ -1580,8 +1595,12 @@ export interface components {
              * @default null
              */
             lease_token?: string | null;
-            /** Percent */
-            percent: number;
+            /**
+             * Percent
+             * @description required while the job runs; left out while it is queued
+             * @default null
+             */
+            percent?: number | null;
             /**
              * Message
              * @default null
@@ -2304,7 +2323,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ProgressBody"];
             };
