@@ -5,19 +5,16 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema, field_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 from pydantic_core import ErrorDetails
 
 from jobledger.application.jobs import token_hash
-from jobledger.application.json_types import JSON_REF, NO_NUL, Json, JsonObject, UtcTime, json_int, text
+from jobledger.application.json_types import JSON_REF, Json, JsonObject, MetadataFilter, UtcTime, json_int, text
 from jobledger.domain import commands, errors
 from jobledger.domain.status import Status
-from jobledger.eventlog import metadata as metadata_index
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -196,25 +193,22 @@ class RetryBody(Body):
     reason: text(10_000) | None = None
 
 
-MAX_METADATA_FILTERS = 8  #: metadata pairs one filter may name (a list's query, a subscription, a bulk action)
-#: a metadata filter: the values a job's metadata must all hold (eventlog/metadata.py says what matches)
-MetadataFilter = Annotated[
-    dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)],
-        Annotated[str, StringConstraints(max_length=metadata_index.MAX_VALUE, pattern=NO_NUL)],
-    ],
-    Field(max_length=MAX_METADATA_FILTERS),
-]
-
-
 class BulkFilter(Body):
-    """Which jobs a bulk action takes: the filters of GET /jobs, as JSON."""
+    """Which jobs a bulk action takes: the filters of GET /jobs, as JSON (the status: one the action applies to)."""
 
     status: Status | None = None
     type: Name | None = None
     metadata: MetadataFilter = Field(default_factory=dict)
     created_after: UtcTime | None = None
     created_before: UtcTime | None = None
+
+
+class CancelFilter(BulkFilter):
+    status: Literal[Status.QUEUED, Status.RUNNING] | None = Field(None, description="queued or running: what cancel takes")
+
+
+class RetryFilter(BulkFilter):
+    status: Literal[Status.FAILED, Status.EXPIRED] | None = Field(None, description="failed or expired: what retry takes")
 
 
 class BulkBody(Body):
@@ -225,6 +219,14 @@ class BulkBody(Body):
         "gives it: send the same request with it again to resume after a crash, and no job is acted on twice",
     )
     reason: text(10_000) | None = None
+
+
+class CancelManyBody(BulkBody):
+    filter: CancelFilter = Field(default_factory=CancelFilter)
+
+
+class RetryManyBody(BulkBody):
+    filter: RetryFilter = Field(default_factory=RetryFilter)
 
 
 class EmptyBody(Body):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobledger.application.bodies import BulkBody
+from jobledger.application.bodies import BulkBody, CancelManyBody, RetryManyBody
 from jobledger.application.jobs import Jobs, Scope, utcnow
 from jobledger.application.snapshot import Snapshot
 from jobledger.domain import commands, decide, errors
@@ -38,6 +38,7 @@ class Action:
     name: str
     statuses: tuple[str, ...]  # what the action applies to
     command: Any  # (reason, actor) -> the command
+    body: type[BulkBody]  # its request body, whose filter.status takes only `statuses`
 
     def bound(self, body: BulkBody, as_of: datetime) -> dict[str, datetime]:
         """The JobFilter bound that keeps a resumed run off the jobs it already acted on."""
@@ -48,20 +49,19 @@ class Action:
 
 
 ACTIONS = {
-    "cancel": Action("cancel", ("queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor)),
-    "retry": Action("retry", ("failed", "expired"), lambda _reason, actor: commands.RetryJob(requested_by=actor)),
+    "cancel": Action(
+        "cancel", ("queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor), CancelManyBody
+    ),
+    "retry": Action(
+        "retry", ("failed", "expired"), lambda _reason, actor: commands.RetryJob(requested_by=actor), RetryManyBody
+    ),
 }
 
 
 def statuses(action: Action, body: BulkBody) -> tuple[str, ...]:
-    """The statuses to select; InvalidCommand naming filter.status if the action cannot apply to it."""
+    """The statuses to select: the filter's (its body allows only those the action applies to), or all of those."""
     wanted = body.filter.status
-    if wanted is None:
-        return action.statuses
-    if wanted.value not in action.statuses:
-        reason = f"{action.name} applies to {' and '.join(action.statuses)} jobs, not {wanted.value}"
-        raise errors.InvalidCommand(fields=[{"field": "filter.status", "reason": reason}])
-    return (wanted.value,)
+    return action.statuses if wanted is None else (wanted.value,)
 
 
 async def run(jobs: Jobs, action: Action, body: BulkBody, scope: Scope, meta: dict[str, Any]) -> dict[str, Any]:

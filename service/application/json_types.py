@@ -6,7 +6,9 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
+
+from jobledger.eventlog import metadata as metadata_index
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -71,4 +73,15 @@ Json = Annotated[Any, WithJsonSchema({"allOf": [{"$ref": JSON_REF}]})]  # allOf:
 JsonObject = Annotated[
     dict[str, Any],
     WithJsonSchema({"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"$ref": JSON_REF}}),
+]
+
+
+MAX_METADATA_FILTERS = 8  #: metadata pairs one filter may name (a list's query, a subscription, a bulk action)
+#: a metadata filter: the values a job's metadata must all hold (eventlog/metadata.py says what matches)
+MetadataFilter = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=metadata_index.MAX_KEY, pattern=NO_NUL)],
+        Annotated[str, StringConstraints(max_length=metadata_index.MAX_VALUE, pattern=NO_NUL)],
+    ],
+    Field(max_length=MAX_METADATA_FILTERS),
 ]

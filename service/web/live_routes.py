@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from jobledger.domain import errors
 from jobledger.domain.job import Job
 from jobledger.eventlog import metadata as metadata_index
-from jobledger.application import bodies
+from jobledger.application import bodies, json_types
 from jobledger.web import auth, handling, jwks, keys, live, schemas
 from jobledger.web import errors as web_errors
 from jobledger.application import live_messages, redaction
@@ -48,7 +48,7 @@ class ClientMessage(BaseModel):
     jobs: list[UUID] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
     job_types: list[bodies.Name] = Field(default_factory=list, max_length=MAX_SUBSCRIPTION_ITEMS)
     #: the jobs whose metadata holds every one of these values (matched as GET /jobs?metadata.<key>= matches)
-    metadata: bodies.MetadataFilter = Field(default_factory=dict)
+    metadata: json_types.MetadataFilter = Field(default_factory=dict)
     all: bool = False
     after: int | None = Field(None, ge=0, le=MAX_POSITION)
 

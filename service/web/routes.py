@@ -16,8 +16,9 @@ from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
 
 routes = web.RouteTableDef()
-#: /jobs/{id}, but never /jobs/batch: every other method there answers 405 (Allow: POST), not "no job with id 'batch'"
-JOB = "/jobs/{id:(?!batch$)[^/]+}"
+#: /jobs/{id}, but never /jobs/batch, /jobs/cancel or /jobs/retry: every other method there answers 405
+#: (Allow: POST), not "no job with id 'batch'"
+JOB = "/jobs/{id:(?!(?:batch|cancel|retry)$)[^/]+}"
 
 
 @routes.post("/jobs")
@@ -118,7 +119,7 @@ async def retry_jobs(request: web.Request) -> web.Response:
 
 
 async def _bulk(request: web.Request, action: bulk.Action) -> web.Response:
-    body = await schemas.read_body(request, bodies.BulkBody)
+    body = await schemas.read_body(request, action.body)
     answer = await bulk.run(request.app[keys.jobs_key], action, body, auth.principal_of(request), handling.meta(request))
     return web.json_response(answer, dumps=lambda v: orjson.dumps(v).decode())
 

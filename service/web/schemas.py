@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from jobledger.application import bodies
+from jobledger.application import bodies, json_types
 from jobledger.application.bodies import MAX_INT64, Body, Name, UtcTime, invalid
 from jobledger.domain import errors
 from jobledger.domain.status import Status
@@ -57,7 +57,7 @@ class ListQuery(Body):
 
 
 METADATA_PREFIX = "metadata."  #: a list's query parameter `metadata.<key>=<value>` filters on a metadata value
-MAX_METADATA_FILTERS = bodies.MAX_METADATA_FILTERS
+MAX_METADATA_FILTERS = json_types.MAX_METADATA_FILTERS
 METADATA_PREFIX_SHOWN = len(METADATA_PREFIX) + metadata.MAX_KEY  # an error names the parameter, cut to this
 
 

@@ -65,6 +65,16 @@ async def test_wrong_method_answers_405_in_json(client, create_job, unchanged, m
     assert resp.headers["Allow"]
 
 
+@pytest.mark.parametrize("path", ["/jobs/batch", "/jobs/cancel", "/jobs/retry"])
+@pytest.mark.parametrize("method", ["GET", "DELETE", "OPTIONS"])
+async def test_the_many_job_routes_allow_post_only_not_a_job_of_that_name(client, create_job, unchanged, method, path):
+    await create_job()
+    async with unchanged():
+        resp = await client.request(method, path)
+        await error_of(resp, 405, "method_not_allowed")
+    assert set(resp.headers["Allow"].split(",")) == {"POST"}
+
+
 def _create_body(size: int) -> bytes:
     """A valid create body of exactly `size` bytes."""
     head, tail = b'{"type":"report","payload":"', b'"}'

@@ -751,54 +751,6 @@ export interface components {
              */
             acted: number;
         };
-        /** BulkBody */
-        BulkBody: {
-            filter?: components["schemas"]["BulkFilter"];
-            /**
-             * Dry Run
-             * @description count the jobs it would act on, and act on none
-             * @default false
-             */
-            dry_run?: boolean;
-            /**
-             * As Of
-             * @description act only on jobs that were already selected at this time (default: now); the answer gives it: send the same request with it again to resume after a crash, and no job is acted on twice
-             * @default null
-             */
-            as_of?: string | null;
-            /**
-             * Reason
-             * @default null
-             */
-            reason?: string | null;
-        };
-        /**
-         * BulkFilter
-         * @description Which jobs a bulk action takes: the filters of GET /jobs, as JSON.
-         */
-        BulkFilter: {
-            /** @default null */
-            status?: components["schemas"]["Status"] | null;
-            /**
-             * Type
-             * @default null
-             */
-            type?: string | null;
-            /** Metadata */
-            metadata?: {
-                [key: string]: string;
-            };
-            /**
-             * Created After
-             * @default null
-             */
-            created_after?: string | null;
-            /**
-             * Created Before
-             * @default null
-             */
-            created_before?: string | null;
-        };
         /** BundleEntry */
         BundleEntry: {
             /** Leaf Index */
@@ -841,6 +793,55 @@ export interface components {
         };
         /** CancelBody */
         CancelBody: {
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /** CancelFilter */
+        CancelFilter: {
+            /**
+             * Status
+             * @description queued or running: what cancel takes
+             * @default null
+             */
+            status?: ("queued" | "running") | null;
+            /**
+             * Type
+             * @default null
+             */
+            type?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * Created After
+             * @default null
+             */
+            created_after?: string | null;
+            /**
+             * Created Before
+             * @default null
+             */
+            created_before?: string | null;
+        };
+        /** CancelManyBody */
+        CancelManyBody: {
+            filter?: components["schemas"]["CancelFilter"];
+            /**
+             * Dry Run
+             * @description count the jobs it would act on, and act on none
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * As Of
+             * @description act only on jobs that were already selected at this time (default: now); the answer gives it: send the same request with it again to resume after a crash, and no job is acted on twice
+             * @default null
+             */
+            as_of?: string | null;
             /**
              * Reason
              * @default null
@@ -1643,6 +1644,55 @@ export interface components {
              */
             reason?: string | null;
         };
+        /** RetryFilter */
+        RetryFilter: {
+            /**
+             * Status
+             * @description failed or expired: what retry takes
+             * @default null
+             */
+            status?: ("failed" | "expired") | null;
+            /**
+             * Type
+             * @default null
+             */
+            type?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * Created After
+             * @default null
+             */
+            created_after?: string | null;
+            /**
+             * Created Before
+             * @default null
+             */
+            created_before?: string | null;
+        };
+        /** RetryManyBody */
+        RetryManyBody: {
+            filter?: components["schemas"]["RetryFilter"];
+            /**
+             * Dry Run
+             * @description count the jobs it would act on, and act on none
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * As Of
+             * @description act only on jobs that were already selected at this time (default: now); the answer gives it: send the same request with it again to resume after a crash, and no job is acted on twice
+             * @default null
+             */
+            as_of?: string | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+        };
         /** Stats */
         Stats: {
             /** Types */
@@ -2063,7 +2113,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["BulkBody"];
+                "application/json": components["schemas"]["CancelManyBody"];
             };
         };
         responses: {
@@ -2101,7 +2151,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["BulkBody"];
+                "application/json": components["schemas"]["RetryManyBody"];
             };
         };
         responses: {

@@ -23,6 +23,10 @@ export async function misuse(client: Client, id: string): Promise<void> {
   // @ts-expect-error a body where the operation takes none
   await client.request("get", "/jobs", { body: {} });
 
+  await client.request("post", "/jobs/retry", { body: { filter: { status: "failed" } } });
+  // @ts-expect-error a status the action does not apply to
+  await client.request("post", "/jobs/retry", { body: { filter: { status: "queued" } } });
+
   await client.request("get", "/jobs/{id}", { path: { id } });
   // @ts-expect-error a path parameter left out
   await client.request("get", "/jobs/{id}", { path: {} });
