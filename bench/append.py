@@ -29,6 +29,7 @@ A missed performance target is reported, not turned into a failing exit status.
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -77,6 +78,22 @@ def check_local(url: str) -> None:
     host = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://", 1)).hostname
     if host not in LOCAL_HOSTS:
         sys.exit(f"--pg must point at a local server (127.0.0.1), not {host!r}")
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(pg: str, prefix: str):
+    """A migrated scratch database `<prefix>_<pid>` on the local server `pg`: yields (name, URL),
+    and drops it at the end, also on failure or Ctrl-C."""
+    check_local(pg)
+    name = f"{prefix}_{os.getpid()}"
+    await admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin(pg, f"CREATE DATABASE {name}")
+    try:
+        url = database_url(pg, name)
+        await storage.migrate(url)
+        yield name, url
+    finally:
+        await admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def admin(url: str, sql: str) -> None:

@@ -223,27 +223,21 @@ async def bench_proofs(url: str, stores, size: int) -> None:
 
 
 async def main(pg: str, seconds: int, events: int) -> None:
-    append.check_local(pg)
-    name = f"jobledger_bench_audit_{os.getpid()}"
-    url = append.database_url(pg, name)
-    await append.admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await append.admin(pg, f"CREATE DATABASE {name}")
-    stores = conn = None
-    try:
-        await storage.migrate(url)
-        conn = await asyncpg.connect(url)
-        print(f"PostgreSQL {await conn.fetchval('SHOW server_version')}, {os.cpu_count()} CPUs, database {name}")
-        stores = await storage.open_stores(url, migrate=False)
-        await bench_appends(url, stores, conn, seconds)
-        await fill(stores, conn, events)
-        size, _ = await bench_verification(stores, events)
-        await bench_proofs(url, stores, size)
-    finally:
-        if stores is not None:
-            await stores.close()
-        if conn is not None:
-            await conn.close()
-        await append.admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    async with append.scratch_database(pg, "jobledger_bench_audit") as (name, url):
+        stores = conn = None
+        try:
+            conn = await asyncpg.connect(url)
+            print(f"PostgreSQL {await conn.fetchval('SHOW server_version')}, {os.cpu_count()} CPUs, database {name}")
+            stores = await storage.open_stores(url, migrate=False)
+            await bench_appends(url, stores, conn, seconds)
+            await fill(stores, conn, events)
+            size, _ = await bench_verification(stores, events)
+            await bench_proofs(url, stores, size)
+        finally:
+            if stores is not None:
+                await stores.close()
+            if conn is not None:
+                await conn.close()
 
 
 if __name__ == "__main__":

@@ -62,53 +62,47 @@ async def fill(stores, n: int) -> None:
 
 
 async def main(pg: str, n: int, seconds: int) -> None:
-    append.check_local(pg)
-    name = f"jobledger_bench_bulk_{os.getpid()}"
-    url = append.database_url(pg, name)
-    await append.admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await append.admin(pg, f"CREATE DATABASE {name}")
-    stores = None
-    try:
-        await storage.migrate(url)
-        print(f"{os.cpu_count()} CPUs, database {name}")
-        stores = await storage.open_stores(url, migrate=False)
-        rate = await batch_rate(stores, seconds)
-        print(f"machine: bench/append.py, 8 appenders, batch-100, status rows: {rate:,.0f} events/s", flush=True)
-        await append.admin(url, "TRUNCATE events, job_status, job_metadata, merkle_leaves, merkle_nodes, merkle_checkpoints")
-        await fill(stores, n)
-        await stores.close()
+    async with append.scratch_database(pg, "jobledger_bench_bulk") as (name, url):
         stores = None
-        service, base = await serve(create_app(Settings(db=url, checkpoint_interval=3600)))
         try:
-            async with aiohttp.ClientSession() as session:
-                await caught_up(session, base)
-                started = time.perf_counter()
-                async with session.post(base + "/jobs/cancel", json={"dry_run": True}) as resp:
-                    counted = await resp.json()
-                print(f"dry run: {counted['selected']:,} selected in {time.perf_counter() - started:,.2f} s", flush=True)
-                started = time.perf_counter()
-                async with session.post(base + "/jobs/cancel", json={"reason": "bench"}) as resp:
-                    answer = await resp.json()
-                    assert resp.status == 200, answer
-                elapsed = time.perf_counter() - started
-        finally:
-            await service.cleanup()
-        conn = await asyncpg.connect(url)
-        try:
-            per_job = await conn.fetch("SELECT count(*) AS n FROM events WHERE type = 'JobCancelled' GROUP BY stream_id")
-        finally:
-            await conn.close()
-        once = len(per_job) == n and all(r["n"] == 1 for r in per_job)
-        jobs_rate = answer["acted"] / elapsed
-        print(
-            f"POST /jobs/cancel of {answer['acted']:,} queued jobs: {elapsed:,.1f} s = {jobs_rate:,.0f} jobs/s;"
-            f" {jobs_rate / rate:.2f} x the batch append rate (target >= 0.5) {'PASS' if jobs_rate >= 0.5 * rate else 'FAIL'};"
-            f" every job cancelled exactly once: {'yes' if once else 'NO'}", flush=True,
-        )
-    finally:
-        if stores is not None:
+            print(f"{os.cpu_count()} CPUs, database {name}")
+            stores = await storage.open_stores(url, migrate=False)
+            rate = await batch_rate(stores, seconds)
+            print(f"machine: bench/append.py, 8 appenders, batch-100, status rows: {rate:,.0f} events/s", flush=True)
+            await append.admin(url, "TRUNCATE events, job_status, job_metadata, merkle_leaves, merkle_nodes, merkle_checkpoints")
+            await fill(stores, n)
             await stores.close()
-        await append.admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            stores = None
+            service, base = await serve(create_app(Settings(db=url, checkpoint_interval=3600)))
+            try:
+                async with aiohttp.ClientSession() as session:
+                    await caught_up(session, base)
+                    started = time.perf_counter()
+                    async with session.post(base + "/jobs/cancel", json={"dry_run": True}) as resp:
+                        counted = await resp.json()
+                    print(f"dry run: {counted['selected']:,} selected in {time.perf_counter() - started:,.2f} s", flush=True)
+                    started = time.perf_counter()
+                    async with session.post(base + "/jobs/cancel", json={"reason": "bench"}) as resp:
+                        answer = await resp.json()
+                        assert resp.status == 200, answer
+                    elapsed = time.perf_counter() - started
+            finally:
+                await service.cleanup()
+            conn = await asyncpg.connect(url)
+            try:
+                per_job = await conn.fetch("SELECT count(*) AS n FROM events WHERE type = 'JobCancelled' GROUP BY stream_id")
+            finally:
+                await conn.close()
+            once = len(per_job) == n and all(r["n"] == 1 for r in per_job)
+            jobs_rate = answer["acted"] / elapsed
+            print(
+                f"POST /jobs/cancel of {answer['acted']:,} queued jobs: {elapsed:,.1f} s = {jobs_rate:,.0f} jobs/s;"
+                f" {jobs_rate / rate:.2f} x the batch append rate (target >= 0.5) {'PASS' if jobs_rate >= 0.5 * rate else 'FAIL'};"
+                f" every job cancelled exactly once: {'yes' if once else 'NO'}", flush=True,
+            )
+        finally:
+            if stores is not None:
+                await stores.close()
 
 
 if __name__ == "__main__":

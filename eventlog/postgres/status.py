@@ -125,21 +125,14 @@ def list_sql(query: JobFilter) -> tuple[str, list[Any]]:
         clauses += [f"m.key = {arg(key)}", f"m.value = {arg(value)}"]
         if query.tenant is not None:
             clauses.append(f"m.tenant = {arg(query.tenant)}")
-    for column, value in (("status", query.status), ("type", query.type), ("tenant", query.tenant)):
+    for clause, value in (
+        ("s.status = {}", query.status), ("s.type = {}", query.type), ("s.tenant = {}", query.tenant),
+        ("s.type = ANY({})", None if query.types is None else list(query.types)),
+        ("s.created_at >= {}", query.created_after), ("s.created_at < {}", query.created_before),
+        ("s.finished_at < {}", query.finished_before), (newest + " < {}", query.before), (USER + " = {}", query.user),
+    ):
         if value is not None:
-            clauses.append(f"s.{column} = {arg(value)}")
-    if query.types is not None:
-        clauses.append(f"s.type = ANY({arg(list(query.types))})")
-    if query.created_after is not None:
-        clauses.append(f"s.created_at >= {arg(query.created_after)}")
-    if query.created_before is not None:
-        clauses.append(f"s.created_at < {arg(query.created_before)}")
-    if query.finished_before is not None:
-        clauses.append(f"s.finished_at < {arg(query.finished_before)}")
-    if query.before is not None:
-        clauses.append(f"{newest} < {arg(query.before)}")
-    if query.user is not None:
-        clauses.append(f"{USER} = {arg(query.user)}")
+            clauses.append(clause.format(arg(value)))
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
         f"SELECT s.created_position, s.last_position, s.doc::text AS doc FROM {source} {where} "

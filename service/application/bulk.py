@@ -23,9 +23,8 @@ from typing import Any
 
 from jobledger.application.bodies import BulkBody, CancelManyBody, RetryManyBody
 from jobledger.application.jobs import Jobs, Scope, utcnow
-from jobledger.application.snapshot import Snapshot
 from jobledger.domain import commands, decide, errors
-from jobledger.domain.job import fold
+from jobledger.domain.job import Job, fold
 from jobledger.eventlog import codec
 from jobledger.eventlog.records import JobFilter
 from jobledger.projections import job_status
@@ -78,10 +77,10 @@ async def run(jobs: Jobs, action: Action, body: BulkBody, scope: Scope, meta: di
         async for rows in _pages(jobs, action, body, scope, status, as_of):
             selected += len(rows)
             if not body.dry_run:
-                page = [Snapshot(job_status.job_from_document(codec.loads(doc)), last, doc) for _, last, doc in rows]
+                page = [job_status.job_from_document(codec.loads(doc)) for _, _, doc in rows]
                 acted += await _act_on_page(jobs, page, command, meta)
     return {"action": action.name, "dry_run": body.dry_run, "as_of": as_of.isoformat(), "selected": selected,
-            "acted": 0 if body.dry_run else acted}  # fmt: skip
+            "acted": acted}  # fmt: skip
 
 
 async def _pages(jobs: Jobs, action: Action, body: BulkBody, scope: Scope, status: str, as_of: datetime):
@@ -111,28 +110,27 @@ async def _pages(jobs: Jobs, action: Action, body: BulkBody, scope: Scope, statu
         rows = await reading if reading is not None else []
 
 
-async def _act_on_page(jobs: Jobs, page: list[Snapshot], command, meta: dict[str, Any]) -> int:
+async def _act_on_page(jobs: Jobs, page: list[Job], command, meta: dict[str, Any]) -> int:
     """How many jobs of the page were acted on: the page's events in one transaction, decided on
     the jobs as listed; if one of them moved on meanwhile, each job on its own (below)."""
     now = jobs.clock()  # one time a page: its events are recorded together
     decided = []
-    for listed in page:
+    for job in page:
         try:
-            new_events = decide.decide(listed.job, command, now)
+            new_events = decide.decide(job, command, now)
         except errors.JobServiceError:
-            return sum(await asyncio.gather(*(_act(jobs, s, command, meta, now) for s in page)))
+            return sum(await asyncio.gather(*(_act(jobs, j, command, meta, now) for j in page)))
         if new_events:
-            decided.append((listed.job, new_events, fold(listed.job, new_events, now)))
+            decided.append((job, new_events, fold(job, new_events, now)))
     try:
         await jobs.append_decided_together(decided, now, meta)
     except errors.VersionConflict:  # AppendsRefused: nothing was written
-        return sum(await asyncio.gather(*(_act(jobs, s, command, meta, now) for s in page)))
+        return sum(await asyncio.gather(*(_act(jobs, j, command, meta, now) for j in page)))
     return len(decided)
 
 
-async def _act(jobs: Jobs, listed: Snapshot, command, meta: dict[str, Any], now: datetime) -> bool:
+async def _act(jobs: Jobs, job: Job, command, meta: dict[str, Any], now: datetime) -> bool:
     """Whether the job was acted on: decided on its listed state, else (it moved on) on a fresh read."""
-    job = listed.job
     try:
         new_events = decide.decide(job, command, now)
         if not new_events:
