@@ -230,15 +230,52 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
+# A job type's own stream (domain/job_type.py): its definition and whether claims give out its jobs.
 
-for _cls in EVENT_TYPES.values():
+
+@dataclass(frozen=True, slots=True)
+class TypeDefined(Event):
+    """The type was registered, or registered again: `config` replaces the one before."""
+
+    type: ClassVar[str] = "TypeDefined"
+
+    tenant: str
+    name: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TypePaused(Event):
+    """Claims stop giving out the type's jobs; creates still queue them."""
+
+    type: ClassVar[str] = "TypePaused"
+
+    tenant: str
+    name: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeResumed(Event):
+    type: ClassVar[str] = "TypeResumed"
+
+    tenant: str
+    name: str
+
+
+#: the events of job type streams; every other stream is a job's (EVENT_TYPES)
+TYPE_EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in (TypeDefined, TypePaused, TypeResumed)}
+#: every event the log holds, by its stored type name
+STORED_TYPES: dict[str, type[Event]] = {**EVENT_TYPES, **TYPE_EVENT_TYPES}
+
+for _cls in STORED_TYPES.values():
     _cls._names = tuple(f.name for f in fields(_cls))
 del _cls
 
 
 def decode(type_name: str, data: dict[str, JSON], schema_version: int | None = None) -> Event:
     """Turn stored (type, data) back into its event, upcasting an older schema version."""
-    cls = EVENT_TYPES[type_name]
+    cls = STORED_TYPES[type_name]
     if schema_version is not None and schema_version < cls.schema_version:
         data = upcasters.upcast(type_name, schema_version, data)
     return cls.from_data(data)

@@ -1,4 +1,4 @@
-"""The job and phase state machines: declarative tables built once at import.
+"""The job, phase and job type state machines: declarative tables built once at import.
 
 Each `transitions.Machine` is the definition. Building one costs ~190 µs and firing a
 trigger on it ~13 µs (behind a lock, since a claim may decide in a database thread),
@@ -10,7 +10,7 @@ from enum import Enum
 
 from transitions import Machine, MachineError
 
-from jobledger.domain.status import PhaseStatus, Status
+from jobledger.domain.status import PhaseStatus, Status, TypeStatus
 
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
@@ -35,6 +35,13 @@ PHASE_TRANSITIONS = [
     {"trigger": "fail", "source": PhaseStatus.RUNNING, "dest": PhaseStatus.FAILED},
 ]
 
+# A job type's definition (domain/job_type.py): claims give out its jobs only while it is active.
+TYPE_TRANSITIONS = [
+    {"trigger": "define", "source": [TypeStatus.ACTIVE, TypeStatus.PAUSED], "dest": "="},  # a pause outlives a new definition
+    {"trigger": "pause", "source": TypeStatus.ACTIVE, "dest": TypeStatus.PAUSED},
+    {"trigger": "resume", "source": TypeStatus.PAUSED, "dest": TypeStatus.ACTIVE},
+]
+
 
 class _Probe:
     state: str
@@ -45,7 +52,7 @@ def _build(states, table, initial):
     machine = Machine(
         model=probe,
         states=[s.value for s in states],
-        transitions=[{**t, "source": _values(t["source"]), "dest": t["dest"].value} for t in table],
+        transitions=[{**t, "source": _values(t["source"]), "dest": _values(t["dest"])} for t in table],
         initial=initial.value,
         auto_transitions=False,
     )
@@ -53,14 +60,18 @@ def _build(states, table, initial):
 
 
 def _values(source):
+    if source == "=":
+        return source  # the same state: a reflexive transition
     return [s.value for s in source] if isinstance(source, list) else source.value
 
 
 _job_machine, _job_probe = _build(Status, JOB_TRANSITIONS, Status.QUEUED)
 _phase_machine, _phase_probe = _build(PhaseStatus, PHASE_TRANSITIONS, PhaseStatus.PENDING)
+_type_machine, _type_probe = _build(TypeStatus, TYPE_TRANSITIONS, TypeStatus.ACTIVE)
 
 JOB_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in JOB_TRANSITIONS))
 PHASE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in PHASE_TRANSITIONS))
+TYPE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in TYPE_TRANSITIONS))
 
 
 def _table(machine: Machine, probe: _Probe, states: type[Enum], triggers: tuple[str, ...]) -> dict:
@@ -82,6 +93,8 @@ PHASE_NEXT: dict[tuple[PhaseStatus, str], PhaseStatus] = _table(
     _phase_machine, _phase_probe, PhaseStatus, PHASE_TRIGGERS
 )
 
+TYPE_NEXT: dict[tuple[TypeStatus, str], TypeStatus] = _table(_type_machine, _type_probe, TypeStatus, TYPE_TRIGGERS)
+
 
 class Refused(Exception):
     """The machine has no such transition from this state (caught inside domain/)."""
@@ -99,5 +112,13 @@ def phase_next(status: PhaseStatus, trigger: str) -> PhaseStatus:
     """The phase status after `trigger`, or `Refused`."""
     try:
         return PHASE_NEXT[status, trigger]
+    except KeyError:
+        raise Refused(status.value, trigger) from None
+
+
+def type_next(status: TypeStatus, trigger: str) -> TypeStatus:
+    """The job type's status after `trigger`, or `Refused`."""
+    try:
+        return TYPE_NEXT[status, trigger]
     except KeyError:
         raise Refused(status.value, trigger) from None

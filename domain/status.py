@@ -1,4 +1,4 @@
-"""The states of a job and of its phases."""
+"""The states of a job, of its phases, and of a job type."""
 
 from enum import Enum
 
@@ -25,3 +25,8 @@ class PhaseStatus(str, Enum):
     COMPLETED = "completed"  #: finished with a result
     FAILED = "failed"  #: finished with an error
     INTERRUPTED = "interrupted"  #: running when its attempt ended unfinished (failed, retried, released, cancelled, expired)
+
+
+class TypeStatus(str, Enum):
+    ACTIVE = "active"  #: claims give out its jobs
+    PAUSED = "paused"  #: creates still queue its jobs; claims leave them until it resumes

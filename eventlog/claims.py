@@ -15,14 +15,16 @@ def claim_allowance(query: ClaimQuery, running: dict[str, int]) -> dict[str, int
 def candidate_scans(query: ClaimQuery, allowance: dict[str, int]) -> list[tuple[str | None, list[str], int]]:
     """(a type, or None for any, types to leave out, limit) of each candidate query a claim
     runs, each read in claim order off a queue index: one per named type (or one across
-    types, leaving the limited ones out), and one per limited type with room left, so a
-    type at its limit never crowds the others out of a claim."""
+    types, leaving the limited and the paused ones out), and one per limited type with room
+    left, so a type at its limit never crowds the others out of a claim. A paused type is
+    never scanned."""
+    paused = query.paused
     if query.types is None:
-        scans = [(None, list(allowance), query.limit)]
+        scans = [(None, [*allowance, *sorted(paused.difference(allowance))], query.limit)]
     else:
-        scans = [(type_, [], query.limit) for type_ in dict.fromkeys(query.types) if type_ not in allowance]
+        scans = [(t, [], query.limit) for t in dict.fromkeys(query.types) if t not in allowance and t not in paused]
     for type_, room in allowance.items():
-        if room > 0 and (query.types is None or type_ in query.types):
+        if room > 0 and type_ not in paused and (query.types is None or type_ in query.types):
             scans.append((type_, [], min(room, query.limit)))
     return scans
 

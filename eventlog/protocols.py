@@ -27,6 +27,7 @@ from jobledger.eventlog.records import (
     QueueStats,
     RecordedEvent,
     StatusRow,
+    TypeRow,
 )
 
 
@@ -122,12 +123,13 @@ class ClaimQueue(Protocol):
 class Registry(Protocol):
     """What operators and tenants' admins register: job types (per tenant) and API keys."""
 
-    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
-        """Register (or replace) the tenant's job type `name`."""
+    async def get_types(self, tenant: str) -> dict[str, TypeRow]:
+        """The tenant's job types by name: each tenant has its own, as it has its own jobs. The
+        rows are the read model of the types' streams (written by the log's trigger, never here)."""
         ...
 
-    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
-        """The tenant's job types by name: each tenant has its own, as it has its own jobs."""
+    async def paused_types(self) -> list[tuple[str, str, str | None]]:
+        """(tenant, name, reason) of every paused type, of every tenant: an operator's view."""
         ...
 
     async def put_key(self, key: ApiKey) -> None: ...

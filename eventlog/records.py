@@ -87,6 +87,16 @@ class StatusRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeRow:
+    """A tenant's job type as its read model holds it (job_types, eventlog/type_rows.py)."""
+
+    config: dict[str, Any]
+    paused: bool = False
+    paused_reason: str | None = None
+    version: int = 0  # the type's stream version the row reflects; 0: registered before its stream existed
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKey:
     """An API key as stored: never the key itself, only its hash."""
 
@@ -124,6 +134,7 @@ class ClaimQuery:
     limit: int
     max_running: dict[str, int] = field(default_factory=dict)  # per-type limits on running jobs
     tenant: str | None = None  # only this tenant's jobs
+    paused: frozenset[str] = frozenset()  # types whose jobs stay queued (domain/job_type.py)
 
 
 @dataclass(frozen=True, slots=True)

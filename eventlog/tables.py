@@ -106,7 +106,8 @@ job_metadata = sa.Table(
     sa.Index("job_metadata_lookup", "tenant", "key", "value", "created_position"),
 )
 
-# Each tenant has its own job types, as it has its own jobs (migration 0011).
+# Each tenant has its own job types, as it has its own jobs (migration 0011): the read model of
+# the types' own streams, written by a trigger on events (migration 0014, eventlog/type_rows.py).
 job_types = sa.Table(
     "job_types",
     metadata,
@@ -114,6 +115,9 @@ job_types = sa.Table(
     sa.Column("name", sa.Text(), primary_key=True),
     sa.Column("config", sa.JSON(), nullable=False),
     sa.Column("updated_at", _time, nullable=False),
+    sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("paused_reason", sa.Text(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False, server_default="0"),  # the type's stream version
 )
 
 # API keys: only a hash of each key is kept; `types` (a JSON list) narrows what the key may touch.

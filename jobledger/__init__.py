@@ -14,6 +14,7 @@ _SDK = {
     "PermanentError": "jobledger.sdk.worker",
     "JobContext": "jobledger.sdk.worker",
     "JobStopped": "jobledger.sdk.worker",
+    "UndeclaredPhase": "jobledger.sdk.worker",
     "Client": "jobledger.sdk.api",
     "SyncClient": "jobledger.sdk.api",
     "Refused": "jobledger.sdk.client",

@@ -210,6 +210,8 @@ class Rebuild:
         self.last: dict[UUID, int] = {}  # job id -> position of its last event
 
     def apply(self, stream_id: UUID, position: int, event: events.Event, at: datetime) -> None:
+        if event.type not in events.EVENT_TYPES:
+            return  # a job type's own stream (domain/job_type.py): no job's row
         draft = self.drafts.get(stream_id)
         if draft is None:
             self.drafts[stream_id] = Draft(event, at, stream_id)

@@ -1,13 +1,12 @@
 """Job types and API keys on PostgreSQL."""
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from jobledger.eventlog import codec
 from jobledger.eventlog.postgres.connection import Database
-from jobledger.eventlog.records import ApiKey
+from jobledger.eventlog.records import ApiKey, TypeRow
 
 _KEY_COLUMNS = "key_id, key_hash, role, tenant, types::text AS types, name, created_at, revoked_at"
 
@@ -29,16 +28,16 @@ class PostgresRegistry:
     def __init__(self, db: Database):
         self.db = db
 
-    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
-        sql = (
-            "INSERT INTO job_types (tenant, name, config, updated_at) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (tenant, name) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at"
-        )
-        await self.db.fetch(sql, tenant, name, codec.dumps(config), now)
+    async def get_types(self, tenant: str) -> dict[str, TypeRow]:
+        sql = "SELECT name, config::text AS config, paused, paused_reason, version FROM job_types WHERE tenant = $1"
+        return {
+            r["name"]: TypeRow(codec.loads(r["config"]), r["paused"], r["paused_reason"], r["version"])
+            for r in await self.db.fetch(sql, tenant)
+        }
 
-    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
-        rows = await self.db.fetch("SELECT name, config::text AS config FROM job_types WHERE tenant = $1", tenant)
-        return {r["name"]: codec.loads(r["config"]) for r in rows}
+    async def paused_types(self) -> list[tuple[str, str, str | None]]:
+        rows = await self.db.fetch("SELECT tenant, name, paused_reason FROM job_types WHERE paused ORDER BY tenant, name")
+        return [(r["tenant"], r["name"], r["paused_reason"]) for r in rows]
 
     async def put_key(self, key: ApiKey) -> None:
         sql = (

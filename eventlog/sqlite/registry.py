@@ -2,10 +2,9 @@
 
 import sqlite3
 from datetime import datetime
-from typing import Any
 
 from jobledger.eventlog import codec
-from jobledger.eventlog.records import ApiKey
+from jobledger.eventlog.records import ApiKey, TypeRow
 from jobledger.eventlog.sqlite.connection import Database, time_text
 
 _KEY_COLUMNS = "key_id, key_hash, role, tenant, types, name, created_at, revoked_at"
@@ -25,16 +24,16 @@ class SQLiteRegistry:
     def __init__(self, db: Database):
         self.db = db
 
-    async def put_type(self, tenant: str, name: str, config: dict[str, Any], now: datetime) -> None:
-        sql = (
-            "INSERT INTO job_types (tenant, name, config, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (tenant, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at"
-        )
-        await self.db.write(sql, tenant, name, codec.dumps(config), time_text(now))
+    async def get_types(self, tenant: str) -> dict[str, TypeRow]:
+        sql = "SELECT name, config, paused, paused_reason, version FROM job_types WHERE tenant = ?"
+        return {
+            r["name"]: TypeRow(codec.loads(r["config"]), bool(r["paused"]), r["paused_reason"], r["version"])
+            for r in await self.db.fetch(sql, tenant)
+        }
 
-    async def get_types(self, tenant: str) -> dict[str, dict[str, Any]]:
-        rows = await self.db.fetch("SELECT name, config FROM job_types WHERE tenant = ?", tenant)
-        return {r["name"]: codec.loads(r["config"]) for r in rows}
+    async def paused_types(self) -> list[tuple[str, str, str | None]]:
+        rows = await self.db.fetch("SELECT tenant, name, paused_reason FROM job_types WHERE paused ORDER BY tenant, name")
+        return [(r["tenant"], r["name"], r["paused_reason"]) for r in rows]
 
     async def put_key(self, key: ApiKey) -> None:
         sql = f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

@@ -20,9 +20,18 @@ _TRACEBACK_CHARS = 4000
 class PermanentError(Exception):
     """Raise from a handler to fail the job at once, with no retry."""
 
+    code = "handler_error"
+
     def __init__(self, message: str, details: Any = None):
         super().__init__(message)
         self.details = details
+
+
+class UndeclaredPhase(PermanentError):
+    """The handler opened a phase its job does not have: no attempt would find it, so the job fails
+    at once (with this code), not after spending every attempt."""
+
+    code = "undeclared_phase"
 
 
 class JobStopped(asyncio.CancelledError):
@@ -70,7 +79,8 @@ def lease_of(document: dict[str, Any]) -> float:
 
 def error_of(exc: BaseException) -> dict[str, Any]:
     text = "".join(traceback.format_exception(exc))[-_TRACEBACK_CHARS:]
-    error = {"code": "handler_error", "type": f"{type(exc).__module__}.{type(exc).__qualname__}", "message": str(exc)}
+    code = exc.code if isinstance(exc, PermanentError) else "handler_error"
+    error = {"code": code, "type": f"{type(exc).__module__}.{type(exc).__qualname__}", "message": str(exc)}
     if isinstance(exc, PermanentError) and exc.details is not None:
         error["details"] = exc.details
     return {**error, "traceback": text}
@@ -101,6 +111,13 @@ class JobContext:
         await self._call("progress", percent, message, details)
 
     async def start_phase(self, name: str) -> None:
+        declared = [p["name"] for p in self._run.document.get("phases", ())]
+        if name not in declared:
+            raise UndeclaredPhase(
+                f"phase {name!r} is not one of the job's phases ({', '.join(map(repr, declared)) or 'it has none'}); "
+                "declare it on the job type (PUT /types/{name} phases) or name it when creating the job",
+                details={"phase": name, "phases": declared},
+            )
         await self._call("start_phase", name)
 
     async def complete_phase(self, name: str, result: Any = None, confidence: float | None = None) -> None:

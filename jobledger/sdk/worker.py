@@ -24,10 +24,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobledger.sdk._job import RUNNING, Handler, JobContext, JobStopped, PermanentError, Run, Spec, error_of, lease_of
+from jobledger.sdk._job import (
+    RUNNING, Handler, JobContext, JobStopped, PermanentError, Run, Spec, UndeclaredPhase, error_of, lease_of,
+)
 from jobledger.sdk._transport import Answer, Claimed, LeaseLost, ServiceError, Transport, Unavailable
 
-__all__ = ["JobContext", "JobStopped", "LeaseLost", "PermanentError", "ServiceError", "Unavailable", "Worker"]
+__all__ = [
+    "JobContext", "JobStopped", "LeaseLost", "PermanentError", "ServiceError", "UndeclaredPhase", "Unavailable", "Worker",
+]
 
 log = logging.getLogger("jobledger.worker")
 

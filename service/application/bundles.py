@@ -13,10 +13,11 @@ from uuid import UUID
 import orjson
 
 from jobledger.domain import errors
-from jobledger.eventlog import codec, merkle
+from jobledger.eventlog import merkle
 from jobledger.eventlog.chain import RawEvent
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import Checkpoint, Leaf
+from jobledger.application import snapshot
 from jobledger.application.checkpoints import Checkpoints
 from jobledger.application.jobs import Scope
 
@@ -35,8 +36,7 @@ async def _sees(stores: Stores, job_id: UUID, scope: Scope) -> bool:
     history = await stores.log.read_stream(job_id)
     if not history:
         return False
-    created = codec.domain_event(history[0])
-    return scope.sees(created.tenant, created.job_type, created.user)
+    return scope.sees(*snapshot.owner(history[0]))
 
 
 async def visible_leaf(stores: Stores, leaf_index: int, scope: Scope) -> Leaf:

@@ -80,7 +80,7 @@ class Embedded:
         is set (one more read is made then). A claim that committed always reaches the caller."""
         parsed = _body(bodies.ClaimBody, body)
         # in-process workers claim jobs of any tenant, under the tenant "default"'s types (those of the
-        # types file): its lease_seconds and max_running, the running jobs counted across tenants
+        # types file): its lease_seconds, max_running and pauses, the running jobs counted across tenants
         max_running, lease_seconds = await self.types.claim_limits(
             DEFAULT_TENANT, tuple(parsed.types), parsed.lease_seconds
         )
@@ -89,7 +89,8 @@ class Embedded:
             while True:
                 woken.clear()
                 claimed = await self.jobs.claim(
-                    parsed.worker_id, tuple(parsed.types), parsed.limit, lease_seconds, meta, 0, max_running
+                    parsed.worker_id, tuple(parsed.types), parsed.limit, lease_seconds, meta, 0, max_running,
+                    paused=lambda: self.types.paused(DEFAULT_TENANT),
                 )
                 remaining = deadline - asyncio.get_running_loop().time()
                 if claimed or remaining <= 0 or stop.is_set():

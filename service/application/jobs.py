@@ -9,7 +9,7 @@ import functools
 import hashlib
 import random
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -260,19 +260,19 @@ class Jobs:
         self, worker_id: str, types: tuple[str, ...] | None, limit: int, lease_seconds: float,
         meta: dict[str, Any], wait_seconds: float = 0, max_running: dict[str, int] | None = None,
         tenant: str | None = None, gone: Callable[[], bool] = lambda: False,
+        paused: Callable[[], Awaitable[frozenset[str]]] | None = None,
     ) -> list[Claimed]:
         """Claim up to `limit` due jobs (of `tenant`), highest priority then oldest first; long-poll up to `wait_seconds`.
-
-        `gone()` tells that the claimer hung up: then nothing is claimed (nobody would run the
-        jobs, and their leases running out would cost them an attempt).
-        """
+        `gone()` tells that the claimer hung up: then nothing is claimed (nobody would run the jobs, and their
+        leases running out would cost them an attempt). `paused()`: the types left queued, asked before each read."""
         deadline = asyncio.get_running_loop().time() + wait_seconds
         with self.waiting(types, tenant) as woken:
             while True:
                 if gone():
                     return []
                 woken.clear()
-                query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant)
+                held = await paused() if paused is not None else frozenset()
+                query = ClaimQuery(types, self.clock(), limit, max_running or {}, tenant, held)
                 claimed = await self._claim_once(query, worker_id, lease_seconds, meta)
                 remaining = deadline - asyncio.get_running_loop().time()
                 if claimed:

@@ -14,6 +14,7 @@ from uuid import UUID
 import orjson
 
 from jobledger.domain import errors
+from jobledger.domain.events import EVENT_TYPES
 from jobledger.domain.job import Job, evolve
 from jobledger.domain.status import Status
 from jobledger.eventlog import codec
@@ -128,6 +129,8 @@ async def history(
     events = _log(stores, after, up_to) if jobs is None else _streams(stores, jobs, up_to)
     states: dict[UUID, Job] = {}
     async for event in events:
+        if event.type not in EVENT_TYPES:
+            continue  # a job type's own stream (domain/job_type.py)
         job = states.get(event.stream_id)
         if job is None or job.version != event.version - 1:
             job = await state_before(stores, event)

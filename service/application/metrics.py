@@ -43,6 +43,10 @@ class Metrics:
             ["method", "route", "status"], registry=registry,
         )
         self.jobs = Gauge("jobledger_jobs", "Jobs in the status read model", ["type", "status"], registry=registry)
+        self.paused = Gauge(
+            "jobledger_type_paused", "1 for each paused job type: claims leave its jobs queued", ["tenant", "type"],
+            registry=registry,
+        )
         self.sockets = Gauge(
             "jobledger_websockets_open", "Open WebSocket connections on this instance", registry=registry
         )
@@ -103,6 +107,12 @@ class Metrics:
         for job_type in {t for t, _ in counts}:
             for status in Status:
                 self.jobs.labels(job_type, status.value).set(counts.get((job_type, status.value), 0))
+
+    def set_paused(self, paused: list[tuple[str, str, str | None]]) -> None:
+        """The paused types now: a resumed one's series goes."""
+        self.paused.clear()
+        for tenant, name, _ in paused:
+            self.paused.labels(tenant, name).set(1)
 
     def set_lags(self, lags: dict[str, dict[str, int]]) -> None:
         for name, state in lags.items():

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from jobledger.domain import errors
+from jobledger.domain.events import EVENT_TYPES, JobCreated
 from jobledger.domain.job import Job, fold
 from jobledger.eventlog import codec
 from jobledger.eventlog.records import RecordedEvent
@@ -32,8 +34,20 @@ class Snapshot:
 
 
 def replay(history: list[RecordedEvent]) -> Job:
-    """Fold a job's recorded events into its state."""
+    """Fold a job's recorded events into its state; JobNotFound for a stream that is no job's (a
+    job type's, domain/job_type.py)."""
+    if history and history[0].type not in EVENT_TYPES:
+        raise errors.JobNotFound(job_id=str(history[0].stream_id))
     job = None
     for recorded in history:
         job = fold(job, [codec.domain_event(recorded)], recorded.recorded_at, recorded.stream_id)
     return job
+
+
+def owner(first: RecordedEvent) -> tuple[str, str, str | None]:
+    """(tenant, job type, user) of a stream, from its first event: a job's, or a job type's own
+    (whose user is nobody's: only keys that see the whole tenant see it)."""
+    event = codec.domain_event(first)
+    if isinstance(event, JobCreated):
+        return event.tenant, event.job_type, event.user
+    return event.tenant, event.name, None

@@ -1,8 +1,16 @@
-"""The job type registry: payload schema and defaults per type and tenant, from a file or the API.
+"""The job type registry: payload schema and defaults per type and tenant, from a file or the API,
+and whether claims give out the type's jobs (a pause).
 
 Each tenant has its own types, as it has its own jobs: one tenant's schema or `max_running`
 never touches another's jobs. The types file loaded at start registers types of the tenant
 "default" (the open mode's, and in-process workers', see application.embedded).
+
+A type's definition and its pauses are events of the type's own stream in the log
+(domain/job_type.py): registering, pausing and resuming append them, and the job_types read
+model follows in the same transaction (eventlog/type_rows.py). Reads come from that model,
+cached for `_CACHE_SECONDS`; `forget` drops a tenant's cache when the log shows one of its
+types changed (service/web/app.py follows the log), so other instances see a pause within
+the time they take to read the log.
 """
 
 import asyncio
@@ -11,19 +19,24 @@ from typing import Any
 
 import jsonschema
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from jobledger.domain import errors
+from jobledger.domain import errors, job_type as type_stream
+from jobledger.domain.events import TYPE_EVENT_TYPES
 from jobledger.application import type_schemas
-from jobledger.application.bodies import MAX_INT64
+from jobledger.application.bodies import MAX_INT64, Name
 from jobledger.application.json_types import JsonObject, json_int
 from jobledger.application.jobs import DEFAULT_TENANT
+from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import RecordedEvent, TypeRow
 
 DEFAULT_LEASE_SECONDS = 30.0
 _CACHE_SECONDS = 2.0  # other instances' PUT /types reach this one within this time
 _CACHED_TENANTS = 1024  # tenants whose types an instance keeps; past it, the cache starts again
 _CHECKED = 4096  # stored types kept parsed and checked, by their stored text
+_ATTEMPTS = 5  # a type change read and decided again after another instance changed it first
+FILE_ACTOR = {"actor": "types-file"}  #: who registers the types file's types
 
 
 class JobType(BaseModel):
@@ -43,8 +56,20 @@ class JobType(BaseModel):
     max_payload_bytes: json_int(1, MAX_INT64) | None = Field(
         None, description="largest payload (as JSON) of a job of this type"
     )
+    phases: list[Name] | None = Field(
+        None, max_length=100, description="the phases of the type's jobs, unless a create names its own",
+        json_schema_extra={"uniqueItems": True},
+    )
+    priority: json_int(-(2**31), 2**31 - 1) | None = Field(None, description="jobs' priority unless a create gives one")
     _validator: type_schemas.PayloadValidator | None = PrivateAttr(None)
     _refused: str | None = PrivateAttr(None)  # why a schema stored before the checks existed fails them
+
+    @field_validator("phases")
+    @classmethod
+    def _unique(cls, phases: list[str] | None) -> list[str] | None:
+        if phases is not None and len(set(phases)) != len(phases):
+            raise ValueError("phase names must be unique")
+        return phases
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -78,20 +103,41 @@ class TypeRegistry:
         self.stores = stores
         self.strict = strict
         self.max_payload_bytes = max_payload_bytes  # for types that set none
-        self._types: dict[str, tuple[float, dict[str, JobType]]] = {}  # tenant -> (loaded at, its types)
+        self._types: dict[str, tuple[float, dict[str, JobType], dict[str, TypeRow]]] = {}  # tenant -> (loaded at, types, rows)
         self._checked: dict[bytes, JobType] = {}  # stored config -> the type made of it
 
     async def all(self, tenant: str) -> dict[str, JobType]:
         """The tenant's types by name."""
+        return (await self._loaded(tenant))[1]
+
+    async def rows(self, tenant: str) -> dict[str, TypeRow]:
+        """The tenant's types as the read model holds them (paused or not, their stream version)."""
+        return (await self._loaded(tenant))[2]
+
+    async def paused(self, tenant: str) -> frozenset[str]:
+        """The tenant's paused types: claims leave their jobs queued."""
+        return frozenset(name for name, row in (await self.rows(tenant)).items() if row.paused)
+
+    async def _loaded(self, tenant: str) -> tuple[float, dict[str, JobType], dict[str, TypeRow]]:
         cached = self._types.get(tenant)
         if cached is not None and time.monotonic() - cached[0] <= _CACHE_SECONDS:
-            return cached[1]
+            return cached
         stored = await self.stores.registry.get_types(tenant)
-        loaded = {name: await self._parsed(config) for name, config in stored.items()}
+        loaded = (time.monotonic(), {name: await self._parsed(row.config) for name, row in stored.items()}, stored)
         if len(self._types) >= _CACHED_TENANTS:
             self._types.clear()
-        self._types[tenant] = (time.monotonic(), loaded)
+        self._types[tenant] = loaded
         return loaded
+
+    def forget(self, events: list[RecordedEvent]) -> bool:
+        """Drop the cache of every tenant one of whose types `events` (read from the log) changed;
+        whether any did."""
+        changed = False
+        for event in events:
+            if event.type in TYPE_EVENT_TYPES:
+                self._types.pop(event.data["tenant"], None)
+                changed = True
+        return changed
 
     async def _parsed(self, config: dict[str, Any]) -> JobType:
         key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
@@ -105,17 +151,45 @@ class TypeRegistry:
     async def get(self, tenant: str, name: str) -> JobType | None:
         return (await self.all(tenant)).get(name)
 
-    async def put(self, tenant: str, name: str, job_type: JobType, now) -> None:
-        """Register the tenant's type `name`; InvalidCommand (400, naming `schema`) for an unsafe schema."""
+    async def put(self, tenant: str, name: str, job_type: JobType, now, meta: dict[str, Any]) -> bool:
+        """Register the tenant's type `name` (TypeDefined in its stream); False if it was already so
+        defined. InvalidCommand (400, naming `schema`) for an unsafe schema."""
         await checked(job_type)
-        await self.stores.registry.put_type(tenant, name, job_type.as_json(), now)
-        self._types.pop(tenant, None)
+        return (await self.change(tenant, name, "define", now, meta, config=job_type.as_json()))[1]
+
+    async def change(
+        self, tenant: str, name: str, trigger: str, now, meta: dict[str, Any], **args: Any
+    ) -> tuple[type_stream.TypeState, bool]:
+        """Apply `trigger` (define, pause, resume) to the type's stream: its state after, and
+        whether anything was appended (a pause of a paused type appends nothing)."""
+        stream = type_stream.stream_id(tenant, name)
+        for _ in range(_ATTEMPTS):
+            state = await self.history(tenant, name)
+            new_events = type_stream.decide(state, trigger, **args)
+            if not new_events:
+                return state, False
+            recorded = [codec.new_event(e, now, {**meta, "tenant": tenant}) for e in new_events]
+            try:
+                await self.stores.log.append(stream, state.version, recorded)
+            except errors.VersionConflict:
+                continue
+            self._types.pop(tenant, None)
+            return type_stream.fold(state, new_events), True
+        raise errors.VersionConflict(stream, state.version, reason=f"type {name!r} kept changing; try again")
+
+    async def history(self, tenant: str, name: str) -> type_stream.TypeState:
+        """The type's state, folded from its stream."""
+        recorded = await self.events(tenant, name)
+        return type_stream.fold(type_stream.TypeState(tenant, name), [codec.domain_event(e) for e in recorded])
+
+    async def events(self, tenant: str, name: str) -> list[RecordedEvent]:
+        return await self.stores.log.read_stream(type_stream.stream_id(tenant, name))
 
     async def load_file(self, path: str, now, tenant: str = DEFAULT_TENANT) -> None:
         """Register every type in a JSON file, {"name": {"schema": ..., "max_attempts": ...}}, for `tenant`."""
         with open(path, "rb") as f:
             for name, config in orjson.loads(f.read()).items():
-                await self.put(tenant, name, JobType.model_validate(config), now)
+                await self.put(tenant, name, JobType.model_validate(config), now, FILE_ACTOR)
 
     async def claim_limits(
         self, tenant: str, wanted: tuple[str, ...] | None, lease_seconds: float | None

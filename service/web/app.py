@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, ui_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, type_routes, ui_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper
 from jobledger.web.config import Settings
 from jobledger.application.jobs import Jobs
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
+    app.add_routes(type_routes.routes)
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
     app.add_routes(audit_routes.routes)
@@ -97,6 +98,14 @@ async def _follower_context(app: web.Application):
     follower = LogFollower(app[keys.stores_key].log)
     await follower.start()
     app[keys.follower_key] = follower
+
+    def types_changed(batch) -> None:
+        """A type was defined, paused or resumed (on any instance): read it afresh, and wake the
+        long-polling claims, which a resume may now feed."""
+        if app[keys.types_key].forget(batch):
+            app[keys.jobs_key].rows_written(None)
+
+    follower.subscribe(types_changed)
     yield
     await follower.stop()
 

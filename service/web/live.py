@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 from jobledger.domain import errors
+from jobledger.domain.events import EVENT_TYPES
 from jobledger.domain.job import Job
 from jobledger.eventlog import metadata
 from jobledger.eventlog.follower import LogFollower
@@ -218,6 +219,8 @@ class Hub:
 
     async def _publish(self, event: RecordedEvent, outbox: dict[Listener, list]) -> None:
         job_id = event.stream_id
+        if event.type not in EVENT_TYPES:  # a job type's own stream (domain/job_type.py): no job's event
+            return
         if not (job_id in self._by_job or self._by_type or self._everyone or self._by_pair):
             self._states.forget(job_id)  # nobody listens: keep no state that would go stale
             return

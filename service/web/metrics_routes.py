@@ -37,6 +37,7 @@ async def metrics(request: web.Request) -> web.Response:
     app_metrics = request.app[keys.metrics_key]
     stores = request.app[keys.stores_key]
     app_metrics.set_jobs(await stores.status.count_by_type_and_status())
+    app_metrics.set_paused(await stores.registry.paused_types())
     app_metrics.set_lags(await projection_runner.lags(stores))
     app_metrics.sockets.set(request.app[keys.hub_key].open_sockets())
     return web.Response(body=generate_latest(app_metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 import jobledger
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, worker_routes
+from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
 from jobledger.application import json_types, types
 from jobledger.eventlog import metadata
 from jobledger.web.errors import HTTP_CODES, STATUS
@@ -90,7 +90,7 @@ class Operation:
         return sorted(found)
 
 
-_r, _w, _a = job_routes, worker_routes, audit_routes
+_r, _w, _a, _t = job_routes, worker_routes, audit_routes, type_routes
 _BULK = (
     "Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata "
     "records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs "
@@ -106,6 +106,11 @@ _METADATA_FILTERS = (
 _QUEUED_PROGRESS = (
     "A running job reports a percent (with its lease_token if a worker holds it). A queued job may report a "
     "message (and details) while it waits, with no percent and no lease_token: it stays queued and claimable."
+)
+_PAUSE = (
+    "While a type is paused, claims (on every instance) leave its jobs queued; creates still queue them and "
+    "running jobs finish. A type need not be registered to be paused. Pausing a paused type changes nothing "
+    "(`changed: false`); each change is a TypePaused or TypeResumed event of the type's stream."
 )
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
@@ -159,10 +164,16 @@ OPERATIONS = (
               "An artifact's data: text as text/plain, JSON and raster images as such, anything else a download "
               "(application/octet-stream); never rendered as a page",
               None, media="*/*", raw={}),
-    Operation("put", "/types/{name}", _w.put_type, "Register a job type", responses.JobTypeAnswer, body=types.JobType,
-              errors=(400,)),
-    Operation("get", "/types", _w.list_types, "Registered job types", responses.JobTypes),
-    Operation("get", "/types/{name}", _w.get_type, "A registered job type", responses.JobTypeAnswer, errors=(400, 404)),
+    Operation("put", "/types/{name}", _t.put_type, "Register a job type (TypeDefined in its stream)",
+              responses.JobTypeAnswer, body=types.JobType, errors=(400,)),
+    Operation("get", "/types", _t.list_types, "Registered job types", responses.JobTypes),
+    Operation("get", "/types/{name}", _t.get_type, "A registered job type", responses.JobTypeAnswer, errors=(400, 404)),
+    Operation("post", "/types/{name}/pause", _t.pause_type, "Pause a type: claims leave its jobs queued",
+              responses.TypeChange, body=_t.PauseBody, errors=(400,), description=_PAUSE),
+    Operation("post", "/types/{name}/resume", _t.resume_type, "Resume a paused type", responses.TypeChange,
+              body=bodies.EmptyBody, errors=(400,)),
+    Operation("get", "/types/{name}/events", _t.type_events, "A job type's history: definitions, pauses, resumes",
+              responses.TypeEvents, errors=(400, 404)),
     Operation("get", "/checkpoint", _a.latest_checkpoint, "The log's latest signed checkpoint (a signed note)", None,
               media="text/plain", raw={"type": "string"}, errors=(500,)),
     Operation("post", "/checkpoint", _a.issue_checkpoint, "Sign the log's tree now if it grew; the latest checkpoint",

@@ -17,7 +17,7 @@ from jobledger.domain import events
 from jobledger.domain.status import PhaseStatus, Status
 from jobledger.application import types
 
-EventType = enum.Enum("EventType", {name: name for name in events.EVENT_TYPES}, type=str)
+EventType = enum.Enum("EventType", {name: name for name in events.STORED_TYPES}, type=str)
 Count = Annotated[int, Field(ge=0)]
 Position = Annotated[int, Field(ge=0, description="a global log position")]
 Hash = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
@@ -167,9 +167,25 @@ class Artifacts(Answer):
 
 
 class JobTypeAnswer(types.JobType):
-    """A registered job type: its name and the settings it was given (unset ones are left out)."""
+    """A registered job type: its name and the settings it was given (unset ones are left out),
+    whether claims give out its jobs, and its stream's version (events of its history)."""
 
     name: str
+    status: Literal["active", "paused"]
+    paused_reason: str | None = None
+    version: Count = Field(description="events in the type's stream; 0: registered before types had one")
+
+
+class TypeChange(JobTypeAnswer):
+    """The type after a pause or resume; `changed`: whether this request changed it."""
+
+    changed: bool
+
+
+class TypeEvents(Answer):
+    name: str
+    stream_id: UUID = Field(description="the type's stream in the log (its events' `job_id`)")
+    events: list[Event]
 
 
 class JobTypes(Answer):
@@ -187,6 +203,12 @@ class Queue(Answer):
     oldest_queued_age_seconds: float | None
 
 
+class PausedType(Answer):
+    tenant: str
+    type: str
+    reason: str | None
+
+
 class HealthBrief(Answer):
     """Liveness: what anyone may see."""
 
@@ -202,6 +224,7 @@ class Health(HealthBrief):
     jobs: dict[str, Count]
     running: Count
     queues: dict[str, Queue]
+    paused_types: list[PausedType] = Field(description="every tenant's paused job types (POST /types/{name}/pause)")
     projections: dict[str, Lag]
 
 
@@ -227,6 +250,7 @@ class TypeStats(Answer):
 
 class Stats(Answer):
     types: dict[str, TypeStats]
+    paused: list[str] = Field(description="the caller's tenant's paused job types: claims leave their jobs queued")
     projection: Lag
 
 

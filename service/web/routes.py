@@ -7,10 +7,10 @@ from aiohttp import web
 
 import jobledger
 from jobledger.domain import commands, errors
+from jobledger.domain.events import EVENT_TYPES
 from jobledger.eventlog.records import JobFilter
-from jobledger.eventlog import codec
 from jobledger.projections import stats
-from jobledger.application import audit, bulk, projection_runner
+from jobledger.application import audit, bulk, projection_runner, snapshot
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
@@ -73,6 +73,7 @@ async def get_job(request: web.Request) -> web.Response:
     scope = auth.principal_of(request)
     jobs = request.app[keys.jobs_key]
     past = schemas.parse_query(schemas.AsOfQuery, request.query)
+    read = schemas.parse_headers(schemas.ReadHeaders, request.headers)  # checked whichever way the job is read
     if past.as_of is not None or past.at_position is not None:
         return handling.job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope), scope=scope)
     row = await request.app[keys.stores_key].status.get_status(job_id)
@@ -81,7 +82,7 @@ async def get_job(request: web.Request) -> web.Response:
     if not scope.sees(row.tenant, row.type, row.user):
         raise errors.JobNotFound(job_id=str(job_id))
     etag = handling.etag(row.version)
-    if schemas.current(schemas.parse_headers(schemas.ReadHeaders, request.headers).if_none_match, etag):
+    if schemas.current(read.if_none_match, etag):
         return web.Response(status=304, headers={"ETag": etag})
     body = f'{handling.shown(scope, row.doc)[:-1]},"position":{row.last_position}}}'  # the stored document, as written
     return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
@@ -190,8 +191,8 @@ async def job_events(request: web.Request) -> web.Response:
     job_id = handling.job_id(request)
     query = schemas.parse_query(schemas.JobEventsQuery, request.query)
     history = await request.app[keys.stores_key].log.read_stream(job_id)
-    if not history or not _sees_history(auth.principal_of(request), history):
-        raise errors.JobNotFound(job_id=str(job_id))
+    if not history or history[0].type not in EVENT_TYPES or not _sees_history(auth.principal_of(request), history):
+        raise errors.JobNotFound(job_id=str(job_id))  # none, another's, or a job type's stream (GET /types/{name}/events)
     wanted = [
         e for e in history
         if e.position > query.after and (query.until is None or e.recorded_at <= query.until)
@@ -215,8 +216,7 @@ async def verify_job(request: web.Request) -> web.Response:
 
 
 def _sees_history(scope: auth.Principal, history: list) -> bool:
-    created = codec.domain_event(history[0])  # JobCreated: whose job, of what type
-    return scope.sees(created.tenant, created.job_type, created.user)
+    return scope.sees(*snapshot.owner(history[0]))  # whose job, of what type
 
 
 @routes.get("/events")
@@ -258,6 +258,7 @@ async def health(request: web.Request) -> web.Response:
             "jobs": counts,
             "running": counts.get("running", 0),
             "queues": queues,
+            "paused_types": [{"tenant": t, "type": n, "reason": r} for t, n, r in await stores.registry.paused_types()],
             "projections": await projection_runner.lags(stores),
             "uptime_seconds": _uptime(request),
         }
@@ -275,5 +276,7 @@ async def job_stats(request: web.Request) -> web.Response:
     now = request.app[keys.jobs_key].clock()
     lag = (await projection_runner.lags(stores))[stats.NAME]
     docs = await stores.projections.projection_docs(stats.NAME)
-    summary = stats.summarize(docs, now, auth.principal_of(request).sees)
-    return handling.json_response({"types": summary, "projection": lag})
+    scope = auth.principal_of(request)
+    summary = stats.summarize(docs, now, scope.sees)
+    paused = sorted(t for t in await request.app[keys.types_key].paused(scope.tenant) if scope.types is None or t in scope.types)
+    return handling.json_response({"types": summary, "paused": paused, "projection": lag})

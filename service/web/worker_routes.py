@@ -1,11 +1,11 @@
-"""Worker protocol routes: claim, heartbeat, retry, artifacts, job types."""
+"""Worker protocol routes: claim, heartbeat, retry, artifacts (job types: type_routes.py)."""
 
 from aiohttp import web
 
 from jobledger.domain import commands, errors
 from jobledger.application import bodies
 from jobledger.web import auth, handling, headers, keys, schemas
-from jobledger.application.types import DEFAULT_LEASE_SECONDS, JobType
+from jobledger.application.types import DEFAULT_LEASE_SECONDS
 
 routes = web.RouteTableDef()
 
@@ -26,6 +26,7 @@ async def claim(request: web.Request) -> web.Response:
     claimed = await request.app[keys.jobs_key].claim(
         body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
         gone=lambda: request.transport is None or request.transport.is_closing(),
+        paused=lambda: types.paused(principal.tenant),
     )
     # a lease token is URL-safe base64: nothing in it needs escaping in JSON
     jobs = ",".join(f'{c.snapshot.document_json[:-1]},"lease_token":"{c.lease_token}"}}' for c in claimed)
@@ -85,32 +86,3 @@ async def get_artifact(request: web.Request) -> web.Response:
         raise errors.ArtifactNotFound(f"job has no artifact {name!r}", artifact=name)
     history = await request.app[keys.stores_key].log.read_stream(job_id)
     return headers.artifact_response(name, artifact.content_type, history[artifact.version - 1].data["data"])
-
-
-@routes.put("/types/{name}")
-@auth.requires("admin")
-async def put_type(request: web.Request) -> web.Response:
-    """Register a job type of the caller's tenant (each tenant has its own types)."""
-    name = schemas.parse_path(schemas.TypePath, request.match_info).name
-    job_type = await schemas.read_body(request, JobType)
-    tenant = auth.principal_of(request).tenant
-    await request.app[keys.types_key].put(tenant, name, job_type, request.app[keys.jobs_key].clock())
-    return handling.json_response({"name": name, **job_type.as_json()})
-
-
-@routes.get("/types")
-@auth.requires("read")
-async def list_types(request: web.Request) -> web.Response:
-    types = await request.app[keys.types_key].all(auth.principal_of(request).tenant)
-    return handling.json_response({"types": [{"name": name, **t.as_json()} for name, t in sorted(types.items())]})
-
-
-@routes.get("/types/{name}")
-@auth.requires("read")
-async def get_type(request: web.Request) -> web.Response:
-    """One of the caller's tenant's types; another tenant's is not found, like one never registered."""
-    name = schemas.parse_path(schemas.TypePath, request.match_info).name
-    job_type = await request.app[keys.types_key].get(auth.principal_of(request).tenant, name)
-    if job_type is None:
-        raise errors.TypeNotFound(f"no job type {name!r}", type=name)
-    return handling.json_response({"name": name, **job_type.as_json()})

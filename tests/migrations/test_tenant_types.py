@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from jobledger import migrations
 from jobledger.application import storage
 from jobledger.application.jobs import utcnow
+from jobledger.eventlog.records import TypeRow
+from tests.workers.helpers import define_type
 
 _TYPE = {"max_running": 2, "schema": {"type": "object"}}
 
@@ -50,11 +52,11 @@ async def test_types_registered_before_0011_become_the_default_tenants(db_url):
 
     stores = await storage.open_stores(db_url)
     try:
-        assert await stores.registry.get_types("default") == {"report": _TYPE}
+        assert await stores.registry.get_types("default") == {"report": TypeRow(_TYPE)}  # version 0: no stream yet
         assert await stores.registry.get_types("acme") == {}
-        await stores.registry.put_type("acme", "report", {"max_running": 9}, utcnow())  # same name, another tenant
-        assert await stores.registry.get_types("acme") == {"report": {"max_running": 9}}
-        assert await stores.registry.get_types("default") == {"report": _TYPE}
+        await define_type(stores, "acme", "report", {"max_running": 9})  # same name, another tenant
+        assert await stores.registry.get_types("acme") == {"report": TypeRow({"max_running": 9}, version=1)}
+        assert await stores.registry.get_types("default") == {"report": TypeRow(_TYPE)}
     finally:
         await stores.close()
 

@@ -139,7 +139,7 @@ async def test_a_refused_report_raises_in_the_handler_and_the_job_goes_on(client
     @worker.handler("report")
     async def handle(doc, ctx):
         try:
-            await ctx.start_phase("no-such-phase")
+            await ctx.complete_phase("research")  # never started: the service refuses it
         except Exception as exc:  # noqa: BLE001 - the error is what the test looks at
             refused.append((type(exc).__name__, exc.code))
         return "done"
@@ -148,7 +148,7 @@ async def test_a_refused_report_raises_in_the_handler_and_the_job_goes_on(client
     done = await wait_for(client, job["id"])
 
     assert done["status"] == "completed"
-    assert refused == [("ServiceError", "phase_not_found")]
+    assert refused == [("ServiceError", "illegal_transition")]
 
 
 async def test_concurrency_and_batch_claims(client, make_worker):

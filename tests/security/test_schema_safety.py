@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from jobledger.application.jobs import utcnow
+from tests.workers.helpers import define_type
 from tests.service.helpers import error_of, ok
 
 REFUSED = {
@@ -92,7 +92,7 @@ async def test_a_payload_too_costly_to_validate_is_refused_while_other_requests_
 async def test_a_schema_stored_before_the_checks_is_refused_at_create_not_a_500(client, store):
     """Defends against a cyclic schema registered before this release: its creates answer 400
     naming the type, never 500, and the other types still work."""
-    await store.registry.put_type("default", "old", {"schema": {"$ref": "#"}}, utcnow())
+    await define_type(store, "default", "old", {"schema": {"$ref": "#"}})
 
     details = await error_of(await client.post("/jobs", json={"type": "old", "payload": 1}), 400, "invalid_request")
 

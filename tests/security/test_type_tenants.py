@@ -22,7 +22,7 @@ async def test_another_tenants_type_is_not_found_and_its_schema_does_not_apply(s
 
     assert await bad_fields(await secure.post("/jobs", json={"type": "report"}, headers=acme)) == ["payload"]
     listed = (await ok(await secure.get("/types", headers=acme)))["types"]
-    assert listed == [{"name": "report", "schema": SCHEMA}]
+    assert listed == [{"name": "report", "schema": SCHEMA, "status": "active", "paused_reason": None, "version": 1}]
     await ok(await secure.put("/types/report", json={"max_attempts": 2}, headers=globex))  # its own, same name
     assert (await ok(await secure.get("/types/report", headers=acme)))["schema"] == SCHEMA
 
@@ -74,3 +74,26 @@ async def test_the_types_file_registers_the_default_tenants_types(serve, secure_
     assert await bad_fields(await service.post("/jobs", json={"type": "report"}, headers=default)) == ["payload"]
     await error_of(await service.get("/types/report", headers=acme), 404, "type_not_found")
     await ok(await service.post("/jobs", json={"type": "report"}, headers=acme), 201)
+
+
+async def test_a_pause_holds_only_its_tenants_jobs_and_only_an_admin_pauses(secure, make_key):
+    """Defends against tenant A's admin pausing tenant B's queue (same type name), against a
+    client or worker key pausing a type, and against B reading A's type history."""
+    acme, globex = bearer(await make_key("admin", "acme")), bearer(await make_key("admin", "globex"))
+    for key in (acme, globex):
+        await ok(await secure.post("/jobs", json={"type": "report"}, headers=key), 201)
+    for role in ("client", "worker", "auditor"):
+        await error_of(await secure.post("/types/report/pause", json={}, headers=bearer(await make_key(role, "acme"))),
+                       403, "forbidden")
+
+    await ok(await secure.post("/types/report/pause", json={"reason": "acme's API is down"}, headers=acme))
+
+    claim = {"worker_id": "w", "types": ["report"], "limit": 10}
+    globex_jobs = await ok(await secure.post("/workers/claim", json=claim, headers=bearer(await make_key("worker", "globex"))))
+    acme_jobs = await ok(await secure.post("/workers/claim", json=claim, headers=bearer(await make_key("worker", "acme"))))
+    assert (len(globex_jobs["jobs"]), len(acme_jobs["jobs"])) == (1, 0)
+    assert (await ok(await secure.get("/stats", headers=globex)))["paused"] == []
+    await error_of(await secure.get("/types/report/events", headers=globex), 404, "type_not_found")
+    assert [e["type"] for e in (await ok(await secure.get("/types/report/events", headers=acme)))["events"]] == ["TypePaused"]
+    page = await ok(await secure.get("/events", headers=globex, params={"after": 0}))
+    assert "TypePaused" not in [e["type"] for e in page["events"]]  # acme's pause is acme's log

@@ -77,6 +77,18 @@ async def test_if_none_match_with_another_etag_answers_the_document(client, crea
     assert await ok(resp) == job
 
 
+@pytest.mark.parametrize("query", [{}, {"as_of": "2100-01-01T00:00:00Z"}, {"at_position": "1"}])
+async def test_an_empty_if_none_match_is_400_however_the_job_is_read(client, create_job, query):
+    """The header is checked on every path: the status row, and a read of the job's past from the log."""
+    job = await create_job()
+
+    resp = await client.get(f"/jobs/{job['id']}", params=query, headers={"If-None-Match": ""})
+
+    body = await resp.json()
+    assert resp.status == 400, body
+    assert body["error"]["details"]["fields"][0]["field"] == "If-None-Match"
+
+
 async def test_etag_moves_on_after_a_change(client, create_job, send):
     job = await create_job()
     await ok(await send(job, "start"))

@@ -90,3 +90,16 @@ async def queue_index_reads(url: str, scans_above: int = -1, timeout: float = 30
             await asyncio.sleep(0.2)
     finally:
         await conn.close()
+
+
+async def define_type(stores, tenant: str, name: str, config: dict) -> None:
+    """Append a TypeDefined to the type's stream as it is, past PUT /types's checks: a definition
+    stored by an older release (the log's trigger writes the job_types row)."""
+    from jobledger.application.jobs import utcnow
+    from jobledger.domain import events, job_type
+    from jobledger.eventlog import codec
+
+    stream = job_type.stream_id(tenant, name)
+    version = len(await stores.log.read_stream(stream))
+    event = codec.new_event(events.TypeDefined(tenant, name, config), utcnow(), {"tenant": tenant, "actor": "test"})
+    await stores.log.append(stream, version, [event])

@@ -14,8 +14,11 @@ SCHEMA = {
 }
 FULL = {
     "schema": SCHEMA, "max_attempts": 4, "lease_seconds": 90, "expires_in": 3600,
-    "max_running": 3, "retry_base_seconds": 2, "retry_max_seconds": 20,
+    "max_running": 3, "retry_base_seconds": 2, "retry_max_seconds": 20, "phases": ["draw", "check"], "priority": 7,
 }
+
+
+ACTIVE = {"status": "active", "paused_reason": None}
 
 
 async def test_put_then_get_a_type_and_the_list(client):
@@ -25,8 +28,10 @@ async def test_put_then_get_a_type_and_the_list(client):
     got = await ok(await client.get("/types/render"))
     listed = await ok(await client.get("/types"))
 
-    assert put == got == {"name": "render", **FULL}
-    assert listed == {"types": [{"name": "archive", "max_attempts": 2}, {"name": "render", **FULL}]}
+    assert put == got == {"name": "render", **FULL, **ACTIVE, "version": 1}
+    assert listed == {"types": [
+        {"name": "archive", "max_attempts": 2, **ACTIVE, "version": 1}, {"name": "render", **FULL, **ACTIVE, "version": 1},
+    ]}
 
 
 async def test_put_replaces_a_types_settings(client):
@@ -34,7 +39,7 @@ async def test_put_replaces_a_types_settings(client):
 
     await ok(await client.put("/types/render", json={"max_attempts": 9}))
 
-    assert await ok(await client.get("/types/render")) == {"name": "render", "max_attempts": 9}
+    assert await ok(await client.get("/types/render")) == {"name": "render", "max_attempts": 9, **ACTIVE, "version": 2}
 
 
 async def test_an_unknown_type_is_404_type_not_found(client):
@@ -93,16 +98,49 @@ async def test_the_types_defaults_apply_when_the_body_leaves_them_out(client):
 
     assert (job["max_attempts"], job["retry_base_seconds"], job["retry_max_seconds"]) == (4, 2, 20)
     assert seconds_between(job["created_at"], job["expires_at"]) == 3600
+    assert [p["name"] for p in job["phases"]] == ["draw", "check"] and job["priority"] == 7
 
 
 async def test_the_body_overrides_the_types_defaults(client):
     await ok(await client.put("/types/render", json=FULL))
-    body = {"type": "render", "payload": {"n": 1}, "max_attempts": 1, "expires_in": 60, "retry_base_seconds": 0.5}
+    body = {"type": "render", "payload": {"n": 1}, "max_attempts": 1, "expires_in": 60, "retry_base_seconds": 0.5,
+            "phases": ["only"], "priority": 0}
 
     job = await ok(await client.post("/jobs", json=body), 201)
 
     assert (job["max_attempts"], job["retry_base_seconds"], job["retry_max_seconds"]) == (1, 0.5, 20)
     assert seconds_between(job["created_at"], job["expires_at"]) == 60
+    assert [p["name"] for p in job["phases"]] == ["only"] and job["priority"] == 0
+    no_phases = await ok(await client.post("/jobs", json={**body, "phases": []}), 201)  # named, and empty
+    assert no_phases["phases"] == []
+
+
+async def test_a_types_defaults_reach_batch_creates_too(client):
+    await ok(await client.put("/types/render", json=FULL))
+
+    answer = await ok(await client.post("/jobs/batch", json={"jobs": [{"type": "render", "payload": {"n": 1}}]}), 201)
+
+    [job] = answer["jobs"]
+    assert [p["name"] for p in job["phases"]] == ["draw", "check"] and job["priority"] == 7
+
+
+async def test_a_types_definition_has_a_history_and_the_same_definition_adds_nothing(client):
+    await ok(await client.put("/types/render", json={"max_attempts": 2}))
+    await ok(await client.put("/types/render", json={"max_attempts": 2}))  # the same again: nothing to record
+    await ok(await client.put("/types/render", json={"max_attempts": 3, "phases": ["a"]}))
+
+    answer = await ok(await client.get("/types/render/events"))
+
+    assert [(e["type"], e["data"]["config"]) for e in answer["events"]] == [
+        ("TypeDefined", {"max_attempts": 2}), ("TypeDefined", {"max_attempts": 3, "phases": ["a"]}),
+    ]
+    assert (await ok(await client.get("/types/render")))["version"] == 2
+
+
+async def test_a_types_phases_must_be_unique_names(client):
+    details = await error_of(await client.put("/types/render", json={"phases": ["a", "a"]}), 400, "invalid_request")
+
+    assert details["fields"][0]["field"] == "phases"
 
 
 async def test_a_claim_of_one_type_takes_that_types_lease_seconds(client, create_job):
@@ -147,11 +185,12 @@ async def test_a_type_at_its_limit_does_not_crowd_other_types_out_of_a_claim(cli
 async def test_strict_mode_refuses_unregistered_types_with_400_on_type(service_with):
     client = await service_with(strict_types=True)
     await ok(await client.put("/types/known", json={}))
+    before = await log_length(client)  # the type's definition: one event of its own stream
 
     details = await error_of(await client.post("/jobs", json={"type": "unknown"}), 400, "invalid_request")
 
     assert [f["field"] for f in details["fields"]] == ["type"]
-    assert await log_length(client) == 0
+    assert await log_length(client) == before == 1
     await ok(await client.post("/jobs", json={"type": "known"}), 201)
 
 
@@ -166,7 +205,11 @@ async def test_a_types_file_registers_its_types_at_start(service_with, tmp_path)
     client = await service_with(types_file=str(path))
 
     listed = await ok(await client.get("/types"))
-    assert listed == {"types": [{"name": "mail", "max_attempts": 7}, {"name": "render", **FULL}]}
+    assert listed == {"types": [
+        {"name": "mail", "max_attempts": 7, **ACTIVE, "version": 1}, {"name": "render", **FULL, **ACTIVE, "version": 1},
+    ]}
     await error_of(await client.post("/jobs", json={"type": "render", "payload": {"n": "x"}}), 400, "invalid_request")
     job = await ok(await client.post("/jobs", json={"type": "mail"}), 201)
     assert job["max_attempts"] == 7
+    again = await service_with(types_file=str(path))  # a restart with the same file records nothing new
+    assert (await ok(await again.get("/types/mail")))["version"] == 1

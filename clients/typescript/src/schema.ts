@@ -439,7 +439,7 @@ export interface paths {
         };
         /** A registered job type */
         get: operations["get_type"];
-        /** Register a job type */
+        /** Register a job type (TypeDefined in its stream) */
         put: operations["put_type"];
         post?: never;
         delete?: never;
@@ -457,6 +457,60 @@ export interface paths {
         };
         /** Registered job types */
         get: operations["list_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/types/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a type: claims leave its jobs queued
+         * @description While a type is paused, claims (on every instance) leave its jobs queued; creates still queue them and running jobs finish. A type need not be registered to be paused. Pausing a paused type changes nothing (`changed: false`); each change is a TypePaused or TypeResumed event of the type's stream.
+         */
+        post: operations["pause_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/types/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused type */
+        post: operations["resume_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/types/{name}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job type's history: definitions, pauses, resumes */
+        get: operations["type_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1171,7 +1225,7 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded";
+        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "TypeDefined" | "TypePaused" | "TypeResumed";
         /** FailBody */
         FailBody: {
             /**
@@ -1221,6 +1275,11 @@ export interface components {
             queues: {
                 [key: string]: components["schemas"]["Queue"];
             };
+            /**
+             * Paused Types
+             * @description every tenant's paused job types (POST /types/{name}/pause)
+             */
+            paused_types: components["schemas"]["PausedType"][];
             /** Projections */
             projections: {
                 [key: string]: components["schemas"]["Lag"];
@@ -1442,10 +1501,23 @@ export interface components {
              * @default null
              */
             max_payload_bytes?: number | null;
+            /**
+             * Phases
+             * @description the phases of the type's jobs, unless a create names its own
+             * @default null
+             */
+            phases?: string[] | null;
+            /**
+             * Priority
+             * @description jobs' priority unless a create gives one
+             * @default null
+             */
+            priority?: number | null;
         };
         /**
          * JobTypeAnswer
-         * @description A registered job type: its name and the settings it was given (unset ones are left out).
+         * @description A registered job type: its name and the settings it was given (unset ones are left out),
+         *     whether claims give out its jobs, and its stream's version (events of its history).
          */
         JobTypeAnswer: {
             /**
@@ -1493,8 +1565,35 @@ export interface components {
              * @default null
              */
             max_payload_bytes?: number | null;
+            /**
+             * Phases
+             * @description the phases of the type's jobs, unless a create names its own
+             * @default null
+             */
+            phases?: string[] | null;
+            /**
+             * Priority
+             * @description jobs' priority unless a create gives one
+             * @default null
+             */
+            priority?: number | null;
             /** Name */
             name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /**
+             * Paused Reason
+             * @default null
+             */
+            paused_reason?: string | null;
+            /**
+             * Version
+             * @description events in the type's stream; 0: registered before types had one
+             */
+            version: number;
         };
         /** JobTypes */
         JobTypes: {
@@ -1519,6 +1618,24 @@ export interface components {
              * @default null
              */
             lease_token?: string | null;
+        };
+        /** PauseBody */
+        PauseBody: {
+            /**
+             * Reason
+             * @description why claims stop giving out the type's jobs
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /** PausedType */
+        PausedType: {
+            /** Tenant */
+            tenant: string;
+            /** Type */
+            type: string;
+            /** Reason */
+            reason: string | null;
         };
         /** Phase */
         Phase: {
@@ -1699,6 +1816,11 @@ export interface components {
             types: {
                 [key: string]: components["schemas"]["TypeStats"];
             };
+            /**
+             * Paused
+             * @description the caller's tenant's paused job types: claims leave their jobs queued
+             */
+            paused: string[];
             projection: components["schemas"]["Lag"];
         };
         /**
@@ -1706,6 +1828,101 @@ export interface components {
          * @enum {string}
          */
         Status: "queued" | "running" | "completed" | "failed" | "cancelled" | "expired";
+        /**
+         * TypeChange
+         * @description The type after a pause or resume; `changed`: whether this request changed it.
+         */
+        TypeChange: {
+            /**
+             * Schema
+             * @description JSON Schema for payloads: local $refs only, RE2 patterns (README, Security)
+             * @default null
+             */
+            schema?: {
+                [key: string]: components["schemas"]["Json"];
+            } | null;
+            /**
+             * Max Attempts
+             * @default null
+             */
+            max_attempts?: number | null;
+            /**
+             * Lease Seconds
+             * @default null
+             */
+            lease_seconds?: number | null;
+            /**
+             * Expires In
+             * @default null
+             */
+            expires_in?: number | null;
+            /**
+             * Max Running
+             * @description jobs of this type and tenant running at once, enforced at claim
+             * @default null
+             */
+            max_running?: number | null;
+            /**
+             * Retry Base Seconds
+             * @default null
+             */
+            retry_base_seconds?: number | null;
+            /**
+             * Retry Max Seconds
+             * @default null
+             */
+            retry_max_seconds?: number | null;
+            /**
+             * Max Payload Bytes
+             * @description largest payload (as JSON) of a job of this type
+             * @default null
+             */
+            max_payload_bytes?: number | null;
+            /**
+             * Phases
+             * @description the phases of the type's jobs, unless a create names its own
+             * @default null
+             */
+            phases?: string[] | null;
+            /**
+             * Priority
+             * @description jobs' priority unless a create gives one
+             * @default null
+             */
+            priority?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /**
+             * Paused Reason
+             * @default null
+             */
+            paused_reason?: string | null;
+            /**
+             * Version
+             * @description events in the type's stream; 0: registered before types had one
+             */
+            version: number;
+            /** Changed */
+            changed: boolean;
+        };
+        /** TypeEvents */
+        TypeEvents: {
+            /** Name */
+            name: string;
+            /**
+             * Stream Id
+             * Format: uuid
+             * @description the type's stream in the log (its events' `job_id`)
+             */
+            stream_id: string;
+            /** Events */
+            events: components["schemas"]["Event"][];
+        };
         /** TypeStats */
         TypeStats: {
             /** Counts */
@@ -3089,7 +3306,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Register a job type */
+            /** @description Register a job type (TypeDefined in its stream) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3130,6 +3347,105 @@ export interface operations {
             };
             401: components["responses"]["401"];
             403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    pause_type: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PauseBody"];
+            };
+        };
+        responses: {
+            /** @description Pause a type: claims leave its jobs queued */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TypeChange"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    resume_type: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Resume a paused type */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TypeChange"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    type_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A job type's history: definitions, pauses, resumes */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TypeEvents"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
             429: components["responses"]["429"];
             503: components["responses"]["503"];
         };

@@ -97,6 +97,19 @@ describe(`every operation of ${url}/openapi.json`, () => {
     assert.equal(refused.body.error.message.split(":")[0], "payload.pages");
   });
 
+  it("pauses and resumes a job type, each an event of its history", async () => {
+    const name = `paused-${run}`;
+    const paused = expectStatus(
+      await api.request("post", "/types/{name}/pause", { path: { name }, body: { reason: "downstream is down" } }), 200,
+    );
+    assert.equal(paused.body.status, "paused");
+    assert.equal(paused.body.changed, true);
+    const resumed = expectStatus(await api.request("post", "/types/{name}/resume", { path: { name }, body: {} }), 200);
+    assert.equal(resumed.body.status, "active");
+    const history = expectStatus(await api.request("get", "/types/{name}/events", { path: { name } }), 200);
+    assert.deepEqual(history.body.events.map((e) => e.type), ["TypePaused", "TypeResumed"]);
+  });
+
   it("creates jobs, once per idempotency key", async () => {
     const body = { type: tracked, phases: ["fetch", "parse"], payload: { pages: 3 } };
     const init = { body, header: { "Idempotency-Key": run } };
