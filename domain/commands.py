@@ -99,6 +99,15 @@ class CancelJob(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class EraseJob(Command):
+    """Erase a finished job's data (domain/erasure.py); a job already erased is left as it is."""
+
+    trigger: ClassVar[str] = "erase"
+    reason: str | None = None
+    erased_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireJob(Command):
     trigger: ClassVar[str] = "expire"
 

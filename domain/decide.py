@@ -190,6 +190,9 @@ def _release(job: Job, c: commands.ReleaseJob, now: datetime) -> list[events.Eve
 
 
 def _requeue(job: Job, c: commands.RetryJob, now: datetime) -> list[events.Event]:
+    if job.erased_at is not None:
+        raise errors.IllegalTransition(job.id, job.status.value, "requeue", "cannot retry a job whose data was erased",
+                                       version=job.version)
     return [events.RetryScheduled(attempt=job.attempts, run_at=now, error=job.error, manual=True, requested_by=c.requested_by)]
 
 
@@ -211,4 +214,5 @@ _DECIDERS: dict[type, Callable[..., list[events.Event]]] = {
     commands.ExpireLease: _expire_lease,
     commands.ReleaseJob: _release,
     commands.RetryJob: _requeue,
+    commands.EraseJob: lambda job, c, now: [] if job.erased_at else [events.JobErased(c.reason, c.erased_by)],
 }

@@ -208,6 +208,17 @@ class JobExpired(Event):
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class JobErased(Event):
+    """A finished job's data was erased (domain/erasure.py): its earlier events keep their facts,
+    not their payload, metadata values, results, errors, messages or artifacts."""
+
+    type: ClassVar[str] = "JobErased"
+
+    reason: str | None = None
+    erased_by: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -227,6 +238,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RetryScheduled,
         CancellationRequested,
         ArtifactAdded,
+        JobErased,
     )
 }
 

@@ -74,6 +74,7 @@ class Job:
     run_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    erased_at: datetime | None = None  # its data was erased (JobErased): what remains, domain/erasure.py
     expires_at: datetime
     updated_at: datetime
     version: int = 0
@@ -191,6 +192,11 @@ def _event_changes(job: Job, e: events.Event, at: datetime) -> dict:
             )
         case events.JobExpired():
             return dict(status=Status.EXPIRED, finished_at=at, **_NO_LEASE)
+        case events.JobErased():
+            return dict(
+                payload=None, metadata={}, result=None, error=None, progress=None, artifacts=(), cancel_reason=None,
+                idempotency_key=None, phases=tuple(replace(p, result=None, error=None) for p in job.phases), erased_at=at,
+            )
         case events.JobCreated():
             raise ValueError("JobCreated applied to an existing job")
     raise TypeError(f"no evolve rule for {type(e).__name__}")

@@ -27,6 +27,7 @@ JOB_TRANSITIONS = [
     {"trigger": "cancel", "source": [Q, R], "dest": X},  # a leased job: at the worker's next call
     {"trigger": "expire", "source": [Q, R], "dest": E},
     {"trigger": "requeue", "source": F, "dest": Q},  # a retry by hand
+    {"trigger": "erase", "source": [C, F, X, E], "dest": "="},  # a finished job's data (domain/erasure.py)
 ]
 
 PHASE_TRANSITIONS = [

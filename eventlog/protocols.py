@@ -26,6 +26,7 @@ from jobledger.eventlog.records import (
     NewEvent,
     QueueStats,
     RecordedEvent,
+    Redaction,
     StatusRow,
     TypeRow,
 )
@@ -213,6 +214,21 @@ class TreeStore(Protocol):
         ...
 
 
+class Erasure(Protocol):
+    """Erasing a finished job's data from its events (domain/erasure.py): the one change the log
+    takes besides appends. The digest and leaf hash of each event's bytes as they were are kept,
+    so its chain and the Merkle tree still verify."""
+
+    async def erase(self, job_id: UUID, redactions: Sequence[Redaction]) -> None:
+        """Replace these events' data, keep their commitments, and drop the job's metadata index
+        rows, in one transaction (a redaction already made is kept as it was)."""
+        ...
+
+    async def erased(self, first: int, last: int) -> dict[int, tuple[bytes, bytes]]:
+        """position -> (chain digest, leaf hash) of the erased events from `first` to `last`."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """One backend's store of each concern, sharing its connections."""
@@ -224,6 +240,7 @@ class Stores:
     registry: Registry
     projections: ProjectionStore
     tree: TreeStore  #: the log's Merkle tree and its checkpoints
+    erasure: Erasure  #: erased jobs' data, and what the log keeps of it
     #: run in order by close(): what drains first (the log's queued appends), then the connections
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
 

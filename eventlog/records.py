@@ -87,6 +87,16 @@ class StatusRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Redaction:
+    """An event of an erased job: its data without the job's, and the commitments of what it was."""
+
+    position: int
+    data: str  # the redacted data, as JSON text
+    digest: bytes  # the chain digest of the event's canonical bytes as they were
+    leaf: bytes  # their Merkle leaf hash
+
+
+@dataclass(frozen=True, slots=True)
 class TypeRow:
     """A tenant's job type as its read model holds it (job_types, eventlog/type_rows.py)."""
 

@@ -157,6 +157,17 @@ projection_checkpoints = sa.Table(
     sa.Column("updated_at", _time, nullable=False),
 )
 
+# Erased jobs' events (migration 0015, domain/erasure.py): their data was replaced; what their bytes
+# were is kept as commitments, so their chain and the Merkle tree still verify.
+erased_events = sa.Table(
+    "erased_events",
+    metadata,
+    sa.Column("position", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("stream_id", sa.Uuid(), nullable=False),
+    sa.Column("digest", sa.LargeBinary(), nullable=False),  # sha256 of the canonical bytes as they were
+    sa.Column("leaf", sa.LargeBinary(), nullable=False),  # the leaf hash of those bytes
+)
+
 # The log's Merkle tree (migration 0012, docs/auditing.md): each settled event is a leaf, in
 # position order, with its leaf hash; positions may have gaps, leaf indexes have none. Nodes are
 # the hashes of the complete subtrees of 64 leaves and up (merkle.STORED_LEVEL), (level, index) as

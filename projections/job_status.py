@@ -96,6 +96,7 @@ def document(job: Job) -> dict[str, Any]:
         "run_at": iso(job.run_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
+        "erased_at": iso(job.erased_at),
         "expires_at": iso(job.expires_at),
         "updated_at": updated,
         "version": job.version,
@@ -139,6 +140,7 @@ def _job_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "run_at": _time(doc["run_at"]),
         "started_at": _time(doc["started_at"]),
         "finished_at": _time(doc["finished_at"]),
+        "erased_at": _time(doc.get("erased_at")),  # documents written before erasure have none
         "expires_at": _time(doc["expires_at"]),
         "updated_at": _time(doc["updated_at"]),
         "version": doc["version"],

@@ -3,6 +3,7 @@
 
 from jobledger.eventlog.postgres.appends import Appends
 from jobledger.eventlog.postgres.connection import Database, asyncpg_dsn
+from jobledger.eventlog.postgres.erasure import PostgresErasure
 from jobledger.eventlog.postgres.log import PostgresLog
 from jobledger.eventlog.postgres.projections import PostgresProjections
 from jobledger.eventlog.postgres.queue import PostgresQueue
@@ -26,6 +27,7 @@ def stores(db: Database) -> Stores:
         registry=PostgresRegistry(db),
         projections=PostgresProjections(db),
         tree=PostgresTree(db),
+        erasure=PostgresErasure(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )
 

@@ -106,6 +106,8 @@ class PostgresLog:
 
     async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
         """All of `requests` in one transaction of their own, or none (AppendsRefused)."""
+        if not requests:
+            return []  # nothing to write: no transaction (the append function takes no empty batch)
         async with self.db.connection() as conn, conn.transaction():
             results = outcomes(requests, await self.appends.send(conn, list(requests)))
             refused = [o for o in results if isinstance(o, Exception)]

@@ -112,6 +112,8 @@ class SQLiteLog:
 
     async def append_all(self, requests: Sequence[AppendRequest]) -> list[list[RecordedEvent]]:
         """All of `requests` in one writer transaction, or none (AppendsRefused)."""
+        if not requests:
+            return []
         return await self._write_batch(requests, all_or_none=True)
 
     async def _write_batch(

@@ -5,6 +5,10 @@ event as people read it, its leaf index and its inclusion proof. It verifies whe
 signature verifies with the given key, every event's leaf hash reaches the checkpoint's root with
 its proof, every `event` says what its canonical bytes say, and the versions run 1..n.
 
+An event of a job whose data was erased has no canonical bytes any more: it carries `erased: true`
+and its `leaf_hash`, whose inclusion is proven; its `event` shows what remains, unproven. The
+count of such events is in `Verified.erased`.
+
 What it does not prove: that the job has no events after the last one shown (a bundle can stop
 early); a witness or `audit verify` answers that.
 """
@@ -36,6 +40,7 @@ class Verified:
     checkpoint: note.Checkpoint
     job_id: str
     events: int
+    erased: int = 0  # events whose leaf is proven and whose bytes were erased
 
 
 def verify_bundle(bundle: dict[str, Any], key: note.VerifierKey) -> Verified:
@@ -48,14 +53,18 @@ def verify_bundle(bundle: dict[str, Any], key: note.VerifierKey) -> Verified:
     job_id, events = _field(bundle, "job_id", str), _field(bundle, "events", list)
     if not events:
         raise ProofError("the bundle holds no events")
-    last_leaf, last_position = -1, None
+    last_leaf, last_position, erased = -1, None, 0
     for version, item in enumerate(events, start=1):
         where = f"event {version} (leaf {item.get('leaf_index') if isinstance(item, dict) else '?'})"
-        _check_event(item, job_id, version, checkpoint, where)
+        if isinstance(item, dict) and item.get("erased") is True:
+            _check_erased(item, job_id, version, checkpoint, where)
+            erased += 1
+        else:
+            _check_event(item, job_id, version, checkpoint, where)
         if item["leaf_index"] <= last_leaf or (last_position is not None and item["position"] <= last_position):
             raise ProofError(f"{where}: events are not in log order")
         last_leaf, last_position = item["leaf_index"], item["position"]
-    return Verified(checkpoint, job_id, len(events))
+    return Verified(checkpoint, job_id, len(events), erased)
 
 
 def _field(d: dict[str, Any], name: str, kind: type) -> Any:
@@ -77,6 +86,20 @@ def _check_event(item: dict[str, Any], job_id: str, version: int, checkpoint: no
     proof = [note.b64decode(h, f"{where}: a proof hash") for h in _field(item, "inclusion_proof", list)]
     try:
         merkle.verify_inclusion(merkle.leaf_hash(canonical), leaf_index, checkpoint.size, proof, checkpoint.root)
+    except ProofError as exc:
+        raise ProofError(f"{where}: {exc}") from None
+
+
+def _check_erased(item: dict[str, Any], job_id: str, version: int, checkpoint: note.Checkpoint, where: str) -> None:
+    """An erased event: its leaf hash is in the tree; its shown job, version and position must agree."""
+    leaf_index, position = _field(item, "leaf_index", int), _field(item, "position", int)
+    leaf = note.b64decode(_field(item, "leaf_hash", str), f"{where}: leaf_hash")
+    shown = _field(item, "event", dict)
+    if (str(shown.get("job_id")), shown.get("version"), shown.get("position")) != (job_id, version, position):
+        raise ProofError(f"{where}: its event's job, version or position is not the bundle's")
+    proof = [note.b64decode(h, f"{where}: a proof hash") for h in _field(item, "inclusion_proof", list)]
+    try:
+        merkle.verify_inclusion(leaf, leaf_index, checkpoint.size, proof, checkpoint.root)
     except ProofError as exc:
         raise ProofError(f"{where}: {exc}") from None
 

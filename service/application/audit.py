@@ -9,7 +9,6 @@
 """
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from jobledger.domain import errors
 from jobledger.eventlog.chain import Break, RawEvent, Verifier
 from jobledger.eventlog.protocols import Stores
 from jobledger.projections import job_status
-from jobledger.proof import merkle, note
+from jobledger.proof import note
 
 PAGE = 5000
 CAP = 100  #: problems a report lists; it counts them all
@@ -29,7 +28,7 @@ CAP = 100  #: problems a report lists; it counts them all
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing found broken: its kind (chain, row, tree, checkpoint), the job where there is one, and what."""
+    """One thing found broken: its kind (chain, row, tree, checkpoint, erasure), the job where there is one, and what."""
 
     kind: str
     detail: str
@@ -82,9 +81,11 @@ async def verify_job(stores: Stores, job_id: UUID, finished_before: datetime | N
     history = await stores.log.raw_stream(job_id)
     if row is None and not history:
         raise errors.JobNotFound(job_id=str(job_id))
-    verifier, fold = Verifier(), audit_rows.Fold()
-    for e in history:
-        verifier.add(e)
+    verifier, fold, erasures = Verifier(), audit_rows.Fold(), audit_tree.ErasureCheck()
+    erased = await stores.erasure.erased(history[0].position, history[-1].position) if history else {}
+    digests, leaves = audit_tree.hashes_of(history, erased)
+    for e, digest in zip(history, digests, strict=True):
+        verifier.add(e, digest)
         if row is None or e.version <= row["version"]:  # the row saw the log up to its version
             fold.add(e)
     if row is not None:
@@ -93,7 +94,10 @@ async def verify_job(stores: Stores, job_id: UUID, finished_before: datetime | N
     report.add_chains(verifier)
     if not verifier.breaks:
         _check_row(report, fold, job_id, row, finished_before)
-    await _check_leaves(report, stores, history)
+    erasures.add(history, erased)
+    for detail, erased_job in erasures.finish():
+        report.add(Problem("erasure", detail, erased_job))
+    await _check_leaves(report, stores, history, leaves)
     return report
 
 
@@ -103,17 +107,22 @@ async def verify_log(
     """Check the whole log, read once in position order, then every status row and checkpoint."""
     checkpoints = await audit_tree.stored_checkpoints(stores)
     verifier, fold, tree = Verifier(), audit_rows.Fold(), audit_tree.TreeCheck(stores, checkpoints)
+    erasures = audit_tree.ErasureCheck()
     async for page in _pages(stores):
-        canonicals = [audit_tree.canonical_of(e) for e in page]  # once an event: its chain and its leaf hash them
-        for event, canonical in zip(page, canonicals, strict=True):
-            verifier.add(event, hashlib.sha256(canonical).digest())
+        erased = await stores.erasure.erased(page[0].position, page[-1].position)
+        digests, leaves = audit_tree.hashes_of(page, erased)  # once an event: its chain and its leaf hash its bytes
+        for event, digest in zip(page, digests, strict=True):
+            verifier.add(event, digest)
         fold.add_page(page)
-        await tree.add_page(page, [merkle.leaf_hash(c) for c in canonicals])
+        erasures.add(page, erased)
+        await tree.add_page(page, leaves)
         if progress is not None:
             progress(verifier.checked)
     tree.finish()
     report = Report(checked=verifier.checked, checkpoints=len(checkpoints))
     report.add_chains(verifier)
+    for detail, erased_job in erasures.finish():
+        report.add(Problem("erasure", detail, erased_job))
     for problem in [audit_tree.check_signature(c, key) for c in checkpoints] + tree.problems:
         if problem:
             report.add(Problem("tree" if problem.startswith(("leaf", "the log")) else "checkpoint", problem))
@@ -169,12 +178,12 @@ def _check_row(report: Report, fold: audit_rows.Fold, job_id: UUID, row: dict | 
     return None
 
 
-async def _check_leaves(report: Report, stores: Stores, history: list[RawEvent]) -> None:
-    """Each of the job's events against the leaf the tree recorded for its position, if it has one yet."""
+async def _check_leaves(report: Report, stores: Stores, history: list[RawEvent], hashes: list[bytes]) -> None:
+    """Each of the job's events (its leaf `hashes`) against the leaf the tree recorded for its position, if it has one yet."""
     recorded = await stores.tree.leaves_at([e.position for e in history])
-    for e in history:
+    for e, hashed in zip(history, hashes, strict=True):
         leaf = recorded.get(e.position)
-        if leaf is not None and (leaf.hash != audit_tree.leaf_of(e) or leaf.job_id != e.stream_id):
+        if leaf is not None and (leaf.hash != hashed or leaf.job_id != e.stream_id):
             detail = f"leaf {leaf.leaf_index} (position {e.position}) differs from the leaf the tree recorded: the event was changed"
             return report.add(Problem("tree", detail, e.stream_id, e.version))
     return None

@@ -6,7 +6,11 @@ what the server built is checked by code it does not share.
 """
 
 import base64
+import hashlib
 
+import orjson
+
+from jobledger.domain import erasure
 from jobledger.eventlog import chain
 from jobledger.eventlog.chain import RawEvent
 from jobledger.eventlog.protocols import Stores
@@ -26,6 +30,56 @@ def canonical_of(e: RawEvent) -> bytes:
 def leaf_of(e: RawEvent) -> bytes:
     """The event's leaf hash, from its canonical bytes."""
     return merkle.leaf_hash(canonical_of(e))
+
+
+Erased = dict[int, tuple[bytes, bytes]]  #: position -> (chain digest, leaf hash) of an erased event's bytes as they were
+
+
+def hashes_of(events: list[RawEvent], erased: Erased) -> tuple[list[bytes], list[bytes]]:
+    """Each event's chain digest and leaf hash: from its bytes, or, where its job's data was erased
+    (application/erasure.py), the commitments the log kept of its bytes as they were."""
+    digests, leaves = [], []
+    for e in events:
+        kept = erased.get(e.position)
+        if kept is None:
+            canonical = canonical_of(e)
+            kept = hashlib.sha256(canonical).digest(), merkle.leaf_hash(canonical)
+        digests.append(kept[0])
+        leaves.append(kept[1])
+    return digests, leaves
+
+
+class ErasureCheck:
+    """Erased events may only be what an erasure leaves: data with nothing of the job's left in it,
+    of a job whose stream records JobErased. So the commitments kept of them cannot hide an edit."""
+
+    def __init__(self) -> None:
+        self.erased_jobs: set = set()  # jobs whose stream records JobErased
+        self.marked: dict = {}  # job id -> the first of its events marked erased (position)
+        self.problems: list[tuple[str, object]] = []
+
+    def add(self, events: list[RawEvent], erased: Erased) -> None:
+        for e in events:
+            if e.type == "JobErased":
+                self.erased_jobs.add(e.stream_id)
+            if e.position in erased:
+                self.marked.setdefault(e.stream_id, e.position)
+                if erasure.redact(e.type, _data(e.data)) is not None:
+                    self.problems.append((f"the event at position {e.position} is marked erased but holds the job's data", e.stream_id))
+
+    def finish(self) -> list[tuple[str, object]]:
+        for job_id, position in self.marked.items():
+            if job_id not in self.erased_jobs:
+                self.problems.append((f"the event at position {position} is marked erased but its job records no JobErased", job_id))
+        return self.problems
+
+
+def _data(text: str) -> dict:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 async def stored_checkpoints(stores: Stores) -> list[Checkpoint]:

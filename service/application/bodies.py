@@ -5,16 +5,15 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 from pydantic_core import ErrorDetails
 
 from jobledger.application.jobs import token_hash
-from jobledger.application.json_types import JSON_REF, Json, JsonObject, MetadataFilter, UtcTime, json_int, text
+from jobledger.application.json_types import JSON_REF, Json, JsonObject, UtcTime, json_int, text
 from jobledger.domain import commands, errors
-from jobledger.domain.status import Status
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -193,46 +192,12 @@ class RetryBody(Body):
     reason: text(10_000) | None = None
 
 
-class BulkFilter(Body):
-    """Which jobs a bulk action takes: the filters of GET /jobs, as JSON (the status: one the action applies to)."""
-
-    status: Status | None = None
-    type: Name | None = None
-    metadata: MetadataFilter = Field(default_factory=dict)
-    created_after: UtcTime | None = None
-    created_before: UtcTime | None = None
-
-
-class CancelFilter(BulkFilter):
-    status: Literal[Status.QUEUED, Status.RUNNING] | None = Field(None, description="queued or running: what cancel takes")
-
-
-class RetryFilter(BulkFilter):
-    status: Literal[Status.FAILED, Status.EXPIRED] | None = Field(None, description="failed or expired: what retry takes")
-
-
-class BulkBody(Body):
-    filter: BulkFilter = Field(default_factory=BulkFilter)
-    dry_run: bool = Field(False, description="count the jobs it would act on, and act on none")
-    as_of: UtcTime | None = Field(
-        None, description="act only on jobs that were already selected at this time (default: now); the answer "
-        "gives it: send the same request with it again to resume after a crash, and no job is acted on twice",
-    )
-    reason: text(10_000) | None = None
-
-
-class CancelManyBody(BulkBody):
-    filter: CancelFilter = Field(default_factory=CancelFilter)
-
-
-class RetryManyBody(BulkBody):
-    filter: RetryFilter = Field(default_factory=RetryFilter)
+class PurgeBody(Body):
+    reason: text(10_000) | None = Field(None, description="why the job's data is erased (kept in the log)")
 
 
 class EmptyBody(Body):
     pass
-
-
 
 
 #: text without control characters (C0, DEL, C1): what `printable` accepts, as the OpenAPI document says it

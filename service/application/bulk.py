@@ -1,9 +1,10 @@
-"""Acting on many jobs at once (`POST /jobs/cancel`, `POST /jobs/retry`): the jobs a filter
-selects, each given its own event, a page at a time.
+"""Acting on many jobs at once (`POST /jobs/cancel`, `/jobs/retry`, `/jobs/purge`): the jobs a
+filter selects, each given its own event, a page at a time.
 
 - Selection: the list's filters (status, type, metadata, creation time) within the caller's
   scope, narrowed to the statuses the action applies to (cancel: queued and running; retry:
-  failed and expired), read page by page newest first, as GET /jobs reads them.
+  failed and expired; purge: the finished ones), read page by page newest first, as GET /jobs
+  reads them.
 - Writing: each selected job's command is decided on its listed state and appended with that
   version, every job of a page at once: the group committer shares transactions between them,
   and no transaction holds more than its batch. A job that moved on since it was listed is
@@ -11,17 +12,22 @@ selects, each given its own event, a page at a time.
 - Recording: each event's metadata carries the actor and `bulk`: the action, its filter and
   its `as_of`.
 - Resuming: only jobs already selected at `as_of` are taken: created before it (cancel), or
-  finished before it (retry). A job acted on leaves the selection (cancelled; or retried, and
-  if it fails again it finishes after `as_of`), so the same request sent again with the
-  answer's `as_of`, after a crash in the middle, acts on the rest and never twice on one job.
+  finished before it (retry, purge). A job acted on leaves the selection (cancelled; or
+  retried, and if it fails again it finishes after `as_of`) or is left as it is (an erased job
+  is not erased again), so the same request sent again with the answer's `as_of`, after a crash
+  in the middle, acts on the rest and never twice on one job. A purge rewrites each page's
+  events after its JobErased appends (application/erasure.py), erased jobs of the page again
+  included: a crash between the two is made good by the resumed request.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobledger.application.bodies import BulkBody, CancelManyBody, RetryManyBody
+from jobledger.application import erasure
+from jobledger.application.bulk_bodies import BulkBody, CancelManyBody, PurgeManyBody, RetryManyBody
 from jobledger.application.jobs import Jobs, Scope, utcnow
 from jobledger.domain import commands, decide, errors
 from jobledger.domain.job import Job, fold
@@ -38,21 +44,33 @@ class Action:
     statuses: tuple[str, ...]  # what the action applies to
     command: Any  # (reason, actor) -> the command
     body: type[BulkBody]  # its request body, whose filter.status takes only `statuses`
+    finished: bool  # it takes finished jobs: a resumed run is bound by when they finished, else by their creation
+    after_page: Callable[[Jobs, list[Job]], Awaitable[Any]] | None = None  # run on each page once its events are in
 
     def bound(self, body: BulkBody, as_of: datetime) -> dict[str, datetime]:
         """The JobFilter bound that keeps a resumed run off the jobs it already acted on."""
-        if self.name == "retry":
+        if self.finished:
             return {"finished_before": as_of, "created_before": body.filter.created_before}
         before = body.filter.created_before
         return {"created_before": as_of if before is None else min(before, as_of)}
 
 
+async def _redact_page(jobs: Jobs, page: list[Job]) -> None:
+    for job in page:  # one at a time: each is a read and a transaction, and the page's appends are done
+        await erasure.redact(jobs.stores, job.id)
+
+
 ACTIONS = {
     "cancel": Action(
-        "cancel", ("queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor), CancelManyBody
+        "cancel", ("queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor), CancelManyBody, False
     ),
     "retry": Action(
-        "retry", ("failed", "expired"), lambda _reason, actor: commands.RetryJob(requested_by=actor), RetryManyBody
+        "retry", ("failed", "expired"), lambda _reason, actor: commands.RetryJob(requested_by=actor), RetryManyBody,
+        True,
+    ),
+    "purge": Action(
+        "purge", ("completed", "failed", "cancelled", "expired"), lambda reason, actor: commands.EraseJob(reason, actor),
+        PurgeManyBody, True, _redact_page,
     ),
 }
 
@@ -79,6 +97,8 @@ async def run(jobs: Jobs, action: Action, body: BulkBody, scope: Scope, meta: di
             if not body.dry_run:
                 page = [job_status.job_from_document(codec.loads(doc)) for _, _, doc in rows]
                 acted += await _act_on_page(jobs, page, command, meta)
+                if action.after_page is not None:
+                    await action.after_page(jobs, page)
     return {"action": action.name, "dry_run": body.dry_run, "as_of": as_of.isoformat(), "selected": selected,
             "acted": acted}  # fmt: skip
 

@@ -84,11 +84,14 @@ async def bundle(checkpoints: Checkpoints, job_id: UUID, scope: Scope | None) ->
     if not proven:
         raise errors.NoCheckpoint()
     paths = await checkpoints.inclusions([leaves[e.position].leaf_index for e in proven], checkpoint.tree_size)
+    erased = await stores.erasure.erased(proven[0].position, proven[-1].position)
     entries = [
         {
             "leaf_index": leaves[e.position].leaf_index,
             "position": e.position,
-            "canonical": b64(merkle.canonical(e)),
+            # an erased event's bytes are gone: its leaf hash is proven, what it held is not (application/erasure.py)
+            **({"erased": True, "leaf_hash": b64(erased[e.position][1])} if e.position in erased
+               else {"canonical": b64(merkle.canonical(e))}),
             "event": _event(e),
             "inclusion_proof": [b64(h) for h in path],
         }

@@ -29,9 +29,12 @@ PAGE = 2000  # events hashed and written per step: a few milliseconds of hashing
 SAFETY_POLL = 5.0  # seconds: the builder looks at the log at least this often, woken or not
 
 
-def _leaves(size: int, events: Sequence[RawEvent]) -> tuple[list[Leaf], list[bytes]]:
+def _leaves(size: int, events: Sequence[RawEvent], erased: dict[int, tuple[bytes, bytes]]) -> tuple[list[Leaf], list[bytes]]:
+    """The events' leaves from leaf `size` on: hashed from their bytes, or, for an event whose job's
+    data was erased, the leaf hash the log kept of its bytes as they were (application/erasure.py)."""
     leaves = [
-        Leaf(i, e.position, e.stream_id, merkle.leaf_hash(merkle.canonical(e))) for i, e in enumerate(events, size)
+        Leaf(i, e.position, e.stream_id, erased[e.position][1] if e.position in erased else merkle.leaf_hash(merkle.canonical(e)))
+        for i, e in enumerate(events, size)
     ]
     return leaves, [leaf.hash for leaf in leaves]
 
@@ -80,7 +83,8 @@ class Checkpoints:
         if not events:
             return 0, 0
         peaks = await self._nodes(merkle.peaks(size))
-        leaves, hashes = await asyncio.to_thread(_leaves, size, events)
+        erased = await self.stores.erasure.erased(events[0].position, events[-1].position)
+        leaves, hashes = await asyncio.to_thread(_leaves, size, events, erased)
         made = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], hashes)
         nodes = [node for node in made if node[0] >= merkle.STORED_LEVEL]  # the leaves hold the levels below
         return len(events), len(leaves) if await self.stores.tree.extend_tree(size, leaves, nodes) else 0

@@ -10,7 +10,7 @@ import orjson
 from jobledger.eventlog import codec
 from jobledger.eventlog.chain import RawEvent
 from jobledger.eventlog.protocols import Stores
-from jobledger.eventlog.records import Checkpoint
+from jobledger.eventlog.records import Checkpoint, Redaction
 from jobledger.projections import job_status
 from jobledger.application import audit, audit_tree
 from jobledger.proof import merkle, note
@@ -23,20 +23,23 @@ async def export_lines(stores: Stores, after: int = 0) -> Iterator[bytes]:
     signed checkpoints."""
     start, exported = after, 0
     while page := await stores.log.raw_all(after=after, limit=PAGE):
+        erased = await stores.erasure.erased(page[0].position, page[-1].position)
         for e in page:
-            yield orjson.dumps(
-                {
-                    "position": e.position,
-                    "job_id": str(e.stream_id),
-                    "version": e.version,
-                    "type": e.type,
-                    "schema_version": e.schema_version,
-                    "data": orjson.Fragment(e.data),  # the stored text itself: the hash covers it
-                    "metadata": orjson.Fragment(e.metadata),
-                    "recorded_at": e.recorded_at.isoformat(timespec="microseconds"),
-                    "hash": e.hash,
-                }
-            ) + b"\n"
+            line = {
+                "position": e.position,
+                "job_id": str(e.stream_id),
+                "version": e.version,
+                "type": e.type,
+                "schema_version": e.schema_version,
+                "data": orjson.Fragment(e.data),  # the stored text itself: the hash covers it
+                "metadata": orjson.Fragment(e.metadata),
+                "recorded_at": e.recorded_at.isoformat(timespec="microseconds"),
+                "hash": e.hash,
+            }
+            if e.position in erased:  # its job's data was erased: what its bytes were, as the log keeps it
+                digest, leaf = erased[e.position]
+                line["erased"] = {"digest": _b64(digest), "leaf": _b64(leaf)}
+            yield orjson.dumps(line) + b"\n"
         after, exported = page[-1].position, exported + len(page)
     if start == 0:  # a full export is the tree's whole prefix: its checkpoints can be checked on import
         async for line in _checkpoint_lines(stores, exported):
@@ -58,12 +61,19 @@ async def _checkpoint_lines(stores: Stores, exported: int) -> Iterator[bytes]:
         after = page[-1].tree_size
 
 
-def _raw(line: bytes) -> RawEvent:
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _raw(line: bytes) -> tuple[RawEvent, tuple[bytes, bytes] | None]:
+    """An exported event, and the commitments of its bytes as they were if its job's data was erased."""
     d = orjson.loads(line)
-    return RawEvent(
+    event = RawEvent(
         d["position"], UUID(d["job_id"]), d["version"], d["type"], d["schema_version"],
         codec.dumps(d["data"]), codec.dumps(d["metadata"]), datetime.fromisoformat(d["recorded_at"]), d["hash"],
     )
+    erased = d.get("erased")
+    return event, None if erased is None else (base64.b64decode(erased["digest"]), base64.b64decode(erased["leaf"]))
 
 
 def _checkpoint(line: bytes) -> Checkpoint:
@@ -81,10 +91,10 @@ def check_tree(lines: Iterable[bytes], key: note.VerifierKey | None = None) -> i
         if line.startswith(b'{"checkpoint"'):
             checkpoints.append(_checkpoint(line))
         elif line.strip():
-            e = _raw(line)
+            e, erased = _raw(line)
             if e.position <= last:
                 raise ValueError(f"the export's events are not in position order at position {e.position}")
-            leaves.append(audit_tree.leaf_of(e))
+            leaves.append(audit_tree.leaf_of(e) if erased is None else erased[1])
             last = e.position
     if key is not None and not checkpoints:
         raise ValueError("the export carries no checkpoint to check against the key: refused")
@@ -114,17 +124,22 @@ async def import_lines(stores: Stores, lines: Iterable[bytes], key: note.Verifie
     check_tree(lines, key)
     if seekable:
         lines.seek(0)
-    batch, checkpoints = [], []
+    batch, checkpoints, erased = [], [], {}
     for line in lines:
         if line.startswith(b'{"checkpoint"'):
             checkpoints.append(_checkpoint(line))
         elif line.strip():
-            batch.append(_raw(line))
+            e, kept = _raw(line)
+            batch.append(e)
+            if kept is not None:
+                erased.setdefault(e.stream_id, []).append(Redaction(e.position, e.data, *kept))
         if len(batch) >= PAGE:
             await stores.log.import_events(batch)
             batch = []
     if batch:
         await stores.log.import_events(batch)
+    for job_id, redactions in erased.items():  # the events are as they were exported; their commitments go beside them
+        await stores.erasure.erase(job_id, redactions)
     # kept as they were signed, so that no service on the new database signs another root for their sizes
     for checkpoint in checkpoints:
         await stores.tree.put_checkpoint(checkpoint)

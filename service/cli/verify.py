@@ -85,9 +85,10 @@ def verify_bundle(file, key: str) -> None:
         click.echo(f"FAILED: {exc}", err=True)
         raise SystemExit(1) from None
     cp = result.checkpoint
+    erased = f"; {result.erased} of them erased: their leaves are proven, their data is gone" if result.erased else ""
     click.echo(
         f"ok: job {result.job_id}: {result.events} events (versions 1..{result.events}) are in the log "
-        f"{cp.origin} of {cp.size} leaves, signed by {trusted.name}"
+        f"{cp.origin} of {cp.size} leaves, signed by {trusted.name}{erased}"
     )
 
 

@@ -84,8 +84,9 @@ async def _growth(log: Log, old: note.Checkpoint, new: note.Checkpoint) -> list[
 
 async def _events(log: Log, signed: note.Checkpoint, db: str) -> list[str]:
     """The database's events against the signed checkpoint: the first leaf that differs, and any missing."""
-    events = (await _read_events(db, signed.size))[: signed.size]
-    leaves = [audit_tree.leaf_of(e) for e in events]
+    events, erased = await _read_events(db, signed.size)
+    events = events[: signed.size]
+    leaves = audit_tree.hashes_of(events, erased)[1]  # an erased event's leaf: the one the log kept of its bytes
     failures = []
     first = await _first_difference(log, leaves, signed)
     if first is not None:
@@ -123,14 +124,16 @@ async def _first_difference(log: Log, leaves: list[bytes], signed: note.Checkpoi
     return low
 
 
-async def _read_events(db: str, limit: int) -> list[RawEvent]:
+async def _read_events(db: str, limit: int) -> tuple[list[RawEvent], audit_tree.Erased]:
+    """The log's first `limit` events, and the commitments kept of its erased ones."""
     stores = await storage.open_stores(db, migrate=False)  # a witness reads; it never changes the schema
     try:
-        events, after = [], 0
+        events, erased, after = [], {}, 0
         while len(events) < limit and (page := await stores.log.raw_all(after=after, limit=5000)):
             events += page
+            erased.update(await stores.erasure.erased(page[0].position, page[-1].position))
             after = page[-1].position
-        return events
+        return events, erased
     finally:
         await stores.close()
 

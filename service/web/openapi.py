@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 import jobledger
-from jobledger.application import bodies
+from jobledger.application import bodies, bulk_bodies
 from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
 from jobledger.application import json_types, types
 from jobledger.eventlog import metadata
@@ -92,10 +92,16 @@ class Operation:
 
 _r, _w, _a, _t = job_routes, worker_routes, audit_routes, type_routes
 _BULK = (
-    "Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata "
-    "records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs "
-    "selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the "
-    "same request with the answer's `as_of` acts on the rest, never twice on one job."
+    "Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's "
+    "metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only "
+    "jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry or purge): after a "
+    "crash, the same request with the answer's `as_of` acts on the rest, never twice on one job."
+)
+_PURGE = (
+    "Erasing a finished job takes its payload, metadata values, result, error, messages, reasons and artifacts out "
+    "of its document and of every event that held them, and records JobErased (who, when, why). Ids, types, "
+    "statuses, attempts, phases' names and every time remain; the log keeps each rewritten event's digest and leaf "
+    "hash, so verification and proofs still hold. An erased job cannot be retried."
 )
 _METADATA_FILTERS = (
     f"Filter on a job's metadata with `{schemas.METADATA_PREFIX}<key>=<value>` parameters, up to "
@@ -121,15 +127,20 @@ OPERATIONS = (
               responses.JobBatch, body=bodies.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
               errors=(422,)),
     Operation("post", "/jobs/cancel", _r.cancel_jobs, "Cancel the queued and running jobs a filter selects",
-              responses.BulkAnswer, body=bodies.CancelManyBody, headers=schemas.MetaHeaders, description=_BULK),
+              responses.BulkAnswer, body=bulk_bodies.CancelManyBody, headers=schemas.MetaHeaders, description=_BULK),
     Operation("post", "/jobs/retry", _r.retry_jobs, "Queue again the failed and expired jobs a filter selects",
-              responses.BulkAnswer, body=bodies.RetryManyBody, headers=schemas.MetaHeaders, description=_BULK),
+              responses.BulkAnswer, body=bulk_bodies.RetryManyBody, headers=schemas.MetaHeaders, description=_BULK),
+    Operation("post", "/jobs/purge", _r.purge_jobs, "Erase the data of the finished jobs a filter selects",
+              responses.BulkAnswer, body=bulk_bodies.PurgeManyBody, headers=schemas.MetaHeaders,
+              description=_BULK + " " + _PURGE),
     Operation("get", "/jobs", _r.list_jobs, "List jobs, newest first", responses.JobPage, query=schemas.ListQuery,
               description=_METADATA_FILTERS),
     Operation("get", "/jobs/{id}", _r.get_job, "A job's document (or as it was then)", query=schemas.AsOfQuery,
               more=(304,), headers=schemas.ReadHeaders, **_JOB),
     Operation("delete", "/jobs/{id}", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
     Operation("post", "/jobs/{id}/cancel", _r.cancel_job, "Cancel a job", body=bodies.CancelBody, **_COMMAND),
+    Operation("post", "/jobs/{id}/purge", _r.purge_job, "Erase a finished job's data", body=bodies.PurgeBody,
+              description=_PURGE, **_COMMAND),
     Operation("post", "/jobs/{id}/start", _r.start_job, "Start a tracked job", body=bodies.EmptyBody, **_COMMAND),
     Operation("post", "/jobs/{id}/progress", _r.report_progress, "Report progress", body=bodies.ProgressBody,
               description=_QUEUED_PROGRESS, **_COMMAND),

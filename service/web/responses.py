@@ -85,6 +85,7 @@ class Job(Answer):
     run_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    erased_at: datetime | None = Field(None, description="when its data was erased (POST /jobs/{id}/purge)")
     expires_at: datetime
     updated_at: datetime
     version: int = Field(ge=1)
@@ -104,7 +105,7 @@ class JobPage(Answer):
 
 
 class BulkAnswer(Answer):
-    action: Literal["cancel", "retry"]
+    action: Literal["cancel", "retry", "purge"]
     dry_run: bool
     as_of: datetime = Field(description="only jobs selected by then were taken: send it again to resume")
     selected: int = Field(ge=0, description="jobs the filter selected")

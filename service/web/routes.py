@@ -10,7 +10,7 @@ from jobledger.domain import commands, errors
 from jobledger.domain.events import EVENT_TYPES
 from jobledger.eventlog.records import JobFilter
 from jobledger.projections import stats
-from jobledger.application import audit, bulk, projection_runner, snapshot
+from jobledger.application import audit, bulk, erasure, projection_runner, snapshot
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
@@ -18,7 +18,7 @@ from jobledger.application.jobs import request_hash, utcnow
 routes = web.RouteTableDef()
 #: /jobs/{id}, but never /jobs/batch, /jobs/cancel or /jobs/retry: every other method there answers 405
 #: (Allow: POST), not "no job with id 'batch'"
-JOB = "/jobs/{id:(?!(?:batch|cancel|retry)$)[^/]+}"
+JOB = "/jobs/{id:(?!(?:batch|cancel|retry|purge)$)[^/]+}"
 
 
 @routes.post("/jobs")
@@ -117,6 +117,24 @@ async def cancel_jobs(request: web.Request) -> web.Response:
 @auth.requires("manage")
 async def retry_jobs(request: web.Request) -> web.Response:
     return await _bulk(request, bulk.ACTIONS["retry"])
+
+
+@routes.post("/jobs/purge")
+@auth.requires("manage")
+async def purge_jobs(request: web.Request) -> web.Response:
+    return await _bulk(request, bulk.ACTIONS["purge"])
+
+
+@routes.post("/jobs/{id}/purge")
+@auth.requires("manage")
+async def purge_job(request: web.Request) -> web.Response:
+    """Erase a finished job's data (domain/erasure.py); the job as it is after."""
+    body = await schemas.read_body(request, bodies.PurgeBody)
+    headers = schemas.parse_headers(schemas.CommandHeaders, request.headers)
+    scope, meta = auth.principal_of(request), handling.meta(request, headers)
+    job_id = handling.job_id(request)
+    snapshot = await erasure.purge(request.app[keys.jobs_key], job_id, body.reason, meta, headers.if_match, scope)
+    return handling.job_response(snapshot, scope=scope)
 
 
 async def _bulk(request: web.Request, action: bulk.Action) -> web.Response:

@@ -22,7 +22,7 @@ async def sql(db_url: str, *statements: tuple[str, tuple]) -> None:
     if db_url.startswith("sqlite"):
         with sqlite3.connect(sqlite_path(db_url)) as conn:
             for statement, args in statements:
-                conn.execute(statement.replace("$1", "?").replace("$2", "?").replace("$3", "?"), args)
+                conn.execute(statement.replace("$1", "?").replace("$2", "?").replace("$3", "?").replace("$4", "?"), args)
         return
     conn = await asyncpg.connect(db_url)
     try:

@@ -64,6 +64,12 @@ SAMPLES = [
     events.CancellationRequested(),
     events.ArtifactAdded(name="summary", content_type="application/json", data={"rows": [1, 2.5, None]}, size=24),
     events.ArtifactAdded(name="out.txt", content_type="text/plain; charset=utf-8", data="héllo ✓", size=10),
+    events.JobErased(reason="the customer asked", erased_by="key:k1"),
+    events.JobErased(),
+    events.TypeDefined(tenant="acme", name="report", config={"max_attempts": 3, "phases": ["a", "b"]}),
+    events.TypePaused(tenant="acme", name="report", reason="the mail API is down"),
+    events.TypePaused(tenant="acme", name="report"),
+    events.TypeResumed(tenant="acme", name="report"),
 ]
 
 
@@ -77,9 +83,11 @@ def _datetime_fields(event: events.Event) -> list[str]:
 
 def test_every_event_type_has_a_sample():
     declared = {cls for cls in vars(events).values() if isinstance(cls, type) and issubclass(cls, events.Event)}
-    assert set(events.EVENT_TYPES.values()) == declared - {events.Event}
-    assert {type(e) for e in SAMPLES} == set(events.EVENT_TYPES.values())
-    assert all(events.EVENT_TYPES[cls.type] is cls for cls in events.EVENT_TYPES.values())
+    assert set(events.STORED_TYPES.values()) == declared - {events.Event}
+    assert set(events.EVENT_TYPES.values()) | set(events.TYPE_EVENT_TYPES.values()) == set(events.STORED_TYPES.values())
+    assert not events.EVENT_TYPES.keys() & events.TYPE_EVENT_TYPES.keys()  # a job's events and a type's are apart
+    assert {type(e) for e in SAMPLES} == set(events.STORED_TYPES.values())
+    assert all(events.STORED_TYPES[cls.type] is cls for cls in events.STORED_TYPES.values())
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=_ids)

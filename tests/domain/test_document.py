@@ -82,6 +82,7 @@ def _command(rng: random.Random, job: Job) -> commands.Command:
         (2, RUNNING, lambda: commands.ExpireLease(jitter=rng.random())),
         (1, RUNNING, lambda: commands.ReleaseJob(rng.choice([None, _text(rng)]))),
         (2, NONE, lambda: commands.RetryJob(rng.choice([None, _text(rng)]))),
+        (0.3, NONE, lambda: commands.EraseJob(rng.choice([None, _text(rng)]), _text(rng) or None)),
     ]
     if rng.random() < 0.6:
         options = [o for o in options if job.status.value in o[1]] or options
@@ -150,6 +151,7 @@ def test_histories_are_varied():
     assert any(j.status.value == "queued" and j.progress and j.progress.message for j in finals)
     assert any(isinstance(e, events.JobCreated) and e.message is not None for e in recorded)
     assert any(len(j.artifacts) > 1 for j in finals)
+    assert any(j.erased_at is not None for j in finals)
     assert any(p.status.value == "completed" and p.confidence is not None for j in finals for p in j.phases)
 
 

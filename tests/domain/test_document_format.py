@@ -131,6 +131,7 @@ DOCUMENT = {
     "run_at": None,
     "started_at": "2024-03-01T17:35:30.250000+05:30",
     "finished_at": None,
+    "erased_at": None,
     "expires_at": "2024-03-02T12:00:00+00:00",
     "updated_at": "2024-03-01T12:05:30.250000+00:00",
     "version": 9,

@@ -146,6 +146,7 @@ def test_the_history_covers_every_event_type_after_job_created():
         events.JobCompleted,
         events.JobCancelled,
         events.JobExpired,
+        events.JobErased,  # test_erasure.py
     }
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     "ExpireLease": commands.ExpireLease(jitter=0.5),
     "RetryJob": commands.RetryJob(requested_by="ops"),
     "ReleaseJob": commands.ReleaseJob(reason="shutting down"),
+    "EraseJob": commands.EraseJob(reason="the customer asked", erased_by="key:k1"),
 }
 
 TRANSITION_NAMES = {
@@ -46,6 +47,7 @@ TRANSITION_NAMES = {
     "ExpireLease": "lose_lease",
     "RetryJob": "requeue",
     "ReleaseJob": "release",
+    "EraseJob": "erase",
 }
 
 # A running job needs its phase started before the phase can complete or fail.
@@ -79,6 +81,7 @@ LEGAL = {
     (F, "RetryJob"): [
         events.RetryScheduled(attempt=1, run_at=NOW, error={"code": "boom"}, manual=True, requested_by="ops")
     ],
+    **{(s, "EraseJob"): [events.JobErased(reason="the customer asked", erased_by="key:k1")] for s in (C, F, X, E)},
 }
 
 # Legal transitions whose command is refused for one field in this status: a queued job's
@@ -110,6 +113,10 @@ JOB_MACHINE = {
     (R, "cancel"): X,
     (R, "expire"): E,
     (F, "requeue"): Q,
+    (C, "erase"): C,
+    (F, "erase"): F,
+    (X, "erase"): X,
+    (E, "erase"): E,
 }
 
 PHASE_MACHINE = {
@@ -120,7 +127,7 @@ PHASE_MACHINE = {
 
 JOB_TRIGGERS = (
     "start", "progress", "report", "heartbeat", "complete", "fail", "lose_lease", "release", "cancel", "expire",
-    "requeue",
+    "requeue", "erase",
 )
 PHASE_TRIGGERS = ("start", "complete", "fail")
 

@@ -133,6 +133,15 @@ async def test_append_all_writes_every_append_in_one_run_of_positions(store):
         assert (await audit.verify_job(store, job)).first_break is None
 
 
+async def test_append_all_of_nothing_writes_nothing(store):
+    """A bulk action's page whose jobs all need no event appends none (it was a 500 on PostgreSQL)."""
+    head = await store.log.head()
+
+    assert await store.log.append_all([]) == []
+
+    assert await store.log.head() == head
+
+
 async def test_append_all_writes_nothing_when_any_append_is_stale(store):
     jobs = [uuid4() for _ in range(6)]
     for job in jobs[3:]:

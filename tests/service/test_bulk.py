@@ -137,3 +137,18 @@ async def test_a_bulk_action_takes_only_the_callers_tenants_jobs(secure, make_ke
     assert (await ok(await secure.get(f"/jobs/{theirs['id']}", headers=globex)))["status"] == "queued"
     worker = bearer(await make_key("worker", "acme"))
     assert (await secure.post("/jobs/cancel", json={}, headers=worker)).status == 403
+
+
+async def test_a_page_whose_jobs_need_no_event_acts_on_none(client, create_job):
+    """A leased job whose cancel was already asked records nothing more: a page of only such jobs
+    appends nothing (an empty append was a 500 on PostgreSQL)."""
+    job = await create_job(type="leased")
+    claim = {"worker_id": "w1", "types": ["leased"], "limit": 1, "lease_seconds": 60}
+    [claimed] = (await ok(await client.post("/workers/claim", json=claim)))["jobs"]
+    asked = await ok(await client.post(f"/jobs/{job['id']}/cancel", json={"reason": "first"}))
+    assert asked["cancel_requested"] is True and asked["status"] == "running"
+
+    answer = await ok(await client.post("/jobs/cancel", json={"filter": {"type": "leased"}}))
+
+    assert (answer["selected"], answer["acted"]) == (1, 0)
+    assert (await ok(await client.get(f"/jobs/{claimed['id']}")))["version"] == asked["version"]

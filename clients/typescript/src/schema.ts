@@ -56,7 +56,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel the queued and running jobs a filter selects
-         * @description Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
+         * @description Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry or purge): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
          */
         post: operations["cancel_jobs"];
         delete?: never;
@@ -76,9 +76,29 @@ export interface paths {
         put?: never;
         /**
          * Queue again the failed and expired jobs a filter selects
-         * @description Each selected job gets its own event (cancelled, or retried), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
+         * @description Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry or purge): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
          */
         post: operations["retry_jobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase the data of the finished jobs a filter selects
+         * @description Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry or purge): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job. Erasing a finished job takes its payload, metadata values, result, error, messages, reasons and artifacts out of its document and of every event that held them, and records JobErased (who, when, why). Ids, types, statuses, attempts, phases' names and every time remain; the log keeps each rewritten event's digest and leaf hash, so verification and proofs still hold. An erased job cannot be retried.
+         */
+        post: operations["purge_jobs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -114,6 +134,26 @@ export interface paths {
         put?: never;
         /** Cancel a job */
         post: operations["cancel_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a finished job's data
+         * @description Erasing a finished job takes its payload, metadata values, result, error, messages, reasons and artifacts out of its document and of every event that held them, and records JobErased (who, when, why). Ids, types, statuses, attempts, phases' names and every time remain; the log keeps each rewritten event's digest and leaf hash, so verification and proofs still hold. An erased job cannot be retried.
+         */
+        post: operations["purge_job"];
         delete?: never;
         options?: never;
         head?: never;
@@ -785,7 +825,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "cancel" | "retry";
+            action: "cancel" | "retry" | "purge";
             /** Dry Run */
             dry_run: boolean;
             /**
@@ -1028,6 +1068,12 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Erased At
+             * @description when its data was erased (POST /jobs/{id}/purge)
+             * @default null
+             */
+            erased_at?: string | null;
+            /**
              * Expires At
              * Format: date-time
              */
@@ -1225,7 +1271,7 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "TypeDefined" | "TypePaused" | "TypeResumed";
+        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed";
         /** FailBody */
         FailBody: {
             /**
@@ -1406,6 +1452,12 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Erased At
+             * @description when its data was erased (POST /jobs/{id}/purge)
+             * @default null
+             */
+            erased_at?: string | null;
             /**
              * Expires At
              * Format: date-time
@@ -1729,6 +1781,64 @@ export interface components {
              * @default null
              */
             details?: components["schemas"]["Json"];
+        };
+        /** PurgeBody */
+        PurgeBody: {
+            /**
+             * Reason
+             * @description why the job's data is erased (kept in the log)
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /** PurgeFilter */
+        PurgeFilter: {
+            /**
+             * Status
+             * @description a finished status: what purge takes
+             * @default null
+             */
+            status?: ("completed" | "failed" | "cancelled" | "expired") | null;
+            /**
+             * Type
+             * @default null
+             */
+            type?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * Created After
+             * @default null
+             */
+            created_after?: string | null;
+            /**
+             * Created Before
+             * @default null
+             */
+            created_before?: string | null;
+        };
+        /** PurgeManyBody */
+        PurgeManyBody: {
+            filter?: components["schemas"]["PurgeFilter"];
+            /**
+             * Dry Run
+             * @description count the jobs it would act on, and act on none
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * As Of
+             * @description act only on jobs that were already selected at this time (default: now); the answer gives it: send the same request with it again to resume after a crash, and no job is acted on twice
+             * @default null
+             */
+            as_of?: string | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
         };
         /** Queue */
         Queue: {
@@ -2392,6 +2502,44 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    purge_jobs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description whom a worker or admin key acts on behalf of (`on_behalf_of` in each event's metadata; the actor is always the key); 403 from other roles */
+                "X-Actor"?: string;
+                /** @description links related requests (default: the request id) */
+                "X-Correlation-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PurgeManyBody"];
+            };
+        };
+        responses: {
+            /** @description Erase the data of the finished jobs a filter selects */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
     get_job: {
         parameters: {
             query?: {
@@ -2507,6 +2655,51 @@ export interface operations {
         };
         responses: {
             /** @description Cancel a job */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    purge_job: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description whom a worker or admin key acts on behalf of (`on_behalf_of` in each event's metadata; the actor is always the key); 403 from other roles */
+                "X-Actor"?: string;
+                /** @description links related requests (default: the request id) */
+                "X-Correlation-Id"?: string;
+                /** @description only if the job is still at this version */
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PurgeBody"];
+            };
+        };
+        responses: {
+            /** @description Erase a finished job's data */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -161,6 +161,12 @@ describe(`every operation of ${url}/openapi.json`, () => {
     const queued = { filter: { status: "queued" } } as unknown as { filter: { status: "failed" } };  // the types refuse it too
     const refused = expectStatus(await api.request("post", "/jobs/retry", { body: queued }), 400);
     assert.equal(refused.body.error.message.split(":")[0], "filter.status");
+    const erased = expectStatus(await api.request("post", "/jobs/{id}/purge", { path: { id: made[0]!.id }, body: { reason: "contract" } }), 200);
+    assert.equal(erased.body.payload, null);
+    assert.ok(erased.body.erased_at);
+    const purged = expectStatus(await api.request("post", "/jobs/purge", { body: { filter, reason: "contract" } }), 200);
+    // the job erased above has no metadata left to match: the filter selects the other one
+    assert.deepEqual([purged.body.action, purged.body.selected, purged.body.acted], ["purge", 1, 1]);
   });
 
   it("follows a tracked job through phases, failure, a retry and a delete", async () => {

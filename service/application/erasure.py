@@ -1,0 +1,47 @@
+"""Erasing finished jobs' data (`POST /jobs/{id}/purge`, `POST /jobs/purge`): JobErased recorded in
+the job's stream, then its events rewritten without the job's data (domain/erasure.py), the log
+keeping the commitments of what they were (eventlog Erasure), so verification and proofs hold.
+
+The two steps are not one transaction: a crash between them leaves an erased job whose events
+still hold its data; erasing it again (the same request) rewrites them, and records nothing new.
+"""
+
+import hashlib
+from typing import Any
+from uuid import UUID
+
+from jobledger.domain import commands, erasure, events
+from jobledger.eventlog import codec
+from jobledger.eventlog.protocols import Stores
+from jobledger.eventlog.records import Redaction
+from jobledger.proof import merkle
+from jobledger.application import audit_tree
+from jobledger.application.jobs import Jobs, Scope
+from jobledger.application.snapshot import Snapshot
+
+
+async def purge(
+    jobs: Jobs, job_id: UUID, reason: str | None, meta: dict[str, Any], if_match: int | None = None, scope: Scope | None = None
+) -> Snapshot:
+    """Erase one finished job's data; the job as it is after (erased once, whatever is asked again)."""
+    snapshot = await jobs.execute(job_id, commands.EraseJob(reason, meta["actor"]), meta, if_match, scope)
+    await redact(jobs.stores, job_id)
+    return snapshot
+
+
+async def redact(stores: Stores, job_id: UUID) -> int:
+    """Rewrite an erased job's events without its data; how many were rewritten (0: none held any,
+    or the job is not erased)."""
+    history = await stores.log.raw_stream(job_id)
+    if not any(e.type == events.JobErased.type for e in history):
+        return 0
+    redactions = []
+    for e in history:
+        data = erasure.redact(e.type, codec.loads(e.data))
+        if data is not None:
+            canonical = audit_tree.canonical_of(e)  # the bytes as they were: what the chain and the tree hold
+            redactions.append(
+                Redaction(e.position, codec.dumps(data), hashlib.sha256(canonical).digest(), merkle.leaf_hash(canonical))
+            )
+    await stores.erasure.erase(job_id, redactions)  # the metadata index rows go even when no event changes
+    return len(redactions)
