@@ -29,6 +29,9 @@ events = sa.Table(
     # PostgreSQL: the id of the transaction that appended it; followers read only events of
     # transactions older than any still running (eventlog/postgres/log.py). SQLite: 0, one writer.
     sa.Column("tx", sa.BigInteger(), nullable=False, server_default="0"),
+    # the event's Merkle leaf hash, worked out at append for the tree's builder (migration 0014);
+    # NULL where it was written before that or imported: the builder hashes those from the event
+    sa.Column("leaf", sa.LargeBinary()),
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sqlite_autoincrement=True,  # positions are never reused, even after the newest row is deleted
 )

@@ -6,6 +6,7 @@ extends it at a time and none writes a leaf twice. Checkpoints are inserted if a
 by size: two instances never store two roots for one size.
 """
 
+import operator
 from collections.abc import Sequence
 
 import asyncpg
@@ -16,6 +17,8 @@ from jobledger.eventlog.records import Checkpoint, Leaf
 TREE_LOCK = 0x6A6C7472  # one builder step at a time, across instances
 _SIZE = "SELECT leaf_index, position FROM merkle_leaves ORDER BY leaf_index DESC LIMIT 1"
 _LEAF = "SELECT leaf_index, position, job_id, hash FROM merkle_leaves"
+_LEAF_COLUMNS = ("leaf_index", "position", "job_id", "hash")
+_leaf_row = operator.attrgetter(*_LEAF_COLUMNS)  # a Leaf as COPY takes it
 _CHECKPOINT = "SELECT tree_size, root_hash, note, issued_at FROM merkle_checkpoints"
 
 
@@ -52,12 +55,7 @@ class PostgresTree:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", TREE_LOCK)
             if _state(await conn.fetchrow(_SIZE))[0] != size:
                 return False
-            await conn.execute(
-                "INSERT INTO merkle_leaves (leaf_index, position, job_id, hash) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::bytea[])",
-                [leaf.leaf_index for leaf in leaves], [leaf.position for leaf in leaves], [leaf.job_id for leaf in leaves],
-                [leaf.hash for leaf in leaves],
-            )
+            await conn.copy_records_to_table("merkle_leaves", records=map(_leaf_row, leaves), columns=_LEAF_COLUMNS)
             await conn.execute(
                 "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
                 [n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes],

@@ -104,7 +104,7 @@ async def verify_log(
     checkpoints = await audit_tree.stored_checkpoints(stores)
     verifier, fold, tree = Verifier(), audit_rows.Fold(), audit_tree.TreeCheck(stores, checkpoints)
     async for page in _pages(stores):
-        canonicals = [audit_tree.canonical_of(e) for e in page]  # once an event: its chain and its leaf hash them
+        canonicals = audit_tree.canonicals_of(page)  # once an event: its chain and its leaf hash them
         for event, canonical in zip(page, canonicals, strict=True):
             verifier.add(event, hashlib.sha256(canonical).digest())
         fold.add_page(page)
