@@ -164,14 +164,17 @@ projection_checkpoints = sa.Table(
 # instances can never store two roots for one size.
 _hash = sa.LargeBinary()
 
+# Leaves in blocks of 64 (migration 0014, merkle.BLOCK): per block its first leaf's position
+# and each leaf's position, job id and hash, concatenated (merkle.pack_leaves).
 merkle_leaves = sa.Table(
     "merkle_leaves",
     metadata,
-    sa.Column("leaf_index", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("position", sa.BigInteger(), nullable=False),
-    sa.Column("job_id", sa.Uuid(), nullable=False),
-    sa.Column("hash", _hash, nullable=False),  # the leaf hash
-    sa.UniqueConstraint("position", name="merkle_leaves_position_key"),
+    sa.Column("block", sa.BigInteger(), primary_key=True, autoincrement=False),  # leaf index // 64
+    sa.Column("first_position", sa.BigInteger(), nullable=False),
+    sa.Column("positions", _hash, nullable=False),
+    sa.Column("job_ids", _hash, nullable=False),
+    sa.Column("hashes", _hash, nullable=False),
+    sa.UniqueConstraint("first_position", name="merkle_leaves_first_position_key"),
 )
 
 merkle_nodes = sa.Table(

@@ -1,6 +1,7 @@
-"""Migration 0014: events get their leaf hash stored at append. A log from before it (leaves
-NULL) is hashed by the tree's builder into the very tree it had; a downgrade drops the column
-and gives back 0009's jobledger_append, on both backends."""
+"""Migration 0014: events get their leaf hash stored at append, and the tree's leaves are kept
+in blocks of 64. A tree from before it is converted leaf for leaf (and back by a downgrade); a
+log from before it (leaves NULL) is hashed by the tree's builder into the tree it would have had;
+a downgrade drops the column and gives back 0009's jobledger_append, on both backends."""
 
 from uuid import uuid4
 
@@ -25,20 +26,21 @@ async def _tree(db_url: str) -> tuple[list, list, list]:
     stores = await storage.open_stores(db_url, migrate=False)
     try:
         await Checkpoints(stores, None, "test.jobledger/log").build()
-        rows = await stores.log.leaf_rows(after=0, limit=100)
-        return [leaf for _, _, leaf in rows], await stores.tree.leaf_hashes(0, 100), await log_leaves(stores)
+        rows = await stores.log.leaf_rows(after=0, limit=1000)
+        return [leaf for _, _, leaf in rows], await stores.tree.leaf_hashes(0, 1000), await log_leaves(stores)
     finally:
         await stores.close()
 
 
-async def test_a_log_from_before_0014_gets_the_tree_it_would_have_had(db_url):
+async def test_a_log_and_tree_from_before_0014_get_the_tree_they_would_have_had(db_url):
     await storage.migrate(db_url)
     await _on(db_url, _to("0013", downgrade=True))  # 0009's jobledger_append, no leaf column
     await _on(db_url, _to("head"))
-    await _appended(db_url, 3)
-    await _on(db_url, _to("0013", downgrade=True))  # the leaves stored go with the column
-    await _on(db_url, _to("head"))
-    await _appended(db_url, 2)
+    await _appended(db_url, 70)
+    assert (await _tree(db_url))[1] == (await _tree(db_url))[2]  # 70 leaves: a full block and 6
+    await _on(db_url, _to("0013", downgrade=True))  # the stored leaves go with the column, the tree becomes rows
+    await _on(db_url, _to("head"))  # and blocks again
+    await _appended(db_url, 100)
     stored, tree, hashed = await _tree(db_url)
-    assert stored[:3] == [None] * 3 and stored[3:] == hashed[3:]
-    assert tree == hashed and len(tree) == 5
+    assert stored[:70] == [None] * 70 and stored[70:] == hashed[70:]
+    assert tree == hashed and len(tree) == 170
