@@ -58,6 +58,13 @@ def digest_text(stream: str, version: int, type_: str, schema_version: int, at: 
     return hashlib.sha256(canonical_bytes(stream, version, type_, schema_version, at, data, metadata)).digest()
 
 
+def digest_and_leaf(stream: str, version: int, type_: str, schema_version: int, at: str, data: str, metadata: str) -> tuple[bytes, bytes]:
+    """`digest_text`, and the event's Merkle leaf hash (sha256 of 0x00 and the same canonical bytes,
+    RFC 6962): both worked out at append, the leaf stored with the event for the tree's builder."""
+    canonical = canonical_bytes(stream, version, type_, schema_version, at, data, metadata)
+    return hashlib.sha256(canonical).digest(), hashlib.sha256(b"\x00" + canonical).digest()
+
+
 def link(previous_hash: str, event_digest: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous_hash) + event_digest).hexdigest()
 

@@ -14,7 +14,10 @@ apart from it on purpose, so that a bug in one cannot hide in the other.
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
+from uuid import UUID
+
 from jobledger.eventlog.chain import RawEvent, canonical_bytes, canonical_time
+from jobledger.eventlog.records import Leaf
 
 Key = tuple[int, int]  #: (level, index) of a complete subtree
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -24,6 +27,69 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 #: again from its leaves (one read of at most 64 leaf hashes) when a proof or a root needs it.
 #: The tree then costs each event one leaf row, and a node row per 32 events, not two.
 STORED_LEVEL = 6
+
+
+#: merkle_leaves holds the leaves in blocks of 2**STORED_LEVEL (migration 0016), one row a block:
+#: its index, its first leaf's position, and each leaf's position (8 bytes, big-endian), job id
+#: (16 bytes) and hash (32 bytes), concatenated in leaf order. A step of the builder writes a row
+#: per 64 leaves, and rewrites the last block while it is not full.
+BLOCK = 1 << STORED_LEVEL
+
+
+def pack_leaves(leaves: Sequence[Leaf]) -> tuple[bytes, bytes, bytes]:
+    """The positions, job ids and hashes of consecutive leaves, as a block row stores them."""
+    return (
+        b"".join(leaf.position.to_bytes(8, "big", signed=True) for leaf in leaves),
+        b"".join(leaf.job_id.bytes for leaf in leaves),
+        b"".join(leaf.hash for leaf in leaves),
+    )
+
+
+def unpack_leaves(block: int, positions: bytes, job_ids: bytes, hashes: bytes) -> list[Leaf]:
+    """The leaves of a block row, in order."""
+    start = block * BLOCK
+    return [
+        Leaf(start + i, int.from_bytes(positions[8 * i : 8 * i + 8], "big", signed=True),
+             UUID(bytes=bytes(job_ids[16 * i : 16 * i + 16])), bytes(hashes[32 * i : 32 * i + 32]))
+        for i in range(len(hashes) // 32)
+    ]  # fmt: skip
+
+
+def block_rows(size: int, leaves: Sequence[Leaf], last: Sequence[Leaf]) -> list[tuple[int, int, bytes, bytes, bytes]]:
+    """The block rows (block, first position, positions, job ids, hashes) that hold `leaves`
+    appended to a tree of `size` leaves, whose last, unfilled block holds `last`: that block's
+    row first (written anew), then a row per block begun."""
+    every, start = [*last, *leaves], size - len(last)
+    return [
+        (b // BLOCK, every[b - start].position, *pack_leaves(every[b - start : b - start + BLOCK]))
+        for b in range(start, size + len(leaves), BLOCK)
+    ]
+
+
+def state_of(row: Sequence | None) -> tuple[int, int]:
+    """(size, last position) of the tree whose last block row is `row` (block, first position,
+    positions, job ids, hashes; None: the empty tree)."""
+    if row is None:
+        return 0, 0
+    return row[0] * BLOCK + len(row[4]) // 32, int.from_bytes(row[2][-8:], "big", signed=True)
+
+
+def hashes_in(start: int, limit: int, rows: Iterable[Sequence]) -> list[bytes]:
+    """Up to `limit` leaf hashes from leaf `start` on, from block rows (block, hashes) read in
+    order from start's block. A block missing before the last one read gives its leaves b""
+    (equal to no hash), so the leaves after it keep their indexes."""
+    found: list[bytes] = []
+    expected = start // BLOCK
+    for block, hashes in rows:
+        found += [b""] * (BLOCK * (block - expected))
+        found += [bytes(hashes[i : i + 32]) for i in range(0, len(hashes), 32)]
+        expected = block + 1
+    return found[start % BLOCK : start % BLOCK + limit]
+
+
+def blocks_for(start: int, limit: int) -> tuple[int, int]:
+    """The first block and the number of blocks that hold leaves [start, start + limit)."""
+    return start // BLOCK, (start % BLOCK + limit + BLOCK - 1) // BLOCK
 
 
 def canonical(e: RawEvent) -> bytes:

@@ -64,6 +64,11 @@ class EventLog(Protocol):
 
     async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[RawEvent]: ...
 
+    async def leaf_rows(self, *, after: int = 0, limit: int = 5000) -> list[tuple[int, UUID, bytes | None]]:
+        """(position, job id, leaf hash stored at append) of raw_all's events, in its order; the
+        hash is None for an event stored without one (before migration 0016, or imported)."""
+        ...
+
     async def import_events(self, events: list[RawEvent]) -> None:
         """Write exported events as they were (positions and hashes kept) into this log."""
         ...

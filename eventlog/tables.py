@@ -29,6 +29,9 @@ events = sa.Table(
     # PostgreSQL: the id of the transaction that appended it; followers read only events of
     # transactions older than any still running (eventlog/postgres/log.py). SQLite: 0, one writer.
     sa.Column("tx", sa.BigInteger(), nullable=False, server_default="0"),
+    # the event's Merkle leaf hash, worked out at append for the tree's builder (migration 0016);
+    # NULL where it was written before that or imported: the builder hashes those from the event
+    sa.Column("leaf", sa.LargeBinary()),
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sqlite_autoincrement=True,  # positions are never reused, even after the newest row is deleted
 )
@@ -176,14 +179,17 @@ erased_events = sa.Table(
 # instances can never store two roots for one size.
 _hash = sa.LargeBinary()
 
+# Leaves in blocks of 64 (migration 0016, merkle.BLOCK): per block its first leaf's position
+# and each leaf's position, job id and hash, concatenated (merkle.pack_leaves).
 merkle_leaves = sa.Table(
     "merkle_leaves",
     metadata,
-    sa.Column("leaf_index", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("position", sa.BigInteger(), nullable=False),
-    sa.Column("job_id", sa.Uuid(), nullable=False),
-    sa.Column("hash", _hash, nullable=False),  # the leaf hash
-    sa.UniqueConstraint("position", name="merkle_leaves_position_key"),
+    sa.Column("block", sa.BigInteger(), primary_key=True, autoincrement=False),  # leaf index // 64
+    sa.Column("first_position", sa.BigInteger(), nullable=False),
+    sa.Column("positions", _hash, nullable=False),
+    sa.Column("job_ids", _hash, nullable=False),
+    sa.Column("hashes", _hash, nullable=False),
+    sa.UniqueConstraint("first_position", name="merkle_leaves_first_position_key"),
 )
 
 merkle_nodes = sa.Table(

@@ -23,13 +23,13 @@ _STATE_COLUMNS = (
     "tenant", "type", "status", "priority", "run_at", "expires_at", "lease_expires_at", "created_at", "updated_at",
     "finished_at",
 )
-# jobledger_append's parameters (migration 0009), each argument passed by its name.
+# jobledger_append's parameters (migration 0009; 0016 added e_leaf, last), each argument passed by its name.
 _EVENT_PARAMETERS = (
     "e_index", "e_version", "e_types", "e_schema", "e_data", "e_meta", "e_at", "e_digest", "e_hash",
 )
 APPEND = call(
     "jobledger_append",
-    ("p_streams", "p_expected", "p_counts", *_EVENT_PARAMETERS, *(f"s_{c}" for c in _STATE_COLUMNS), "s_doc"),
+    ("p_streams", "p_expected", "p_counts", *_EVENT_PARAMETERS, *(f"s_{c}" for c in _STATE_COLUMNS), "s_doc", "e_leaf"),
     returns="current_versions, first_position, hashes",
 )
 
@@ -120,7 +120,7 @@ def append_args(batch: Sequence[AppendRequest], heads: Heads | None = None) -> d
 
 
 def _event_arrays(batch: Sequence[AppendRequest], heads: Heads | None) -> dict[str, list | None]:
-    index, versions, types, schemas, data, meta, at, digests, hashes = [], [], [], [], [], [], [], [], []
+    index, versions, types, schemas, data, meta, at, digests, hashes, leaves = [], [], [], [], [], [], [], [], [], []
     texts: dict[int, str] = {}  # an append's events mostly share one metadata dict and one time: each made once
     chained = True  # every hash worked out here: the function needs no digests
     for i, request in enumerate(batch, 1):
@@ -135,7 +135,7 @@ def _event_arrays(batch: Sequence[AppendRequest], heads: Heads | None) -> dict[s
             at_text = texts.get(id(e.recorded_at))
             if at_text is None:
                 at_text = texts[id(e.recorded_at)] = chain.canonical_time(e.recorded_at)
-            digest = chain.digest_text(stream, version, e.type, e.schema_version, at_text, text, meta_text)
+            digest, leaf = chain.digest_and_leaf(stream, version, e.type, e.schema_version, at_text, text, meta_text)
             if previous is not None:
                 previous = chain.link(previous, digest)
             index.append(i)
@@ -147,9 +147,11 @@ def _event_arrays(batch: Sequence[AppendRequest], heads: Heads | None) -> dict[s
             at.append(e.recorded_at)
             digests.append(digest)
             hashes.append(previous)
+            leaves.append(leaf)
     return {
         "e_index": index, "e_version": versions, "e_types": types, "e_schema": schemas, "e_data": data,
         "e_meta": meta, "e_at": at, "e_digest": None if chained else digests, "e_hash": hashes,
+        "e_leaf": leaves,
     }
 
 

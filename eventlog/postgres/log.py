@@ -72,11 +72,8 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
 
 
 def _raw(row: asyncpg.Record) -> chain.RawEvent:
-    return chain.RawEvent(
-        position=row["position"], stream_id=row["stream_id"], version=row["version"], type=row["type"],
-        schema_version=row["schema_version"], data=row["data"], metadata=row["metadata"],
-        recorded_at=row["recorded_at"], hash=row["hash"],
-    )
+    """A row of _EVENT_COLUMNS, which are RawEvent's fields in its order (by index: a verification reads them all)."""
+    return chain.RawEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
 
 
 def _settled_prefix(rows: list[asyncpg.Record]) -> int:
@@ -130,12 +127,12 @@ class PostgresLog:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"
         return [_recorded(r) for r in await self.db.fetch(sql, stream_id)]
 
-    async def _settled_after(self, after: int, limit: int) -> list[asyncpg.Record]:
+    async def _settled_after(self, after: int, limit: int, columns: str = _EVENT_COLUMNS) -> list[asyncpg.Record]:
         """Settled events after `after`, in position order: a caller reads its own appends,
         held back for a moment at most (see _await_settled). A read again takes only what
         was held back, from the last settled event on."""
         sql = (
-            f"SELECT {_EVENT_COLUMNS}, {SETTLED} AS settled FROM events WHERE position > $1 "
+            f"SELECT {columns}, {SETTLED} AS settled FROM events WHERE position > $1 "
             "ORDER BY position LIMIT $2"
         )
         rows = await self.db.fetch(sql, after, limit)
@@ -193,6 +190,9 @@ class PostgresLog:
 
     async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[chain.RawEvent]:
         return [_raw(r) for r in await self._settled_after(after, limit)]
+
+    async def leaf_rows(self, *, after: int = 0, limit: int = 5000) -> list[tuple[int, UUID, bytes | None]]:
+        return [(r[0], r[1], r[2]) for r in await self._settled_after(after, limit, "position, stream_id, leaf")]
 
     async def import_events(self, events: list[chain.RawEvent]) -> None:
         """Write exported events as they were (positions and hashes kept) into this log."""

@@ -10,25 +10,23 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from jobledger.eventlog import merkle
 from jobledger.eventlog.postgres.connection import Database
 from jobledger.eventlog.records import Checkpoint, Leaf
 
 TREE_LOCK = 0x6A6C7472  # one builder step at a time, across instances
-_SIZE = "SELECT leaf_index, position FROM merkle_leaves ORDER BY leaf_index DESC LIMIT 1"
-_LEAF = "SELECT leaf_index, position, job_id, hash FROM merkle_leaves"
+_BLOCK = "SELECT block, first_position, positions, job_ids, hashes FROM merkle_leaves"
+_LAST = f"{_BLOCK} ORDER BY block DESC LIMIT 1"
+_BLOCK_COLUMNS = ("block", "first_position", "positions", "job_ids", "hashes")
 _CHECKPOINT = "SELECT tree_size, root_hash, note, issued_at FROM merkle_checkpoints"
-
-
-def _leaf(row: asyncpg.Record) -> Leaf:
-    return Leaf(row["leaf_index"], row["position"], row["job_id"], bytes(row["hash"]))
 
 
 def _checkpoint(row: asyncpg.Record) -> Checkpoint:
     return Checkpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], row["issued_at"])
 
 
-def _state(row: asyncpg.Record | None) -> tuple[int, int]:
-    return (0, 0) if row is None else (row["leaf_index"] + 1, row["position"])
+def _leaves(row: asyncpg.Record) -> list[Leaf]:
+    return merkle.unpack_leaves(row[0], row[2], row[3], row[4])
 
 
 class PostgresTree:
@@ -36,8 +34,8 @@ class PostgresTree:
         self.db = db
 
     async def tree_state(self) -> tuple[int, int]:
-        rows = await self.db.fetch(_SIZE)
-        return _state(rows[0] if rows else None)
+        rows = await self.db.fetch(_LAST)
+        return merkle.state_of(rows[0] if rows else None)
 
     async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         sql = (
@@ -50,14 +48,17 @@ class PostgresTree:
     async def extend_tree(self, size: int, leaves: Sequence[Leaf], nodes: Sequence[tuple[int, int, bytes]]) -> bool:
         async with self.db.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", TREE_LOCK)
-            if _state(await conn.fetchrow(_SIZE))[0] != size:
+            last = await conn.fetchrow(_LAST)
+            if merkle.state_of(last)[0] != size:
                 return False
-            await conn.execute(
-                "INSERT INTO merkle_leaves (leaf_index, position, job_id, hash) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::bytea[])",
-                [leaf.leaf_index for leaf in leaves], [leaf.position for leaf in leaves], [leaf.job_id for leaf in leaves],
-                [leaf.hash for leaf in leaves],
-            )
+            filling = _leaves(last) if size % merkle.BLOCK else []  # the last block, not full yet
+            rows = merkle.block_rows(size, leaves, filling)
+            if filling:
+                await conn.execute(
+                    "UPDATE merkle_leaves SET positions = $2, job_ids = $3, hashes = $4 WHERE block = $1",
+                    rows[0][0], *rows[0][2:],
+                )
+            await conn.copy_records_to_table("merkle_leaves", records=rows[1 if filling else 0 :], columns=_BLOCK_COLUMNS)
             await conn.execute(
                 "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
                 [n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes],
@@ -65,16 +66,22 @@ class PostgresTree:
         return True
 
     async def leaves_at(self, positions: Sequence[int]) -> dict[int, Leaf]:
-        rows = await self.db.fetch(f"{_LEAF} WHERE position = ANY($1::bigint[])", list(positions))
-        return {leaf.position: leaf for leaf in map(_leaf, rows)}
+        sql = (
+            "SELECT DISTINCT b.* FROM unnest($1::bigint[]) AS p(position) CROSS JOIN LATERAL ("
+            f"{_BLOCK} WHERE first_position <= p.position ORDER BY first_position DESC LIMIT 1) AS b"
+        )
+        wanted = set(positions)
+        rows = await self.db.fetch(sql, list(wanted))
+        return {leaf.position: leaf for row in rows for leaf in _leaves(row) if leaf.position in wanted}
 
     async def leaf(self, leaf_index: int) -> Leaf | None:
-        rows = await self.db.fetch(f"{_LEAF} WHERE leaf_index = $1", leaf_index)
-        return _leaf(rows[0]) if rows else None
+        rows = await self.db.fetch(f"{_BLOCK} WHERE block = $1", leaf_index // merkle.BLOCK)
+        found = _leaves(rows[0]) if rows else []
+        return found[leaf_index % merkle.BLOCK] if leaf_index % merkle.BLOCK < len(found) else None
 
     async def leaf_hashes(self, start: int, limit: int) -> list[bytes]:
-        sql = "SELECT hash FROM merkle_leaves WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2"
-        return [bytes(r["hash"]) for r in await self.db.fetch(sql, start, limit)]
+        sql = "SELECT block, hashes FROM merkle_leaves WHERE block >= $1 ORDER BY block LIMIT $2"
+        return merkle.hashes_in(start, limit, await self.db.fetch(sql, *merkle.blocks_for(start, limit)))
 
     async def put_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:
         c = checkpoint

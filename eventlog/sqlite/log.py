@@ -28,8 +28,8 @@ from jobledger.eventlog.sqlite.connection import Database, first, time_text
 
 _EVENT_COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at, hash"
 _INSERT_EVENT = (
-    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash, leaf) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _IMPORT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _HEAD = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
@@ -75,12 +75,12 @@ def write_one(conn: sqlite3.Connection, request: AppendRequest) -> Outcome:
     current, previous_hash = (head["version"], head["hash"]) if head is not None else (0, "")
     if current != request.expected_version:
         return errors.VersionConflict(request.stream_id, request.expected_version, current)
-    recorded = []
+    recorded, stream = [], str(request.stream_id)
     for version, e in enumerate(request.events, request.expected_version + 1):
-        data, meta = codec.dumps(e.data), codec.dumps(e.metadata)
-        digest = chain.digest(request.stream_id, version, e.type, e.schema_version, e.recorded_at, data, meta)
+        data, meta, at = codec.dumps(e.data), codec.dumps(e.metadata), chain.canonical_time(e.recorded_at)
+        digest, leaf = chain.digest_and_leaf(stream, version, e.type, e.schema_version, at, data, meta)
         previous_hash = chain.link(previous_hash, digest)
-        row = (sid, version, e.type, e.schema_version, data, meta, time_text(e.recorded_at), previous_hash)
+        row = (sid, version, e.type, e.schema_version, data, meta, time_text(e.recorded_at), previous_hash, leaf)
         position = conn.execute(_INSERT_EVENT, row).lastrowid
         event = object.__new__(RecordedEvent)
         init_recorded(
@@ -151,6 +151,10 @@ class SQLiteLog:
     async def raw_all(self, *, after: int = 0, limit: int = 5000) -> list[chain.RawEvent]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
         return [_raw(r) for r in await self.db.fetch(sql, after, limit)]
+
+    async def leaf_rows(self, *, after: int = 0, limit: int = 5000) -> list[tuple[int, UUID, bytes | None]]:
+        sql = "SELECT position, stream_id, leaf FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        return [(r[0], UUID(r[1]), r[2]) for r in await self.db.fetch(sql, after, limit)]
 
     async def import_events(self, events: list[chain.RawEvent]) -> None:
         """Write exported events as they were (positions and hashes kept) into this log."""

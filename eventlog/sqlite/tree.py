@@ -7,18 +7,13 @@ tree is still the size it read, so steps never interleave.
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from uuid import UUID
-
+from jobledger.eventlog import merkle
 from jobledger.eventlog.records import Checkpoint, Leaf
 from jobledger.eventlog.sqlite.connection import Database, first, time_text
 
-_CHUNK = 400  # nodes or positions looked up per statement (SQLite limits the number of parameters)
-_LEAF = "SELECT leaf_index, position, job_id, hash FROM merkle_leaves"
+_CHUNK = 400  # nodes looked up per statement (SQLite limits the number of parameters)
+_BLOCK = "SELECT block, first_position, positions, job_ids, hashes FROM merkle_leaves"
 _CHECKPOINT = "SELECT tree_size, root_hash, note, issued_at FROM merkle_checkpoints"
-
-
-def _leaf(row: sqlite3.Row) -> Leaf:
-    return Leaf(row["leaf_index"], row["position"], UUID(row["job_id"]), bytes(row["hash"]))
 
 
 def _checkpoint(row: sqlite3.Row | None) -> Checkpoint | None:
@@ -27,9 +22,12 @@ def _checkpoint(row: sqlite3.Row | None) -> Checkpoint | None:
     return Checkpoint(row["tree_size"], bytes(row["root_hash"]), row["note"], datetime.fromisoformat(row["issued_at"]))
 
 
-def _size(conn: sqlite3.Connection) -> tuple[int, int]:
-    row = first(conn, "SELECT leaf_index, position FROM merkle_leaves ORDER BY leaf_index DESC LIMIT 1")
-    return (0, 0) if row is None else (row["leaf_index"] + 1, row["position"])
+def _last(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return first(conn, f"{_BLOCK} ORDER BY block DESC LIMIT 1")
+
+
+def _leaves(row: sqlite3.Row) -> list[Leaf]:
+    return merkle.unpack_leaves(row[0], row[2], row[3], row[4])
 
 
 class SQLiteTree:
@@ -37,7 +35,7 @@ class SQLiteTree:
         self.db = db
 
     async def tree_state(self) -> tuple[int, int]:
-        return await self.db.reader.run(_size)
+        return merkle.state_of(await self.db.reader.run(_last))
 
     async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         keys, found = list(keys), {}
@@ -53,11 +51,14 @@ class SQLiteTree:
         def write(conn: sqlite3.Connection) -> bool:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                if _size(conn)[0] != size:
+                last = _last(conn)
+                if merkle.state_of(last)[0] != size:
                     return False
+                filling = _leaves(last) if size % merkle.BLOCK else []  # the last block, not full yet
                 conn.executemany(
-                    "INSERT INTO merkle_leaves (leaf_index, position, job_id, hash) VALUES (?, ?, ?, ?)",
-                    [(leaf.leaf_index, leaf.position, leaf.job_id.hex, leaf.hash) for leaf in leaves],
+                    "INSERT OR REPLACE INTO merkle_leaves (block, first_position, positions, job_ids, hashes) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    merkle.block_rows(size, leaves, filling),
                 )
                 conn.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
             return True
@@ -65,20 +66,26 @@ class SQLiteTree:
         return await self.db.writer.run(write)
 
     async def leaves_at(self, positions: Sequence[int]) -> dict[int, Leaf]:
-        positions, found = list(positions), {}
-        for start in range(0, len(positions), _CHUNK):
-            chunk = positions[start : start + _CHUNK]
-            sql = f"{_LEAF} WHERE position IN ({', '.join('?' * len(chunk))})"
-            found.update({leaf.position: leaf for leaf in map(_leaf, await self.db.fetch(sql, *chunk))})
-        return found
+        wanted = set(positions)
+
+        def read(conn: sqlite3.Connection) -> dict[int, Leaf]:
+            blocks = {}
+            for position in wanted:
+                row = first(conn, f"{_BLOCK} WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1", (position,))
+                if row is not None:
+                    blocks[row["block"]] = row
+            return {leaf.position: leaf for row in blocks.values() for leaf in _leaves(row) if leaf.position in wanted}
+
+        return await self.db.reader.run(read)
 
     async def leaf(self, leaf_index: int) -> Leaf | None:
-        rows = await self.db.fetch(f"{_LEAF} WHERE leaf_index = ?", leaf_index)
-        return _leaf(rows[0]) if rows else None
+        rows = await self.db.fetch(f"{_BLOCK} WHERE block = ?", leaf_index // merkle.BLOCK)
+        found = _leaves(rows[0]) if rows else []
+        return found[leaf_index % merkle.BLOCK] if leaf_index % merkle.BLOCK < len(found) else None
 
     async def leaf_hashes(self, start: int, limit: int) -> list[bytes]:
-        sql = "SELECT hash FROM merkle_leaves WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?"
-        return [bytes(r["hash"]) for r in await self.db.fetch(sql, start, limit)]
+        sql = "SELECT block, hashes FROM merkle_leaves WHERE block >= ? ORDER BY block LIMIT ?"
+        return merkle.hashes_in(start, limit, await self.db.fetch(sql, *merkle.blocks_for(start, limit)))
 
     async def put_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:
         c = checkpoint

@@ -27,6 +27,22 @@ def canonical_of(e: RawEvent) -> bytes:
     )
 
 
+def canonicals_of(page: list[RawEvent]) -> list[bytes]:
+    """canonical_of of each event of a page; each job id and recorded time made text once (an
+    append's events share the job and, mostly, the time)."""
+    texts: dict = {}
+    found = []
+    for e in page:
+        stream = texts.get(e.stream_id)
+        if stream is None:
+            stream = texts[e.stream_id] = str(e.stream_id)
+        at = texts.get(e.recorded_at)
+        if at is None:
+            at = texts[e.recorded_at] = chain.canonical_time(e.recorded_at)
+        found.append(bundle.canonical_bytes(stream, e.version, e.type, e.schema_version, at, e.data, e.metadata))
+    return found
+
+
 def leaf_of(e: RawEvent) -> bytes:
     """The event's leaf hash, from its canonical bytes."""
     return merkle.leaf_hash(canonical_of(e))
@@ -39,10 +55,9 @@ def hashes_of(events: list[RawEvent], erased: Erased) -> tuple[list[bytes], list
     """Each event's chain digest and leaf hash: from its bytes, or, where its job's data was erased
     (application/erasure.py), the commitments the log kept of its bytes as they were."""
     digests, leaves = [], []
-    for e in events:
+    for e, canonical in zip(events, canonicals_of(events), strict=True):
         kept = erased.get(e.position)
         if kept is None:
-            canonical = canonical_of(e)
             kept = hashlib.sha256(canonical).digest(), merkle.leaf_hash(canonical)
         digests.append(kept[0])
         leaves.append(kept[1])
@@ -117,14 +132,16 @@ class TreeCheck:
 
     async def add_page(self, page: list[RawEvent], leaves: list[bytes]) -> None:
         """Add a page of the log with its events' leaf hashes."""
-        start = self.builder.size
+        start, builder, pending = self.builder.size, self.builder, self.pending
         stored = [] if self._leaf_differs else await self.stores.tree.leaf_hashes(start, len(page))
-        for offset, (e, hashed) in enumerate(zip(page, leaves, strict=True)):
-            if offset < len(stored) and stored[offset] != hashed and not self._leaf_differs:
+        differs = None if stored == leaves[: len(stored)] else next(i for i, h in enumerate(stored) if h != leaves[i])
+        for offset, hashed in enumerate(leaves):
+            if offset == differs:
                 self._leaf_differs = True
-                await self._name_leaf(start + offset, e)
-            self._reach()  # the checkpoints of the size before this leaf
-            self.builder.add(hashed)
+                await self._name_leaf(start + offset, page[offset])
+            if pending and pending[0].tree_size <= builder.size:
+                self._reach()  # the checkpoints of the size before this leaf
+            builder.add(hashed)
         self._reach()
 
     def _reach(self) -> None:

@@ -1,6 +1,7 @@
 """The log's Merkle tree, kept up with the log, its signed checkpoints and its proofs (docs/auditing.md).
 
-The builder follows the settled log (`raw_all`, the order followers read) from the tree's last
+The builder follows the settled log (`leaf_rows`: raw_all's order, the order followers read,
+and each event's leaf hash as its append stored it, migration 0016) from the tree's last
 position, after the appends commit and off their path: an append never waits for it. Each step
 adds one page of leaves and the subtrees they complete in one transaction, if the tree is still
 the size it read (on PostgreSQL under a lock held for that transaction only): several instances
@@ -29,14 +30,10 @@ PAGE = 2000  # events hashed and written per step: a few milliseconds of hashing
 SAFETY_POLL = 5.0  # seconds: the builder looks at the log at least this often, woken or not
 
 
-def _leaves(size: int, events: Sequence[RawEvent], erased: dict[int, tuple[bytes, bytes]]) -> tuple[list[Leaf], list[bytes]]:
-    """The events' leaves from leaf `size` on: hashed from their bytes, or, for an event whose job's
-    data was erased, the leaf hash the log kept of its bytes as they were (application/erasure.py)."""
-    leaves = [
-        Leaf(i, e.position, e.stream_id, erased[e.position][1] if e.position in erased else merkle.leaf_hash(merkle.canonical(e)))
-        for i, e in enumerate(events, size)
-    ]
-    return leaves, [leaf.hash for leaf in leaves]
+def _hashed(events: Sequence[RawEvent], erased: dict[int, tuple[bytes, bytes]]) -> dict[int, bytes]:
+    """Leaf hashes from the events' bytes, by position (events stored without one); for an event
+    whose job's data was erased, the leaf hash the log kept of its bytes as they were."""
+    return {e.position: erased[e.position][1] if e.position in erased else merkle.leaf_hash(merkle.canonical(e)) for e in events}
 
 
 def _no_proof(field: str, reason: str) -> errors.ProofNotFound:
@@ -79,15 +76,19 @@ class Checkpoints:
         """One page of leaves: how many events it found, and how many leaves this instance wrote
         (none if another instance moved the tree first)."""
         size, last_position = await self.stores.tree.tree_state()
-        events = await self.stores.log.raw_all(after=last_position, limit=PAGE)
-        if not events:
+        rows = await self.stores.log.leaf_rows(after=last_position, limit=PAGE)
+        if not rows:
             return 0, 0
+        if any(leaf is None for _, _, leaf in rows):  # stored before migration 0016, or imported
+            events = await self.stores.log.raw_all(after=last_position, limit=len(rows))
+            erased = await self.stores.erasure.erased(events[0].position, events[-1].position) if events else {}
+            hashed = await asyncio.to_thread(_hashed, events, erased)
+            rows = [(position, job, hashed[position] if leaf is None else leaf) for position, job, leaf in rows]
+        leaves = [Leaf(i, position, job, leaf) for i, (position, job, leaf) in enumerate(rows, size)]
         peaks = await self._nodes(merkle.peaks(size))
-        erased = await self.stores.erasure.erased(events[0].position, events[-1].position)
-        leaves, hashes = await asyncio.to_thread(_leaves, size, events, erased)
-        made = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], hashes)
+        made = await asyncio.to_thread(merkle.extend, size, [peaks[k] for k in merkle.peaks(size)], [r[2] for r in rows])
         nodes = [node for node in made if node[0] >= merkle.STORED_LEVEL]  # the leaves hold the levels below
-        return len(events), len(leaves) if await self.stores.tree.extend_tree(size, leaves, nodes) else 0
+        return len(rows), len(leaves) if await self.stores.tree.extend_tree(size, leaves, nodes) else 0
 
     async def _nodes(self, keys) -> dict[merkle.Key, bytes]:
         """The hashes of these complete subtrees: stored, or hashed again from their leaves."""

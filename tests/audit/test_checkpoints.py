@@ -210,18 +210,19 @@ async def execute(db_url: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.mark.parametrize(("jobs", "size", "table", "where"), [
-    (2, 3, "merkle_leaves", "leaf_index = 1"),  # a leaf hash, below the stored subtrees
-    (44, 66, "merkle_nodes", "level = 6 AND idx = 0"),  # a stored subtree of 64 leaves
+@pytest.mark.parametrize(("jobs", "size", "table", "column", "where"), [
+    (2, 3, "merkle_leaves", "hashes", "block = 0"),  # the leaf hashes (one block of 3), below the stored subtrees
+    (44, 66, "merkle_nodes", "hash", "level = 6 AND idx = 0"),  # a stored subtree of 64 leaves
 ])
-async def test_a_damaged_tree_is_never_signed(serve, audit_settings, signer, db_url, store, jobs, size, table, where):
+async def test_a_damaged_tree_is_never_signed(serve, audit_settings, signer, db_url, store, jobs, size, table, column, where):
     """Defends against signing a tree that does not extend the last checkpoint (a leaf hash or a
     stored subtree edited in the database): the root is recomputed and checked before each signature."""
     client = await serve(audit_settings.model_copy(update={"checkpoint_interval": 3600}))
     await make_events(client, jobs)
     assert verified(await (await client.post("/checkpoint")).text(), signer).size == size
-    zeros = "X'" + "00" * 32 + "'" if db_url.startswith("sqlite") else "'\\x" + "00" * 32 + "'::bytea"
-    await execute(db_url, f"UPDATE {table} SET hash = {zeros} WHERE {where}")
+    length = 32 * (size if table == "merkle_leaves" else 1)
+    zeros = "X'" + "00" * length + "'" if db_url.startswith("sqlite") else "'\\x" + "00" * length + "'::bytea"
+    await execute(db_url, f"UPDATE {table} SET {column} = {zeros} WHERE {where}")
     await make_events(client, 2)
     await error_of(await client.post("/checkpoint"), 500, "tree_inconsistent")
     assert [c.tree_size for c in await store.tree.list_checkpoints(-1, 100)][-1] == size

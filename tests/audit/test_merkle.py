@@ -10,12 +10,13 @@ import base64
 import hashlib
 import random
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from jobledger.application import signing
 from jobledger.eventlog import chain, merkle
+from jobledger.eventlog.records import Leaf
 from jobledger.proof import merkle as offline
 from jobledger.proof import note
 from tests.proof.rfc6962 import LEAF_INPUTS, ROOTS
@@ -155,3 +156,21 @@ def test_a_checkpoint_verifies_offline_with_the_verifier_key_only():
 def test_a_malformed_signer_key_is_refused_saying_why(text):
     with pytest.raises(ValueError, match="."):
         signing.parse_signer_key(text)
+
+
+def test_leaf_blocks_round_trip_and_a_missing_block_keeps_the_leaves_after_it_in_place():
+    """merkle_leaves' rows (migration 0016): a step's leaves fill the last block, then begin new
+    ones; read back, leaf hashes keep their indexes even where a block row is gone."""
+    job = uuid4()
+    leaves = [Leaf(i, 3 * i + 1, job, merkle.leaf_hash(b"%d" % i)) for i in range(200)]
+    first = merkle.block_rows(0, leaves[:70], [])
+    assert [(r[0], r[1]) for r in first] == [(0, 1), (1, 193)]
+    then = merkle.block_rows(70, leaves[70:], merkle.unpack_leaves(first[1][0], *first[1][2:]))
+    assert [r[0] for r in then] == [1, 2, 3]  # block 1 written anew, full
+    rows = [first[0], *then]
+    assert [x for r in rows for x in merkle.unpack_leaves(r[0], *r[2:])] == leaves
+    assert merkle.state_of(rows[-1]) == (200, leaves[-1].position)
+    hashes = [(r[0], r[4]) for r in rows]
+    assert merkle.hashes_in(60, 100, hashes) == [x.hash for x in leaves[60:160]]
+    gap = merkle.hashes_in(60, 100, [hashes[0], hashes[2]])
+    assert gap[:4] == [x.hash for x in leaves[60:64]] and gap[4:68] == [b""] * 64 and gap[68:] == [x.hash for x in leaves[128:160]]
