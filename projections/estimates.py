@@ -15,7 +15,7 @@ the tenant's history. Statistics are medians of the last KEEP of each.
 """
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,50 +29,54 @@ class History:
 
     waits: tuple[float, ...]
     runs: tuple[float, ...]
+    enough: bool = field(init=False)  #: MIN_SAMPLES of each
+    wait: float = field(init=False)  #: the median wait (made once: a page of jobs uses it for each)
+    run: float = field(init=False)  #: the median run
 
-    @property
-    def enough(self) -> bool:
-        return len(self.runs) >= MIN_SAMPLES and len(self.waits) >= MIN_SAMPLES
+    def __post_init__(self) -> None:
+        enough = len(self.runs) >= MIN_SAMPLES and len(self.waits) >= MIN_SAMPLES
+        object.__setattr__(self, "enough", enough)
+        object.__setattr__(self, "wait", statistics.median(self.waits) if enough else 0.0)
+        object.__setattr__(self, "run", statistics.median(self.runs) if enough else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
 class Times:
-    """What the estimate needs of a job."""
+    """What the estimate needs of a job: its status, and since when it is claimable (queued) or
+    running, and its percent."""
 
     status: str
-    created_at: datetime
-    run_at: datetime | None
-    started_at: datetime | None
-    updated_at: datetime
-    attempts: int
-    percent: float | None
+    since: datetime | None
+    percent: float | None = None
+
+
+def waiting_since(created_at: str | datetime, run_at: str | datetime | None, updated_at: str | datetime, attempts: int):
+    """When a queued job became claimable: its run_at, else its creation, else (released) its last change."""
+    return run_at or (created_at if attempts == 0 else updated_at)
 
 
 def times_of(doc: dict[str, Any]) -> Times:
-    """A job document's times (the API's document, or its stored text parsed)."""
-    progress = doc.get("progress")
-    return Times(
-        doc["status"], _time(doc["created_at"]), _time(doc["run_at"]), _time(doc["started_at"]),
-        _time(doc["updated_at"]), doc["attempts"], progress and progress.get("percent"),
-    )
-
-
-def _time(value: str | datetime | None) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    """A job document's times (its stored text parsed): only the one its status needs is read."""
+    status = doc["status"]
+    if status == "queued":
+        since = waiting_since(doc["created_at"], doc["run_at"], doc["updated_at"], doc["attempts"])
+    else:
+        since = doc["started_at"]
+    progress = doc["progress"]
+    return Times(status, since and datetime.fromisoformat(since), progress and progress["percent"])
 
 
 def estimate(job: Times, history: History | None, now: datetime) -> dict[str, Any] | None:
     """`{remaining_seconds, finishes_at, basis, samples}`, or None: a finished job, or not enough history."""
     if job.status not in ("queued", "running") or history is None or not history.enough:
         return None
-    run = statistics.median(history.runs)
+    run = history.run
     basis = "history"
     if job.status == "queued":
-        since = job.run_at or (job.created_at if job.attempts == 0 else job.updated_at)
-        starts = max(since + timedelta(seconds=statistics.median(history.waits)), now)
+        starts = max((job.since or now) + timedelta(seconds=history.wait), now)
         remaining = (starts - now).total_seconds() + run
     else:
-        elapsed = max((now - (job.started_at or now)).total_seconds(), 0.0)
+        elapsed = max((now - (job.since or now)).total_seconds(), 0.0)
         remaining = max(run - elapsed, 0.0)
         if job.percent is not None and job.percent > 0:
             percent = min(job.percent, 100.0)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from jobledger.domain.job import Job
+from jobledger.domain.status import Status
 from jobledger.eventlog.protocols import Stores
 from jobledger.projections import estimates, stats
 from jobledger.application import projection_runner
@@ -27,9 +28,9 @@ _MAX_KEPT = 10_000  # types kept at once; past it the oldest go
 
 def times_of_job(job: Job) -> estimates.Times:
     percent = job.progress.percent if job.progress is not None else None
-    return estimates.Times(
-        job.status.value, job.created_at, job.run_at, job.started_at, job.updated_at, job.attempts, percent
-    )
+    if job.status is Status.QUEUED:
+        return estimates.Times("queued", estimates.waiting_since(job.created_at, job.run_at, job.updated_at, job.attempts))
+    return estimates.Times(job.status.value, job.started_at, percent)
 
 
 class Estimates:

@@ -7,7 +7,7 @@ import pytest
 
 from jobledger.domain import events
 from jobledger.projections import stats
-from jobledger.projections.estimates import KEEP, MIN_SAMPLES, History, Times, estimate
+from jobledger.projections.estimates import KEEP, MIN_SAMPLES, History, estimate, times_of
 from jobledger.projections.framework import Fact
 
 NOW = datetime(2031, 1, 1, 12, tzinfo=UTC)
@@ -15,8 +15,14 @@ HISTORY = History(waits=(5.0, 20.0, 10.0, 10.0, 90.0), runs=(100.0, 40.0, 60.0, 
 
 
 def _times(status="queued", created=-30, run_at=None, started=None, percent=None, attempts=0, updated=None):
-    at = lambda s: None if s is None else NOW + timedelta(seconds=s)  # noqa: E731
-    return Times(status, at(created), at(run_at), at(started), at(updated if updated is not None else created), attempts, percent)
+    """The Times of a stored document with these times (seconds from NOW), as times_of reads it."""
+    at = lambda s: None if s is None else (NOW + timedelta(seconds=s)).isoformat()  # noqa: E731
+    doc = {
+        "status": status, "created_at": at(created), "run_at": at(run_at), "started_at": at(started),
+        "updated_at": at(updated if updated is not None else created), "attempts": attempts,
+        "progress": None if percent is None else {"percent": percent},
+    }
+    return times_of(doc)
 
 
 @pytest.mark.parametrize(
