@@ -28,7 +28,11 @@ class Fact:
     event: events.Event
 
 
-Handler = Callable[[Docs, Fact], None]
+#: what a handler may return besides changing its fact's document: (a group document's key, a
+#: value to fold into it). A group document gathers many keys' facts (a job type's durations);
+#: its key is known only once the fact's own document is, so the runner loads it after `apply`.
+Contribution = tuple[str, Any]
+Handler = Callable[[Docs, Fact], Contribution | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,9 @@ class Projection:
     creates: frozenset[type[events.Event]] = frozenset()
     #: event types after which a key's document is seldom changed again: a runner keeps no copy
     ends: frozenset[type[events.Event]] = frozenset()
+    #: folds the contributions of a batch (in order) into the group documents they name, which
+    #: `docs` holds when stored (those missing are new); None: the handlers contribute nothing
+    fold_groups: Callable[[Docs, list[Contribution]], None] | None = None
 
     @cached_property
     def event_types(self) -> frozenset[str]:
@@ -70,14 +77,25 @@ class Projection:
             [k for k, kind in last.items() if kind in self.ends],
         )
 
-    def apply(self, docs: Docs, facts: list[Fact]) -> Docs:
-        """Apply a batch in order; returns the documents it changed."""
+    def apply(self, docs: Docs, facts: list[Fact], contributions: list[Contribution] | None = None) -> Docs:
+        """Apply a batch in order; returns the documents it changed. What the handlers
+        contribute to group documents is appended to `contributions`, for `groups`."""
         changed: Docs = {}
         for fact in facts:
             handler = self.handlers.get(type(fact.event))
             if handler is not None:
-                handler(docs, fact)
+                contributed = handler(docs, fact)
+                if contributed is not None and contributions is not None:
+                    contributions.append(contributed)
                 key = self.key(fact)
                 if key in docs:
                     changed[key] = docs[key]
         return changed
+
+    def groups(self, docs: Docs, contributions: list[Contribution]) -> Docs:
+        """Fold `contributions` into the group documents in `docs` (their stored versions, those
+        that exist); returns the group documents they changed."""
+        if not contributions or self.fold_groups is None:
+            return {}
+        self.fold_groups(docs, contributions)
+        return {key: docs[key] for key, _ in contributions}

@@ -1,12 +1,17 @@
 """The stats read model: one document per job with its waits and durations, and the
-aggregation `GET /stats` answers from (counts by status, p50/p95/max per type)."""
+aggregation `GET /stats` answers from (counts by status, p50/p95/max per type); and one group
+document per tenant's job type with its last estimates.KEEP queue waits and completed runs,
+which job estimates read (projections/estimates.py)."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from jobledger.domain import events
-from jobledger.projections.framework import Docs, Fact, Projection
+from jobledger.projections.estimates import KEEP, History
+from jobledger.projections.framework import Contribution, Docs, Fact, Projection
 
 NAME = "stats"
 
@@ -24,10 +29,22 @@ def _created(docs: Docs, f: Fact) -> None:
     }
 
 
-def _started(docs: Docs, f: Fact) -> None:
+def type_key(tenant: str, job_type: str) -> str:
+    """The key of a tenant's job type's group document (a job's key is its id: never alike)."""
+    return "type:" + orjson.dumps([tenant, job_type]).decode()
+
+
+def _contribution(doc: dict, kind: str, seconds: float) -> Contribution:
+    tenant = doc.get("tenant", "default")  # documents older than tenants are the default's
+    return type_key(tenant, doc["type"]), (tenant, doc["type"], kind, seconds)
+
+
+def _started(docs: Docs, f: Fact) -> Contribution:
     doc = docs[str(f.job_id)]
-    doc["waits"].append([f.recorded_at.isoformat(), max(_seconds(f.recorded_at, doc["queued_at"]), 0.0)])
+    wait = max(_seconds(f.recorded_at, doc["queued_at"]), 0.0)
+    doc["waits"].append([f.recorded_at.isoformat(), wait])
     doc.update(status="running", started_at=f.recorded_at.isoformat())
+    return _contribution(doc, "waits", wait)
 
 
 def _retried(docs: Docs, f: Fact) -> None:
@@ -51,11 +68,25 @@ def _phase_ended(docs: Docs, f: Fact) -> None:
 
 
 def _ended(status: str):
-    def handle(docs: Docs, f: Fact) -> None:
+    def handle(docs: Docs, f: Fact) -> Contribution | None:
         doc = docs[str(f.job_id)]
         doc.update(status=status, finished_at=f.recorded_at.isoformat(), run_seconds=_seconds(f.recorded_at, doc["started_at"]))
+        if status == "completed" and doc["run_seconds"] is not None:  # a failed run says little of a good one's length
+            return _contribution(doc, "runs", doc["run_seconds"])
+        return None
 
     return handle
+
+
+def _fold_groups(docs: Docs, contributions: list[Contribution]) -> None:
+    for key, (tenant, job_type, kind, seconds) in contributions:
+        group = docs.setdefault(key, {"group": "type", "tenant": tenant, "type": job_type, "waits": [], "runs": []})
+        group[kind] = [*group[kind][-(KEEP - 1):], seconds]
+
+
+def history(group: dict | None) -> History | None:
+    """A group document's durations, or None for none."""
+    return None if group is None else History(tuple(group["waits"]), tuple(group["runs"]))
 
 
 projection = Projection(
@@ -75,6 +106,7 @@ projection = Projection(
     },
     creates=frozenset({events.JobCreated}),
     ends=frozenset({events.JobCompleted, events.JobFailed, events.JobCancelled, events.JobExpired}),
+    fold_groups=_fold_groups,
 )
 
 
@@ -113,6 +145,8 @@ def summarize(
     time and over the last hour; of the jobs whose (tenant, type, user) `sees` accepts."""
     by_type: dict[str, list[dict]] = {}
     for doc in docs:
+        if "group" in doc:  # a job type's group document: its jobs' own are counted
+            continue
         # documents older than tenants are the default's; older than users, nobody's
         if sees(doc.get("tenant", "default"), doc["type"], doc.get("user")):
             by_type.setdefault(doc["type"], []).append(doc)

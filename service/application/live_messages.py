@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -31,9 +32,10 @@ _PAGE = 1000
 _RETRY_SECONDS = 0.5
 
 
-def message(event: RecordedEvent, job: Job, details: bool = True) -> bytes:
-    """The live message for `event`; `job` is the job state after it. Without `details`, its
-    errors show their code and message only (a client's socket, application.redaction)."""
+def message(event: RecordedEvent, job: Job, details: bool = True, estimate: dict[str, Any] | None = None) -> bytes:
+    """The live message for `event`; `job` is the job state after it, with its `estimate` as of
+    the event. Without `details`, its errors show their code and message only (a client's
+    socket, application.redaction)."""
     document = job_status.document(job)
     return orjson.dumps(
         {
@@ -44,7 +46,9 @@ def message(event: RecordedEvent, job: Job, details: bool = True) -> bytes:
             "version": event.version,
             "recorded_at": event.recorded_at.isoformat(),
             "data": event.data if details else redaction.event_data(event.type, event.data),
-            "job": {**(document if details else redaction.document(document)), "position": event.position},
+            "job": {
+                **(document if details else redaction.document(document)), "position": event.position, "estimate": estimate,
+            },
         }
     )
 

@@ -123,7 +123,13 @@ async def catch_up(
             docs.update(await stores.projections.load_projection_rows(projection.name, generation, missing))
         if recent is not None:
             recent.changing()
-        changed = projection.apply(docs, facts)  # in place: `docs` then holds every document of the batch
+        contributions: list = []
+        changed = projection.apply(docs, facts, contributions)  # in place: `docs` then holds every document of the batch
+        if groups := list(dict.fromkeys(key for key, _ in contributions)):
+            docs.update({k: known[k] for k in groups if k in known})
+            if missing := [k for k in groups if k not in docs]:
+                docs.update(await stores.projections.load_projection_rows(projection.name, generation, missing))
+            changed.update(projection.groups(docs, contributions))
         saved = await stores.projections.save_projection(
             projection.name, generation, changed, position, batch[-1].position, utcnow()
         )

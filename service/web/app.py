@@ -11,6 +11,7 @@ from jobledger.application import bodies
 from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, type_routes, ui_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper
 from jobledger.web.config import Settings
+from jobledger.application.estimates import Estimates
 from jobledger.application.jobs import Jobs
 from jobledger.application.metrics import Metrics
 from jobledger.web.routes import routes
@@ -79,6 +80,7 @@ async def _stores_context(app: web.Application):
     stores = await storage.open_stores(settings.db, migrate=settings.migrate_on_start)
     app[keys.stores_key] = stores
     app[keys.jobs_key] = jobs = Jobs(stores, metrics=app[keys.metrics_key])
+    app[keys.estimates_key] = estimates = Estimates(stores, settings.estimate_cache_seconds)
     await stores.log.listen(jobs.rows_written)  # what any instance commits wakes this one's long polls
     app[keys.types_key] = TypeRegistry(
         stores, strict=settings.strict_types, max_payload_bytes=settings.max_payload_bytes
@@ -91,6 +93,7 @@ async def _stores_context(app: web.Application):
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield
+    await estimates.close()
     await stores.close()
 
 

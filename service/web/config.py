@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # only those (a DNS-rebound name is refused); with keys, any host unless this list is given.
     allowed_hosts: list[str] = Field(default_factory=list)
     body_timeout_seconds: float = Field(30.0, gt=0)  #: a request body must arrive within this (408, then closed)
+    #: a job type's recent durations, read for job estimates, are kept this long (README "Estimates")
+    estimate_cache_seconds: float = Field(2.0, ge=0)
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -7,10 +7,11 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
-from jobledger.application import redaction
+from jobledger.application import estimates, redaction
 from jobledger.application.snapshot import Snapshot
 from jobledger.eventlog.records import RecordedEvent
 from jobledger.domain import commands, errors
+from jobledger.domain.job import Job
 from jobledger.web import auth, keys, schemas
 
 
@@ -43,14 +44,35 @@ def shown(scope: auth.Principal, document_json: str) -> str:
     return document_json if scope.sees_details else redaction.document_text(document_json)
 
 
+async def estimates_of(request: web.Request, jobs: list[Job]) -> list[dict[str, Any] | None]:
+    """The jobs' estimates now (application.estimates)."""
+    return await request.app[keys.estimates_key].of_jobs(jobs, request.app[keys.jobs_key].clock())
+
+
+async def shown_documents(request: web.Request, scope: auth.Principal, rows: list[tuple[int, str]]) -> list[str]:
+    """Stored documents (each with its last position) as `scope` may see them, with their estimates."""
+    now = request.app[keys.jobs_key].clock()
+    found = await request.app[keys.estimates_key].of_documents([doc for _, doc in rows], now)
+    return [
+        estimates.spliced(f'{shown(scope, doc)[:-1]},"position":{last}}}', estimate)
+        for (last, doc), estimate in zip(rows, found, strict=True)
+    ]
+
+
 def shown_event(scope: auth.Principal, event: RecordedEvent) -> dict[str, Any]:
     """An event as `scope` may see it: a client sees its error's code and message only."""
     return event.as_json() if scope.sees_details else redaction.event(event.as_json())
 
 
-def job_response(snapshot: Snapshot, status: int = 200, *, scope: auth.Principal, **headers: str) -> web.Response:
-    """The job's document as `scope` may see it (every answer of a job goes through here or `shown`)."""
-    body = shown(scope, snapshot.document_json)  # the status row's text, as written: no dict made and serialized again
+async def job_response(
+    request: web.Request, snapshot: Snapshot, status: int = 200, *, scope: auth.Principal, past: bool = False,
+    **headers: str,
+) -> web.Response:
+    """The job's document as `scope` may see it, with its estimate (none for a job as it was in
+    the past): every answer of a job goes through here or `shown`."""
+    estimate = None if past else (await estimates_of(request, [snapshot.job]))[0]
+    # the status row's text, as written: no dict made and serialized again
+    body = estimates.spliced(shown(scope, snapshot.document_json), estimate)
     return web.Response(
         text=body, status=status, content_type="application/json", headers={"ETag": etag(snapshot.job.version), **headers}
     )
@@ -61,4 +83,4 @@ async def execute(request: web.Request, command: commands.Command) -> web.Respon
     scope = auth.principal_of(request)
     headers = schemas.parse_headers(schemas.CommandHeaders, request.headers)
     snapshot = await jobs.execute(job_id(request), command, meta(request, headers), headers.if_match, scope)
-    return job_response(snapshot, scope=scope)
+    return await job_response(request, snapshot, scope=scope)

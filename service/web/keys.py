@@ -5,6 +5,7 @@ from aiohttp import web
 from jobledger.eventlog.follower import LogFollower
 from jobledger.eventlog.protocols import Stores
 from jobledger.web.config import Settings
+from jobledger.application.estimates import Estimates
 from jobledger.application.jobs import Jobs
 from jobledger.web.live import Hub
 from jobledger.application.metrics import Metrics
@@ -19,3 +20,4 @@ follower_key = web.AppKey("follower", LogFollower)
 hub_key = web.AppKey("hub", Hub)
 request_id_key = web.RequestKey("request_id", str)  #: set by logs.request_context
 metrics_key = web.AppKey("metrics", Metrics)
+estimates_key = web.AppKey("estimates", Estimates)

@@ -20,7 +20,9 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from aiohttp import WSCloseCode, web
@@ -36,7 +38,9 @@ from jobledger.eventlog.follower import LogFollower
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import RecordedEvent
 from jobledger.application.jobs import Scope
+from jobledger.application.estimates import Estimates, times_of_job
 from jobledger.application.live_messages import TERMINAL, JobStates, message
+from jobledger.projections import estimates
 from jobledger.web.live_socket import (  # noqa: F401 - one socket's side, named here as before
     LAGGING, REVOKED, KeyRevoked, Listener, TokenExpired, TooManySubscriptions, text_frame,
 )
@@ -70,6 +74,8 @@ class Hub:
         self.position = follower.position  # every event up to here has been fanned out
         self.serialized = 0  # messages built: one per event that someone listens to, however many listen
         self._states = JobStates(stores, settings.job_cache)
+        self.estimates: Estimates | None = None  # set by the app: live messages carry job estimates
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # the app's clock, for estimates
         self._by_job: dict[UUID, set[Listener]] = {}
         self._by_type: dict[str, set[Listener]] = {}
         self._by_pair: dict[tuple[str, str], set[Listener]] = {}  # a metadata filter's first pair -> its sockets
@@ -239,9 +245,20 @@ class Hub:
         for listener in targets:
             details = listener.scope.sees_details
             if details not in items:
-                items[details] = (event.position, text_frame(message(event, job, details)), terminal)
+                estimate = self.estimate(job, event.recorded_at)
+                items[details] = (event.position, text_frame(message(event, job, details, estimate)), terminal)
                 self.serialized += 1
             outbox.setdefault(listener, []).append(items[details])
+
+    def estimate(self, job: Job, at: datetime) -> dict[str, Any] | None:
+        """The job's estimate as of `at`, from its type's durations as last read (never waits on a read)."""
+        if self.estimates is None or job.status in TERMINAL:
+            return None
+        return estimates.estimate(times_of_job(job), self.estimates.kept(job.tenant, job.type), at)
+
+    async def estimate_now(self, job: Job) -> dict[str, Any] | None:
+        """The job's estimate now, its type's durations read if need be (a subscription's first message)."""
+        return None if self.estimates is None else (await self.estimates.of_jobs([job], self.now()))[0]
 
     def _targets(self, job: Job) -> list[Listener]:
         """The sockets that listen to this job and may see it."""

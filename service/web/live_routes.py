@@ -59,6 +59,7 @@ class ClientMessage(BaseModel):
 async def hub_context(app: web.Application):
     """One hub per instance, following the app's LogFollower."""
     app[keys.hub_key] = hub = live.Hub(app[keys.stores_key], app[keys.follower_key], live.LiveSettings())
+    hub.estimates, hub.now = app[keys.estimates_key], lambda: app[keys.jobs_key].clock()
     yield
     await hub.close()
 
@@ -158,6 +159,7 @@ async def _start(listener: live.Listener, snapshot: Snapshot, registered: int, a
     hub = listener.hub
     hub.remember(snapshot.job)
     document = snapshot.document if listener.scope.sees_details else redaction.document(snapshot.document)
+    document["estimate"] = await hub.estimate_now(snapshot.job)
     first = {"type": "job", "position": snapshot.position, "job": document}
     await listener.ws.send_frame(orjson.dumps(first), WSMsgType.TEXT)
     listener.note(snapshot.position, snapshot.job.status in live_messages.TERMINAL)
@@ -276,7 +278,8 @@ async def _replay(hub, listener, after: int, up_to: int, jobs=None, wanted=None,
             continue
         if before is not None and before.sent_already(job, event.position):
             continue
-        await listener.ws.send_frame(live_messages.message(event, job, listener.scope.sees_details), WSMsgType.TEXT)
+        estimate = hub.estimate(job, event.recorded_at)
+        await listener.ws.send_frame(live_messages.message(event, job, listener.scope.sees_details, estimate), WSMsgType.TEXT)
         listener.note(event.position, job.status in live_messages.TERMINAL)
         if listener.closing:
             return

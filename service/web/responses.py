@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from jobledger.domain import events
 from jobledger.domain.status import PhaseStatus, Status
 from jobledger.application import types
+from jobledger.projections import estimates
 
 EventType = enum.Enum("EventType", {name: name for name in events.STORED_TYPES}, type=str)
 Count = Annotated[int, Field(ge=0)]
@@ -50,6 +51,17 @@ class Artifact(Answer):
     size: Count
     added_at: datetime | None
     version: int = Field(ge=1, description="the job version whose ArtifactAdded holds it")
+
+
+class Estimate(Answer):
+    """When a queued or running job will finish, from its type's recent durations and its progress."""
+
+    remaining_seconds: float = Field(ge=0, description="seconds from now until it finishes")
+    finishes_at: datetime = Field(description="now plus remaining_seconds")
+    basis: Literal["history", "history+progress"] = Field(
+        description="history: the type's median queue wait and run; history+progress: blended with the job's own pace"
+    )
+    samples: int = Field(ge=estimates.MIN_SAMPLES, description="the type's completed runs it was taken from")
 
 
 class Job(Answer):
@@ -90,6 +102,10 @@ class Job(Answer):
     updated_at: datetime
     version: int = Field(ge=1)
     position: int = Field(ge=1)
+    estimate: Estimate | None = Field(
+        description=f"null: a finished job, a job as it was in the past, or a type with fewer than "
+        f"{estimates.MIN_SAMPLES} completed runs (README \"Estimates\")"
+    )
 
 
 class JobBatch(Answer):

@@ -10,7 +10,8 @@ from jobledger.domain import commands, errors
 from jobledger.domain.events import EVENT_TYPES
 from jobledger.eventlog.records import JobFilter
 from jobledger.projections import stats
-from jobledger.application import audit, bulk, erasure, projection_runner, snapshot
+from jobledger.application import audit, bulk, erasure, estimates, projection_runner
+from jobledger.application.snapshot import owner
 from jobledger.application import bodies
 from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
@@ -33,7 +34,9 @@ async def create_job(request: web.Request) -> web.Response:
     command = body.command(principal.tenant, headers.idempotency_key, digest, job_type, principal.user)
     snapshot, created = await request.app[keys.jobs_key].create(command, handling.meta(request, headers))
     logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
-    return handling.job_response(snapshot, 201 if created else 200, scope=principal, Location=f"/jobs/{snapshot.job.id}")
+    return await handling.job_response(
+        request, snapshot, 201 if created else 200, scope=principal, Location=f"/jobs/{snapshot.job.id}"
+    )
 
 
 @routes.post("/jobs/batch")
@@ -58,7 +61,11 @@ async def create_jobs(request: web.Request) -> web.Response:
         digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
         commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type, principal.user))
     answers = await request.app[keys.jobs_key].create_many(commands_, handling.meta(request, headers))
-    documents = ",".join(handling.shown(principal, snapshot.document_json) for snapshot, _ in answers)
+    found = await handling.estimates_of(request, [snapshot.job for snapshot, _ in answers])
+    documents = ",".join(
+        estimates.spliced(handling.shown(principal, snapshot.document_json), estimate)
+        for (snapshot, _), estimate in zip(answers, found, strict=True)
+    )
     created = ",".join("true" if new else "false" for _, new in answers)
     status = 201 if any(new for _, new in answers) else 200
     return web.Response(
@@ -75,16 +82,17 @@ async def get_job(request: web.Request) -> web.Response:
     past = schemas.parse_query(schemas.AsOfQuery, request.query)
     read = schemas.parse_headers(schemas.ReadHeaders, request.headers)  # checked whichever way the job is read
     if past.as_of is not None or past.at_position is not None:
-        return handling.job_response(await jobs.load_past(job_id, past.as_of, past.at_position, scope), scope=scope)
+        snapshot = await jobs.load_past(job_id, past.as_of, past.at_position, scope)
+        return await handling.job_response(request, snapshot, scope=scope, past=True)
     row = await request.app[keys.stores_key].status.get_status(job_id)
     if row is None:  # not in the read model (e.g. past retention): fold it from the log
-        return handling.job_response(await jobs.load(job_id, scope), scope=scope)
+        return await handling.job_response(request, await jobs.load(job_id, scope), scope=scope)
     if not scope.sees(row.tenant, row.type, row.user):
         raise errors.JobNotFound(job_id=str(job_id))
     etag = handling.etag(row.version)
     if schemas.current(read.if_none_match, etag):
         return web.Response(status=304, headers={"ETag": etag})
-    body = f'{handling.shown(scope, row.doc)[:-1]},"position":{row.last_position}}}'  # the stored document, as written
+    (body,) = await handling.shown_documents(request, scope, [(row.last_position, row.doc)])  # the stored document, as written
     return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
 
 
@@ -102,7 +110,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     rows = await request.app[keys.stores_key].status.list_status(wanted)
     page = rows[: query.limit]
     next_cursor = str(page[-1][0]) if len(rows) > query.limit else None
-    jobs = ",".join(f'{handling.shown(scope, doc)[:-1]},"position":{last}}}' for _, last, doc in page)
+    jobs = ",".join(await handling.shown_documents(request, scope, [(last, doc) for _, last, doc in page]))
     body = f'{{"jobs":[{jobs}],"next_cursor":{orjson.dumps(next_cursor).decode()}}}'
     return web.Response(text=body, content_type="application/json")
 
@@ -134,7 +142,7 @@ async def purge_job(request: web.Request) -> web.Response:
     scope, meta = auth.principal_of(request), handling.meta(request, headers)
     job_id = handling.job_id(request)
     snapshot = await erasure.purge(request.app[keys.jobs_key], job_id, body.reason, meta, headers.if_match, scope)
-    return handling.job_response(snapshot, scope=scope)
+    return await handling.job_response(request, snapshot, scope=scope)
 
 
 async def _bulk(request: web.Request, action: bulk.Action) -> web.Response:
@@ -234,7 +242,7 @@ async def verify_job(request: web.Request) -> web.Response:
 
 
 def _sees_history(scope: auth.Principal, history: list) -> bool:
-    return scope.sees(*snapshot.owner(history[0]))  # whose job, of what type
+    return scope.sees(*owner(history[0]))  # whose job, of what type
 
 
 @routes.get("/events")

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from jobledger.domain import commands, errors
-from jobledger.application import bodies
+from jobledger.application import bodies, estimates
 from jobledger.web import auth, handling, headers, keys, schemas
 from jobledger.application.types import DEFAULT_LEASE_SECONDS
 
@@ -29,7 +29,11 @@ async def claim(request: web.Request) -> web.Response:
         paused=lambda: types.paused(principal.tenant),
     )
     # a lease token is URL-safe base64: nothing in it needs escaping in JSON
-    jobs = ",".join(f'{c.snapshot.document_json[:-1]},"lease_token":"{c.lease_token}"}}' for c in claimed)
+    found = await handling.estimates_of(request, [c.snapshot.job for c in claimed])
+    jobs = ",".join(
+        f'{estimates.spliced(c.snapshot.document_json, estimate)[:-1]},"lease_token":"{c.lease_token}"}}'
+        for c, estimate in zip(claimed, found, strict=True)
+    )
     return web.Response(text=f'{{"jobs":[{jobs}]}}', content_type="application/json")
 
 

@@ -1087,6 +1087,8 @@ export interface components {
             version: number;
             /** Position */
             position: number;
+            /** @description null: a finished job, a job as it was in the past, or a type with fewer than 5 completed runs (README "Estimates") */
+            estimate: components["schemas"]["Estimate"] | null;
             /**
              * Lease Token
              * @description shown only here; send it with every call about this job
@@ -1226,6 +1228,34 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * Estimate
+         * @description When a queued or running job will finish, from its type's recent durations and its progress.
+         */
+        Estimate: {
+            /**
+             * Remaining Seconds
+             * @description seconds from now until it finishes
+             */
+            remaining_seconds: number;
+            /**
+             * Finishes At
+             * Format: date-time
+             * @description now plus remaining_seconds
+             */
+            finishes_at: string;
+            /**
+             * Basis
+             * @description history: the type's median queue wait and run; history+progress: blended with the job's own pace
+             * @enum {string}
+             */
+            basis: "history" | "history+progress";
+            /**
+             * Samples
+             * @description the type's completed runs it was taken from
+             */
+            samples: number;
         };
         /** Event */
         Event: {
@@ -1472,6 +1502,8 @@ export interface components {
             version: number;
             /** Position */
             position: number;
+            /** @description null: a finished job, a job as it was in the past, or a type with fewer than 5 completed runs (README "Estimates") */
+            estimate: components["schemas"]["Estimate"] | null;
         };
         /** JobBatch */
         JobBatch: {

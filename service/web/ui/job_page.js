@@ -4,7 +4,7 @@
 
 import { request } from "./api.js";
 import { h, fill } from "./dom.js";
-import { clockTime, duration, errorText, json } from "./format.js";
+import { clockTime, duration, errorText, isTerminal, json } from "./format.js";
 import { Loader } from "./loader.js";
 import { eventItem } from "./timeline.js";
 import { badge, progressBar, timeAgo } from "./widgets.js";
@@ -92,7 +92,8 @@ function jobSections(job) {
       : h("pre", { class: "json" }, json(job.result)));
   return [
     section("Progress", progressBar(job), h("div", { class: "muted small" },
-      job.progress ? ["reported ", timeAgo(job.progress.reported_at)] : "no progress reported yet")),
+      job.progress ? ["reported ", timeAgo(job.progress.reported_at)] : "no progress reported yet"),
+      estimateLine(job)),
     job.phases.length ? section("Phases", h("ol", { class: "phases" }, job.phases.map(phaseItem))) : null,
     outcome,
     section("Details", details(job)),
@@ -101,6 +102,17 @@ function jobSections(job) {
     job.artifacts.length ? section("Artifacts", h("ul", { class: "artifacts" }, job.artifacts.map((a) =>
       h("li", {}, h("span", { class: "mono" }, a.name), h("span", { class: "muted" }, ` ${a.content_type} · ${a.size} bytes`))))) : null,
   ];
+}
+
+// When it will finish (the document's `estimate`: README "Estimates"); nothing once it has.
+function estimateLine(job) {
+  if (isTerminal(job.status)) return null;
+  const e = job.estimate;
+  const text = e
+    ? `finishes in about ${duration(e.remaining_seconds)}, at ${clockTime(e.finishes_at)} (from the last ${e.samples} runs`
+      + `${e.basis === "history+progress" ? " and its progress" : ""})`
+    : "no estimate yet: too few finished runs of this type";
+  return h("div", { class: "muted small estimate" }, text);
 }
 
 function section(title, ...children) {
