@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # only those (a DNS-rebound name is refused); with keys, any host unless this list is given.
     allowed_hosts: list[str] = Field(default_factory=list)
     body_timeout_seconds: float = Field(30.0, gt=0)  #: a request body must arrive within this (408, then closed)
+    #: where spans go (README, Traces): none, console, or otlp (the OTEL_EXPORTER_OTLP_* variables)
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
 
     @field_validator("allowed_hosts")
     @classmethod
