@@ -2,18 +2,20 @@
 and handed to the worker that claims the job; the spans of requests, appends and claims.
 
 Spans go through opentelemetry-api. Unless an exporter is configured (`configure`), or the
-embedding process sets a tracer provider of its own, the API is a no-op: a span costs a few
-microseconds and records nothing.
+embedding process sets a tracer provider of its own, none is made (`recording`): a request
+costs a dictionary look-up, or with a traceparent its parsing (bench/jwt_overhead.py).
 
 A traceparent is a caller's input: one that is too long or malformed is ignored (a request
 without it), and metadata only ever holds a trace context re-written by the propagator.
 """
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ContextManager
 from uuid import UUID
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -24,6 +26,10 @@ EXPORTERS = ("none", "console", "otlp")
 propagator = TraceContextTextMapPropagator()
 tracer = trace.get_tracer("jobledger")
 _EMPTY = Context()
+_NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+_NO_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_LOOK_SECONDS = 1.0
+_installed, _look_at = False, 0.0
 
 
 def extract(carrier: Mapping[str, str] | None) -> Context:
@@ -47,14 +53,44 @@ def carried() -> dict[str, str]:
     return headers
 
 
+def recording() -> bool:
+    """Whether a tracer provider is installed (by `configure`, or by the embedding process).
+    Without one no span is made at all: the no-op API's spans still cost microseconds.
+
+    Looking costs 2 µs (an environment variable is read): the answer is kept, and looked for
+    again each second until a provider is found, which is never removed."""
+    global _installed, _look_at
+    if _installed:
+        return True
+    now = time.monotonic()
+    if now >= _look_at:
+        _installed, _look_at = not isinstance(trace.get_tracer_provider(), _NO_PROVIDERS), now + _LOOK_SECONDS
+    return _installed
+
+
+def provider_changed() -> None:
+    """Look for a tracer provider at the next span (one installed later is otherwise seen within a second)."""
+    global _look_at
+    _look_at = 0.0
+
+
+def serving(method: str, route: str, headers: Mapping[str, str]) -> ContextManager[trace.Span]:
+    """The span of one request (`route`: its pattern, never the raw path), a child of the caller's
+    context; with no tracer provider, the caller's context alone is made current (for `carried`)."""
+    context = extract(headers)
+    if not recording():
+        return _NO_SPAN if context is _EMPTY else _current(context)
+    attributes = {"http.request.method": method, "http.route": route}
+    return tracer.start_as_current_span(f"{method} {route}", context, trace.SpanKind.SERVER, attributes)
+
+
 @contextlib.contextmanager
-def serving(method: str, route: str, headers: Mapping[str, str]) -> Iterator[trace.Span]:
-    """The span of one request (`route`: its pattern, never the raw path), a child of the caller's context."""
-    with tracer.start_as_current_span(
-        f"{method} {route}", extract(headers), trace.SpanKind.SERVER,
-        attributes={"http.request.method": method, "http.route": route},
-    ) as span:  # fmt: skip
-        yield span
+def _current(context: Context) -> Iterator[trace.Span]:
+    token = otel_context.attach(context)
+    try:
+        yield trace.get_current_span(context)
+    finally:
+        otel_context.detach(token)
 
 
 def answered(span: trace.Span, status: int) -> None:
@@ -65,15 +101,19 @@ def answered(span: trace.Span, status: int) -> None:
             span.set_status(trace.StatusCode.ERROR)
 
 
-def appending(job_id: UUID, expected_version: int, events: int) -> Any:
+def appending(job_id: UUID, expected_version: int, events: int) -> ContextManager[Any]:
     """The span of one append to a job's stream."""
+    if not recording():
+        return _NO_SPAN
     attributes = {"jobledger.job_id": str(job_id), "jobledger.expected_version": expected_version,
                   "jobledger.events": events}  # fmt: skip
     return tracer.start_as_current_span("jobledger.append", attributes=attributes)
 
 
-def claiming(worker_id: str) -> Any:
+def claiming(worker_id: str) -> ContextManager[Any]:
     """The span of one claim (of any number of jobs, of any traces)."""
+    if not recording():
+        return _NO_SPAN
     return tracer.start_as_current_span("jobledger.claim", attributes={"jobledger.worker_id": worker_id})
 
 
@@ -88,10 +128,12 @@ async def claimed(log: Any, jobs: Sequence[Any], worker_id: str) -> dict[UUID, s
     parents = {}
     for job in jobs:
         context = extract(created.get(job.id))  # checked again: an imported log's metadata is anyone's text
+        parents[job.id] = _traceparent(trace.get_current_span(context).get_span_context())
+        if not recording():
+            continue
         attributes = {"jobledger.job_id": str(job.id), "jobledger.type": job.type, "jobledger.attempt": job.attempts,
                       "jobledger.worker_id": worker_id}  # fmt: skip
         tracer.start_span("jobledger.claimed", context, links=links, attributes=attributes).end()
-        parents[job.id] = _traceparent(trace.get_current_span(context).get_span_context())
     return parents
 
 
@@ -123,4 +165,5 @@ def configure(exporter: str, service_name: str = "jobledger") -> Any:
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
+    provider_changed()
     return provider.shutdown

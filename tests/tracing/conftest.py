@@ -7,6 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from jobledger.application import tracing
 from tests.sdk.conftest import client, make_worker, mode, server, service_url  # noqa: F401 - fixtures
 
 _EXPORTER = InMemorySpanExporter()
@@ -42,6 +43,7 @@ def switch() -> _Switch:
     if not isinstance(current, _Switch):
         current = _Switch()
         trace.set_tracer_provider(current)
+        tracing.provider_changed()
     return current
 
 
