@@ -162,7 +162,10 @@ def configure(exporter: str, service_name: str = "jobledger") -> Any:
         span_exporter = OTLPSpanExporter()
     else:
         span_exporter = ConsoleSpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, if set
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": service_name}))
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
     provider_changed()
