@@ -21,7 +21,6 @@ from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 MAX_HEADER = 512  #: characters of a traceparent or tracestate read at all (W3C: tracestate up to 512)
-EXPORTERS = ("none", "console", "otlp")
 
 propagator = TraceContextTextMapPropagator()
 tracer = trace.get_tracer("jobledger")
@@ -41,7 +40,7 @@ def extract(carrier: Mapping[str, str] | None) -> Context:
     state = carrier.get("tracestate")
     if state and len(state) <= MAX_HEADER:
         headers["tracestate"] = state
-    return propagator.extract(headers)  # invalid: the empty context, unchanged
+    return propagator.extract(headers, _EMPTY)  # invalid: _EMPTY itself
 
 
 def carried() -> dict[str, str]:

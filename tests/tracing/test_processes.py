@@ -26,9 +26,15 @@ async def test_without_an_exporter_the_callers_traceparent_is_kept_and_handed_on
     service = await Service(db_url, tmp_path).start()
     try:
         created, claimed = await _create_and_claim(service.url)
+        async with aiohttp.ClientSession(service.url) as session:
+            bad = await session.post("/jobs", json={"type": "report"}, headers={"traceparent": CALLER.upper()})
+            assert bad.status == 201
+            async with session.get(f"/jobs/{(await bad.json())['id']}/events") as resp:
+                unkept = (await resp.json())["events"][0]["metadata"]
     finally:
         await service.stop()
     assert created["traceparent"] == claimed["traceparent"] == CALLER
+    assert "traceparent" not in unkept  # a malformed one is not stored, and the service made no trace of its own
 
 
 async def test_the_console_exporter_prints_the_services_spans(db_url, tmp_path):
