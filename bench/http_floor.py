@@ -180,7 +180,7 @@ async def _callgrind(command: str, pid: int) -> None:
 
 
 async def lanes(n: int, width: int, make: Callable[[int], Awaitable[None]]) -> None:
-    await throughput._in_parallel(n, width, make)
+    await throughput._in_parallel(n, width, 1, lambda numbers: make(numbers.start))
 
 
 async def call(session: aiohttp.ClientSession, method: str, path: str, body: dict | None, expect: int) -> dict:

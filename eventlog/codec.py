@@ -19,6 +19,15 @@ def loads(value: str | bytes) -> Any:
     return orjson.loads(value)
 
 
+TRACE_KEYS = ("traceparent", "tracestate")  #: what event metadata keeps of a request's trace context
+
+
+def trace_context(metadata: str | bytes) -> dict[str, str]:
+    """The trace context (README, Traces) an event's stored metadata holds; {} if none."""
+    meta = loads(metadata)
+    return {key: meta[key] for key in TRACE_KEYS if key in meta}
+
+
 def new_event(event: events.Event, at: datetime, metadata: dict[str, Any]) -> NewEvent:
     """The row-ready form of a domain event recorded at `at`."""
     return NewEvent(

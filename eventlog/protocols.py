@@ -49,6 +49,10 @@ class EventLog(Protocol):
 
     async def read_stream(self, stream_id: UUID) -> list[RecordedEvent]: ...
 
+    async def created_traces(self, stream_ids: Sequence[UUID]) -> dict[UUID, dict[str, str]]:
+        """The trace context (codec.trace_context) of each stream's first event, by stream id."""
+        ...
+
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
         """Events after position `after`, in position order, none of which any event still
         to commit can come before: a reader of `position > last_seen` misses nothing."""

@@ -127,6 +127,10 @@ class PostgresLog:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"
         return [_recorded(r) for r in await self.db.fetch(sql, stream_id)]
 
+    async def created_traces(self, stream_ids: Sequence[UUID]) -> dict[UUID, dict[str, str]]:
+        sql = "SELECT stream_id, metadata FROM events WHERE version = 1 AND stream_id = ANY($1::uuid[])"
+        return {r["stream_id"]: codec.trace_context(r["metadata"]) for r in await self.db.fetch(sql, list(stream_ids))}
+
     async def _settled_after(self, after: int, limit: int, columns: str = _EVENT_COLUMNS) -> list[asyncpg.Record]:
         """Settled events after `after`, in position order: a caller reads its own appends,
         held back for a moment at most (see _await_settled). A read again takes only what

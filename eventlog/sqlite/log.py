@@ -137,6 +137,12 @@ class SQLiteLog:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version"
         return [_recorded(r) for r in await self.db.fetch(sql, stream_id.hex)]
 
+    async def created_traces(self, stream_ids: Sequence[UUID]) -> dict[UUID, dict[str, str]]:
+        marks = ", ".join("?" * len(stream_ids))
+        sql = f"SELECT stream_id, metadata FROM events WHERE version = 1 AND stream_id IN ({marks})"
+        rows = await self.db.fetch(sql, *(s.hex for s in stream_ids))
+        return {UUID(r["stream_id"]): codec.trace_context(r["metadata"]) for r in rows}
+
     async def read_all(self, *, after: int = 0, limit: int = 500) -> list[RecordedEvent]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
         return [_recorded(r) for r in await self.db.fetch(sql, after, limit)]

@@ -6,6 +6,7 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+from jobledger.sdk._job import traced
 from jobledger.sdk._transport import Claimed, DocumentAnswer, ServiceError, Unavailable, service_error
 
 _JSON = {"Content-Type": "application/json"}
@@ -41,7 +42,7 @@ class HttpTransport:
         except TypeError as exc:
             raise ServiceError("invalid_request", f"not JSON: {exc}") from None
         try:
-            async with self._session.post(path, data=data, timeout=timeout) as resp:
+            async with self._session.post(path, data=data, timeout=timeout, headers=traced()) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -66,7 +67,7 @@ class HttpTransport:
         if lease_seconds is not None:
             body["lease_seconds"] = lease_seconds
         answer = await self._post("/workers/claim", body, timeout=aiohttp.ClientTimeout(total=wait_seconds + _CALL_TIMEOUT))
-        return [Claimed(doc, doc.pop("lease_token")) for doc in answer["jobs"]]
+        return [Claimed(doc, doc.pop("lease_token"), doc.pop("traceparent", None)) for doc in answer["jobs"]]
 
     async def heartbeat(self, job_id, token, lease_seconds):
         return await self._report(job_id, "heartbeat", token, {"lease_seconds": lease_seconds})

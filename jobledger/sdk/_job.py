@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
 from jobledger.sdk._transport import Answer, LeaseLost
 
 Handler = Callable[[dict[str, Any], "JobContext"], Awaitable[Any]]
@@ -15,6 +18,8 @@ Report = Callable[["Run", str, tuple], Awaitable[Answer]]  # (run, transport met
 
 RUNNING = "running"
 _TRACEBACK_CHARS = 4000
+_PROPAGATOR = TraceContextTextMapPropagator()
+_TRACER = trace.get_tracer("jobledger.worker")
 
 
 class PermanentError(Exception):
@@ -58,6 +63,7 @@ class Run:
     beat_at: float | None = None  # loop time the next heartbeat is due (None: none is)
     beat: asyncio.Task | None = None  # the heartbeat in flight
     handling: bool = True  # the handler is still running (afterwards nothing is left to stop)
+    traceparent: str | None = None  # the trace context the job was created in
 
     @property
     def job_id(self) -> str:
@@ -75,6 +81,33 @@ def lease_of(document: dict[str, Any]) -> float:
     """The lease the service granted, measured on its own clock."""
     started = datetime.fromisoformat(document["started_at"])
     return (datetime.fromisoformat(document["lease_expires_at"]) - started).total_seconds()
+
+
+def handling(document: dict[str, Any], traceparent: str | None):
+    """The handler's span: a child of the job's creation, in the trace its creator began (README, Traces)."""
+    parent = _PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else None
+    attributes = {"jobledger.job_id": document["id"], "jobledger.type": document["type"],
+                  "jobledger.attempt": document["attempts"]}  # fmt: skip
+    return _TRACER.start_as_current_span(
+        f"jobledger.handle {document['type']}", parent, trace.SpanKind.CONSUMER, attributes,
+        record_exception=False, set_status_on_exception=False,  # the worker reports a handler's exception itself
+    )
+
+
+def record_failure(exc: BaseException) -> None:
+    """Mark the current (handler's) span failed by `exc`."""
+    span = trace.get_current_span()
+    span.record_exception(exc)
+    span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def traced() -> dict[str, str] | None:
+    """The traceparent header of the current span (a handler's calls are its children), or None."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    headers: dict[str, str] = {}
+    _PROPAGATOR.inject(headers)
+    return headers
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:

@@ -54,7 +54,7 @@ class InProcessTransport:
     def _meta(self, actor: str | None = None) -> dict[str, Any]:
         # a call's id: unique per transport (a random prefix and a counter), cheaper than a uuid4 a call
         request_id = f"{self._calls_prefix}-{next(self._calls)}"
-        return {"actor": actor or self._actor, "request_id": request_id, "correlation_id": request_id}
+        return {"actor": actor or self._actor, "request_id": request_id, "correlation_id": request_id, **embedded.carried()}
 
     async def _answer(self, call: Awaitable[embedded.Snapshot]) -> SnapshotAnswer:
         # try/except, not a context manager: this runs for every report of every job
@@ -69,7 +69,8 @@ class InProcessTransport:
             claimed = await self.app.claim(body, wait_seconds, stop, self._meta(f"worker:{worker_id}"))
         except embedded.JobServiceError as exc:
             raise service_error(exc.code, exc.message, exc.details) from None
-        return [Claimed(c.snapshot.document, c.lease_token) for c in claimed]
+        traces = await self.app.traceparents(claimed, worker_id) if claimed else []
+        return [Claimed(c.snapshot.document, c.lease_token, trace) for c, trace in zip(claimed, traces, strict=True)]
 
     async def heartbeat(self, job_id, token, lease_seconds) -> SnapshotAnswer:
         return await self._answer(self.app.heartbeat(job_id, token, lease_seconds, self._meta()))

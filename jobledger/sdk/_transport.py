@@ -57,6 +57,7 @@ class Claimed:
 
     document: dict[str, Any]
     lease_token: str
+    traceparent: str | None = None  #: the W3C trace context the job was created in (README, Traces)
 
 
 class Transport(Protocol):

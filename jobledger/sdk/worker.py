@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobledger.sdk._job import (
-    RUNNING, Handler, JobContext, JobStopped, PermanentError, Run, Spec, UndeclaredPhase, error_of, lease_of,
+    RUNNING, Handler, JobContext, JobStopped, PermanentError, Run, Spec, UndeclaredPhase, error_of, handling, lease_of,
+    record_failure,
 )
 from jobledger.sdk._transport import Answer, Claimed, LeaseLost, ServiceError, Transport, Unavailable
 
@@ -190,7 +191,7 @@ class Worker:
     def _start(self, claimed: Claimed, sent: float) -> None:
         spec = self.handlers[claimed.document["type"]]
         lease = lease_of(claimed.document)
-        run = Run(claimed.document, claimed.lease_token, lease, sent + lease, spec)
+        run = Run(claimed.document, claimed.lease_token, lease, sent + lease, spec, traceparent=claimed.traceparent)
         self._runs[run.token] = run  # by lease: a job lost and claimed again is a second run
         run.task = asyncio.create_task(self._execute(run), name=f"jobledger-job-{run.job_id}")
 
@@ -199,26 +200,30 @@ class Worker:
     async def _execute(self, run: Run) -> None:
         self._schedule_beat(run)
         try:
-            try:
-                result = await run.spec.fn(run.document, JobContext(run, self._report))
-            except asyncio.CancelledError:
-                run.handling = False
-                if run.reason is None:
-                    raise  # not ours to handle: the worker itself is being torn down
-                await self._stopped(run)
-            except Exception as exc:  # noqa: BLE001 - a handler's exception fails its job
-                run.handling = False
-                await self._failed(run, exc)
-            else:
-                run.handling = False
-                if run.reason is None:
-                    await self._final(run, "complete", result)
-                else:  # the handler swallowed its cancellation
-                    await self._stopped(run)
+            with handling(run.document, run.traceparent):  # its reports, and the completion, are its children
+                await self._handle(run)
         finally:
             self._cancel_beat(run)
             del self._runs[run.token]
             self._slot_freed.set()
+
+    async def _handle(self, run: Run) -> None:
+        try:
+            result = await run.spec.fn(run.document, JobContext(run, self._report))
+        except asyncio.CancelledError:
+            run.handling = False
+            if run.reason is None:
+                raise  # not ours to handle: the worker itself is being torn down
+            await self._stopped(run)
+        except Exception as exc:  # noqa: BLE001 - a handler's exception fails its job
+            run.handling = False
+            await self._failed(run, exc)
+        else:
+            run.handling = False
+            if run.reason is None:
+                await self._final(run, "complete", result)
+            else:  # the handler swallowed its cancellation
+                await self._stopped(run)
 
     async def _stopped(self, run: Run) -> None:
         if run.task.cancelling():  # our own cancel was delivered: later awaits must not see it again
@@ -235,6 +240,7 @@ class Worker:
 
     async def _failed(self, run: Run, exc: Exception) -> None:
         retryable = run.spec.retryable and not isinstance(exc, PermanentError)
+        record_failure(exc)
         log.warning(
             "job %s failed (%s): %r", run.job_id, "will retry" if retryable else "permanently", exc, exc_info=exc
         )

@@ -16,14 +16,15 @@ from uuid import UUID
 
 import orjson
 
-from jobledger.application import bodies, storage, sweeper
+from jobledger.application import bodies, storage, sweeper, tracing
 from jobledger.application.jobs import DEFAULT_TENANT, Claimed, Jobs
 from jobledger.application.snapshot import Snapshot
+from jobledger.application.tracing import carried
 from jobledger.application.types import TypeRegistry
 from jobledger.domain import commands
 from jobledger.domain.errors import InvalidCommand, JobServiceError
 
-__all__ = ["Claimed", "Embedded", "JobServiceError", "Snapshot"]
+__all__ = ["Claimed", "Embedded", "JobServiceError", "Snapshot", "carried"]
 
 RECHECK_SECONDS = 1.0  # a waiting claim looks again this often: another process's SQLite commits go unheard
 
@@ -96,6 +97,12 @@ class Embedded:
                 if claimed or remaining <= 0 or stop.is_set():
                     return claimed
                 await _woken_or_stopped(woken, stop, min(remaining, RECHECK_SECONDS))
+
+    async def traceparents(self, claimed: list[Claimed], worker_id: str) -> list[str | None]:
+        """The traceparent each claimed job was created with (README, Traces); a claimed span in its trace."""
+        with tracing.claiming(worker_id):
+            parents = await tracing.claimed(self.stores.log, [c.snapshot.job for c in claimed], worker_id)
+        return [parents[c.snapshot.job.id] for c in claimed]
 
     async def _report(
         self, job_id: str, token: str, model: type[bodies.M], body: dict[str, Any],

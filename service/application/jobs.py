@@ -24,7 +24,7 @@ from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import AppendRequest, AppendsRefused, ClaimQuery, RecordedEvent, StatusRow, Written
 from jobledger.projections import job_status
-from jobledger.application import keyed_lock
+from jobledger.application import keyed_lock, tracing
 from jobledger.application.snapshot import Snapshot, replay
 from jobledger.application.metrics import Metrics
 
@@ -323,9 +323,8 @@ class Jobs:
     async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], str]:
         """Append; the recorded events, and the new job's document as JSON (made once, for its status row)."""
         request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
-        recorded = await self.stores.log.append(
-            request.stream_id, request.expected_version, request.events, request.state
-        )
+        with tracing.appending(request.stream_id, request.expected_version, len(request.events)):
+            recorded = await self.stores.log.append(request.stream_id, request.expected_version, request.events, request.state)
         self.metrics.appended(recorded, job, new_job)
         return recorded, request.state["doc"]
 

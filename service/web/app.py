@@ -9,7 +9,7 @@ from aiohttp import web
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
 from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, type_routes, ui_routes, worker_routes
-from jobledger.application import projection_runner, storage, sweeper
+from jobledger.application import projection_runner, storage, sweeper, tracing
 from jobledger.web.config import Settings
 from jobledger.application.estimates import Estimates
 from jobledger.application.jobs import Jobs
@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> web.Application:
     guards.setup(app, settings)
     app[schemas.limits_key] = bodies.Limits(settings.max_json_depth, settings.max_string_length, settings.max_array_length)
     app.cleanup_ctx.append(_gc_context)
+    app.cleanup_ctx.append(_traces_context)
     app.cleanup_ctx.append(tokens.context)  # before the stores': the Authenticator takes the verifier
     app.cleanup_ctx.append(_stores_context)
     app.cleanup_ctx.append(_follower_context)
@@ -50,8 +51,8 @@ def create_app(settings: Settings) -> web.Application:
 @web.middleware
 async def middleware(request: web.Request, handler) -> web.StreamResponse:
     """Every request, in this order: its id and log context (logs), its timing (metrics_routes),
-    errors made answers (errors), the Host and Origin it may come from (guards), who asks and may
-    they (auth), then the route's handler.
+    its span (tracing), errors made answers (errors), the Host and Origin it may come from
+    (guards), who asks and may they (auth), then the route's handler.
 
     One middleware, not one per concern: each is another coroutine and frame per request.
     The timing covers error answers; an exception that escapes (a redirect, a cancelled
@@ -59,12 +60,15 @@ async def middleware(request: web.Request, handler) -> web.StreamResponse:
     """
     logs.request_context(request)
     started = time.perf_counter()
-    try:
-        guards.check(request)
-        await auth.admit(request)
-        response = await handler(request)
-    except Exception as exc:
-        response = errors.answer(request, exc)
+    resource = request.match_info.route.resource
+    with tracing.serving(request.method, resource.canonical if resource else "unmatched", request.headers) as span:
+        try:
+            guards.check(request)
+            await auth.admit(request)
+            response = await handler(request)
+        except Exception as exc:
+            response = errors.answer(request, exc)
+        tracing.answered(span, response.status)
     metrics_routes.observe(request, response, started)
     return response
 
@@ -73,6 +77,13 @@ async def _gc_context(app: web.Application):
     app[keys.metrics_key].watch_gc()
     yield
     app[keys.metrics_key].unwatch_gc()
+
+
+async def _traces_context(app: web.Application):
+    shutdown = tracing.configure(app[keys.settings_key].otel_exporter)
+    yield
+    if shutdown is not None:
+        shutdown()  # the spans still buffered are exported
 
 
 async def _stores_context(app: web.Application):

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(30.0, gt=0)  #: a request body must arrive within this (408, then closed)
     #: a job type's recent durations, read for job estimates, are kept this long (README "Estimates")
     estimate_cache_seconds: float = Field(2.0, ge=0)
+    #: where spans go (README, Traces): none, console, or otlp (the OTEL_EXPORTER_OTLP_* variables)
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
 
     @field_validator("allowed_hosts")
     @classmethod

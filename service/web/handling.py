@@ -7,7 +7,7 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
-from jobledger.application import estimates, redaction
+from jobledger.application import estimates, redaction, tracing
 from jobledger.application.snapshot import Snapshot
 from jobledger.eventlog.records import RecordedEvent
 from jobledger.domain import commands, errors
@@ -32,7 +32,7 @@ def meta(request: web.Request, headers: schemas.MetaHeaders | None = None) -> di
     request_id = request[keys.request_id_key]
     correlation_id = headers.correlation_id or request_id
     who = auth.acting(auth.principal_of(request), headers.actor)  # the key, never the X-Actor header
-    return {**who, "request_id": request_id, "correlation_id": correlation_id}
+    return {**who, "request_id": request_id, "correlation_id": correlation_id, **tracing.carried()}
 
 
 def etag(version: int) -> str:

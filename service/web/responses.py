@@ -173,6 +173,9 @@ class Verification(Answer):
 
 class ClaimedJob(Job):
     lease_token: str = Field(description="shown only here; send it with every call about this job")
+    traceparent: str | None = Field(
+        description="the W3C trace context the job was created in (README, Traces): its handler's parent; null: none"
+    )
 
 
 class Claim(Answer):

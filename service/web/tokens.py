@@ -14,6 +14,7 @@ user. A token with a user sees only that user's jobs (jobledger.web.auth.Princip
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from jobledger.web.config import Settings
 
 MAX_NAME = 200  #: characters in a tenant or user name taken from a claim
 _HS256 = "HS256"
+_MOST_VERIFIED = 10_000  #: tokens kept verified; past it the cache starts again
 
 
 def _refused(reason: str) -> auth.Unauthorized:
@@ -49,11 +51,27 @@ class Verifier:
             offered.add(_HS256)
         wanted = settings.jwt_algorithms
         self.algorithms = frozenset(offered if wanted is None else offered & set(wanted))
+        self._cache_seconds = settings.auth_cache_seconds
+        self._verified: dict[str, tuple[auth.Principal, float]] = {}  # token -> its principal, until (monotonic)
 
     async def principal(self, token: str) -> auth.Principal:
-        """The principal of a valid token; Unauthorized, naming the reason, for any other."""
+        """The principal of a valid token; Unauthorized, naming the reason, for any other.
+
+        A token verified is taken again without its checks for JOBLEDGER_AUTH_CACHE_SECONDS,
+        and never past its expiry: verifying costs 200 µs or more (bench/jwt_overhead.py), a
+        client sends the same token with every call, and a retired signing key stops working
+        within the same delay as a revoked API key. Only tokens that passed are kept."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         key, alg = await self._key(token)
-        return self._principal(self._claims(token, key, alg))
+        principal = self._principal(self._claims(token, key, alg))
+        if self._cache_seconds > 0:
+            if len(self._verified) >= _MOST_VERIFIED:
+                self._verified.clear()
+            until = min(self._cache_seconds, principal.expires_at - time.time())
+            self._verified[token] = (principal, time.monotonic() + until)
+        return principal
 
     async def _key(self, token: str) -> tuple[Any, str]:
         """The key that must have signed `token`, and the algorithm it is checked with."""

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from jobledger.domain import commands, errors
-from jobledger.application import bodies, estimates
+from jobledger.application import bodies, estimates, tracing
 from jobledger.web import auth, handling, headers, keys, schemas
 from jobledger.application.types import DEFAULT_LEASE_SECONDS
 
@@ -23,18 +23,25 @@ async def claim(request: web.Request) -> web.Response:
     types = request.app[keys.types_key]
     max_running, lease_seconds = await types.claim_limits(principal.tenant, wanted, body.lease_seconds)
     meta = {**handling.meta(request), "worker_id": body.worker_id}  # the key acts; the worker it names is kept
-    claimed = await request.app[keys.jobs_key].claim(
-        body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
-        gone=lambda: request.transport is None or request.transport.is_closing(),
-        paused=lambda: types.paused(principal.tenant),
-    )
-    # a lease token is URL-safe base64: nothing in it needs escaping in JSON
+    with tracing.claiming(body.worker_id):
+        claimed = await request.app[keys.jobs_key].claim(
+            body.worker_id, wanted, body.limit, lease_seconds, meta, body.wait_seconds, max_running, principal.tenant,
+            gone=lambda: request.transport is None or request.transport.is_closing(),
+            paused=lambda: types.paused(principal.tenant),
+        )
+        traces = await tracing.claimed(request.app[keys.stores_key].log, [c.snapshot.job for c in claimed], body.worker_id)
     found = await handling.estimates_of(request, [c.snapshot.job for c in claimed])
+    # a lease token is URL-safe base64, a stored traceparent hex and dashes: nothing needs escaping in JSON
     jobs = ",".join(
-        f'{estimates.spliced(c.snapshot.document_json, estimate)[:-1]},"lease_token":"{c.lease_token}"}}'
+        f'{estimates.spliced(c.snapshot.document_json, estimate)[:-1]},"lease_token":"{c.lease_token}",'
+        f'"traceparent":{_text(traces[c.snapshot.job.id])}}}'
         for c, estimate in zip(claimed, found, strict=True)
     )
     return web.Response(text=f'{{"jobs":[{jobs}]}}', content_type="application/json")
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else f'"{value}"'
 
 
 @routes.post("/jobs/{id}/heartbeat")

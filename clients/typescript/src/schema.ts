@@ -1094,6 +1094,11 @@ export interface components {
              * @description shown only here; send it with every call about this job
              */
             lease_token: string;
+            /**
+             * Traceparent
+             * @description the W3C trace context the job was created in (README, Traces): its handler's parent; null: none
+             */
+            traceparent: string | null;
         };
         /** CompleteBody */
         CompleteBody: {
