@@ -50,8 +50,9 @@ export type Answer<Op> = Op extends { responses: infer Rs }
 export interface ClientOptions {
   /** The service's URL, e.g. http://127.0.0.1:8080 (a path prefix is kept). */
   baseUrl: string;
-  /** An API key (`jl_...`), sent as `Authorization: Bearer`; none in the open mode. */
-  key?: string;
+  /** An API key (`jl_...`), sent as `Authorization: Bearer`; none in the open mode. A function is
+   * asked at each request (a key the user may change, as the dashboard's). */
+  key?: string | (() => string | undefined);
   /** Sent with every request, before each call's own headers. */
   headers?: Record<string, string>;
   fetch?: typeof fetch;
@@ -76,7 +77,8 @@ export function createClient(options: ClientOptions): Client {
   ): Promise<Answer<Operation<P, M>>> {
     const { path: params, query, header, body, signal } = (init ?? {}) as LooseInit;
     const headers = new Headers(options.headers);
-    if (options.key !== undefined) headers.set("Authorization", `Bearer ${options.key}`);
+    const key = keyOf(options);
+    if (key) headers.set("Authorization", `Bearer ${key}`);
     for (const [name, value] of defined(header)) headers.set(name, String(value));
     if (body !== undefined) headers.set("Content-Type", "application/json");
     const response = await send(base + fill(path, params) + search(query), {
@@ -103,6 +105,11 @@ export function expectStatus<A extends { status: number; body: unknown }, S exte
 ): Extract<A, { status: S }> {
   if (answer.status !== status) throw new UnexpectedStatus(answer.status, status, answer.body);
   return answer as Extract<A, { status: S }>;
+}
+
+/** The API key to send now, if any. */
+export function keyOf(options: Pick<ClientOptions, "key">): string | undefined {
+  return (typeof options.key === "function" ? options.key() : options.key) || undefined;
 }
 
 function defined(values: Values | undefined): [string, unknown][] {

@@ -1,8 +1,10 @@
-// The service's REST API, relative to where the dashboard is served (so it works behind a
-// path prefix), with the API key, if one is set, as a bearer token.
+// The dashboard's one way to the service: the TypeScript client (clients/typescript), built into
+// ./client/ by `npm run build:ui` and committed. Relative to where the dashboard is served (so
+// it works behind a path prefix), with the API key, if one is set, read at each request.
+
+import { Jobledger } from "./client/index.js";
 
 const KEY_STORAGE = "jobledger.apiKey";
-const BASE = new URL("..", window.location.href);
 
 export function apiKey() {
   return window.localStorage.getItem(KEY_STORAGE) || "";
@@ -13,38 +15,11 @@ export function setApiKey(value) {
   else window.localStorage.removeItem(KEY_STORAGE);
 }
 
-export function url(path, query = {}) {
-  const target = new URL(path.replace(/^\//, ""), BASE);
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== null && value !== undefined && value !== "") target.searchParams.set(name, value);
-  }
-  return target;
-}
+export const api = new Jobledger({ baseUrl: new URL("..", window.location.href).href, key: apiKey, backoff: { first: 250 } });
 
-export function socketUrl(path) {
-  const target = url(path);
-  target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
-  return target;
-}
-
-export class ApiError extends Error {
-  constructor(status, body) {
-    const refused = status === 401 || status === 403 ? " (check the API key)" : "";
-    super(`${body?.error?.message || `HTTP ${status}`}${refused}`);
-    this.status = status;
-    this.code = body?.error?.code;
-  }
-}
-
-export async function request(path, { method = "GET", query, body } = {}) {
-  const headers = { Accept: "application/json" };
-  const key = apiKey();
-  if (key) headers.Authorization = `Bearer ${key}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url(path, query), {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
+// What went wrong, for a notice: the service's code and message (an ApiError of a call, a
+// Refused of the live socket), and a hint when the key was refused.
+export function problem(error) {
+  const hint = ["unauthorized", "forbidden"].includes(error.code) ? " (check the API key)" : "";
+  return `${error.message}${hint}`;
 }

@@ -3,7 +3,7 @@
 // events, at most once per REFRESH_MS, and while the stats read model lags the log; there
 // is no polling timer.
 
-import { request } from "./api.js";
+import { api, problem } from "./api.js";
 import { h, fill } from "./dom.js";
 import { duration } from "./format.js";
 import { Loader } from "./loader.js";
@@ -19,13 +19,13 @@ export function statsCards(ctx) {
     h("div", { class: "section-head" }, h("h2", {}, "Queues"), totals, lag), grid);
   let timer = null;
   const loader = new Loader({
-    load: () => Promise.all([request("/health"), request("/stats")]),
+    load: () => Promise.all([api.health(), api.stats()]),
     apply([health, stats]) {
       ctx.types.add(...Object.keys(health.queues ?? {}), ...Object.keys(stats.types));
       render(health, stats);
       if (stats.projection?.lag > 0) schedule(); // the stats read model is catching up: look again once
     },
-    failed: (error) => ctx.notify(`Could not load statistics: ${error.message}`),
+    failed: (error) => ctx.notify(`Could not load statistics: ${problem(error)}`),
   });
 
   function render(health, stats) {

@@ -1,7 +1,7 @@
 // The dead-letter list: failed jobs (no retry left), newest failure first, each with a
 // Retry button (POST /jobs/{id}/retry). Jobs join and leave it live, as their status changes.
 
-import { request } from "./api.js";
+import { api, problem } from "./api.js";
 import { h } from "./dom.js";
 import { errorText, shortId } from "./format.js";
 import { Loader } from "./loader.js";
@@ -19,14 +19,14 @@ export function deadLetters(ctx) {
     h("p", { class: "hint" }, "Jobs that failed for good. Retry queues one more attempt."),
     list, empty);
   const loader = new Loader({
-    load: () => request("/jobs", { query: { status: "failed", limit: LIMIT } }),
+    load: () => api.listPage({ status: "failed", limit: LIMIT }),
     apply(page) {
       items.clear();
       list.replaceChildren();
       page.jobs.map((doc) => ctx.store.put(doc)).filter((job) => job.status === "failed").forEach(add);
       summarize();
     },
-    failed: (error) => ctx.notify(`Could not load dead letters: ${error.message}`),
+    failed: (error) => ctx.notify(`Could not load dead letters: ${problem(error)}`),
   });
 
   function add(job) {
@@ -52,9 +52,9 @@ export function deadLetters(ctx) {
     button.disabled = true;
     button.textContent = "Retrying…";
     try {
-      ctx.store.put(await request(`/jobs/${job.id}/retry`, { method: "POST", body: {} }));
+      ctx.store.put(await api.retry(job.id));
     } catch (error) {
-      ctx.notify(`Retry of ${shortId(job.id)} refused: ${error.message}`);
+      ctx.notify(`Retry of ${shortId(job.id)} refused: ${problem(error)}`);
       button.disabled = false;
       button.textContent = "Retry";
     }

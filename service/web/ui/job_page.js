@@ -2,7 +2,7 @@
 // timeline from the log, all kept current by /ws events. A gap in the job's versions (a
 // missed event) reloads the page's data instead of guessing.
 
-import { request } from "./api.js";
+import { api, problem } from "./api.js";
 import { h, fill } from "./dom.js";
 import { clockTime, duration, errorText, isTerminal, json } from "./format.js";
 import { Loader } from "./loader.js";
@@ -22,7 +22,7 @@ export function jobPage(ctx, id) {
   let job = null;
   let lastVersion = 0;
   const loader = new Loader({
-    load: () => Promise.all([request(`/jobs/${id}`), request(`/jobs/${id}/events`)]),
+    load: () => Promise.all([api.get(id), api.events(id)]),
     apply([doc, history]) {
       job = ctx.store.put(doc);
       renderJob();
@@ -31,7 +31,7 @@ export function jobPage(ctx, id) {
       timelineCount.textContent = String(lastVersion);
     },
     failed(error) {
-      if (error.status !== 404) ctx.notify(`Could not load job: ${error.message}`);
+      if (error.status !== 404) ctx.notify(`Could not load job: ${problem(error)}`);
       else fill(el, h("a", { class: "back", href: "#/" }, "← All jobs"), h("div", { class: "empty" }, `No job ${id}.`));
     },
   });
@@ -62,9 +62,9 @@ export function jobPage(ctx, id) {
   async function retry(button) {
     button.disabled = true;
     try {
-      ctx.store.put(await request(`/jobs/${id}/retry`, { method: "POST", body: {} }));
+      ctx.store.put(await api.retry(id));
     } catch (error) {
-      ctx.notify(`Retry refused: ${error.message}`);
+      ctx.notify(`Retry refused: ${problem(error)}`);
       button.disabled = false;
     }
   }

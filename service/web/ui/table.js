@@ -2,7 +2,7 @@
 // id on the page. Rows are updated in place as /ws events arrive (at most once per frame),
 // jobs created meanwhile are inserted at the top, and jobs that stop matching a filter leave.
 
-import { request } from "./api.js";
+import { api, problem } from "./api.js";
 import { h, fill } from "./dom.js";
 import { isUuid, shortId } from "./format.js";
 import { Loader } from "./loader.js";
@@ -26,7 +26,7 @@ export class JobTable {
     this.loader = new Loader({
       load: () => this.fetchPage(null),
       apply: (page) => this.replace(page),
-      failed: (error) => ctx.notify(`Could not load jobs: ${error.message}`),
+      failed: (error) => ctx.notify(`Could not load jobs: ${problem(error)}`),
     });
     this.el = this.build();
     this.setTypes(ctx.types.sorted());
@@ -84,10 +84,10 @@ export class JobTable {
   async fetchPage(after) {
     const { status, type, search } = this.filters;
     if (isUuid(search)) {
-      const job = await request(`/jobs/${search}`).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
+      const job = await api.get(search).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
       return { jobs: job ? [job] : [], next_cursor: null };
     }
-    return request("/jobs", { query: { status, type, limit: PAGE, cursor: after } });
+    return api.listPage({ status: status || undefined, type: type || undefined, limit: PAGE, cursor: after });
   }
 
   replace(page) {
@@ -99,7 +99,7 @@ export class JobTable {
 
   async loadMore() {
     const mine = this.loader.current;
-    const page = await this.fetchPage(this.cursor).catch((error) => this.ctx.notify(`Could not load jobs: ${error.message}`));
+    const page = await this.fetchPage(this.cursor).catch((error) => this.ctx.notify(`Could not load jobs: ${problem(error)}`));
     if (page && mine === this.loader.current) this.show(page);
   }
 

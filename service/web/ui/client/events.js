@@ -1,0 +1,1 @@
+export const TERMINAL = new Set(["completed", "failed", "cancelled", "expired"]);
