@@ -126,6 +126,12 @@ class JobStates:
         return await state_before(self._stores, event)
 
 
+async def current_states(stores: Stores, jobs: list[UUID]) -> list[Job]:
+    """The jobs' states as their status rows hold them (those that have one), read together."""
+    rows = await asyncio.gather(*(retrying(lambda j=j: stores.status.get_status(j)) for j in jobs))
+    return [job_status.job_from_document(codec.loads(row.doc)) for row in rows if row is not None]
+
+
 async def history(
     stores: Stores, after: int, up_to: int, jobs: Iterable[UUID] | None = None
 ) -> AsyncIterator[tuple[RecordedEvent, Job]]:

@@ -25,6 +25,7 @@ from jobledger.application.snapshot import Snapshot
 
 routes = web.RouteTableDef()
 MAX_SUBSCRIPTION_ITEMS = 10_000
+_WARMED = 100  # jobs of a subscription whose current state is read for the hub when it is made
 
 
 MAX_POSITION = bodies.MAX_INT64
@@ -260,6 +261,8 @@ async def _subscribe(listener: live.Listener, request: ClientMessage) -> None:
     registered = hub.position
     hub.watch(listener, request.jobs, request.job_types, request.all, after, request.filters())
     jobs = None if request.all or request.job_types or request.metadata else request.jobs
+    for job in await live_messages.current_states(hub.stores, request.jobs[:_WARMED]):
+        hub.remember(job)  # as a job's own socket does: the hub folds their next events without a read each
     await _replay(hub, listener, after, registered, jobs, wanted=_Filter(request), before=before)
     _send(listener, {"type": "subscribed", **_what(request), "position": max(after, registered)})
 
