@@ -37,8 +37,10 @@ export function statsCards(ctx) {
       h("b", {}, String(jobs[status] ?? 0)), ` ${status}`)));
     const behind = stats.projection?.lag ?? 0;
     lag.textContent = behind > 0 ? `throughput catching up (${behind} events behind)` : "";
-    const names = [...new Set([...Object.keys(queues), ...Object.keys(stats.types)])].sort();
-    fill(grid, names.length ? names.map((name) => card(name, queues[name] ?? stats.types[name]?.counts, stats.types[name]))
+    // paused types (POST /types/{name}/pause): the caller's tenant's, from /stats
+    const paused = new Set(stats.paused ?? []);
+    const names = [...new Set([...Object.keys(queues), ...Object.keys(stats.types), ...paused])].sort();
+    fill(grid, names.length ? names.map((name) => card(name, queues[name] ?? stats.types[name]?.counts, stats.types[name], paused.has(name)))
       : h("div", { class: "empty" }, "No jobs yet: create one with POST /jobs."));
   }
 
@@ -59,12 +61,13 @@ function tenantTotals(stats) {
   return totals;
 }
 
-function card(name, queue = {}, stats = {}) {
+function card(name, queue = {}, stats = {}, paused = false) {
   const hour = stats.last_hour ?? {};
   const finished = hour.finished ?? {};
   const oldest = queue.oldest_queued_age_seconds;
-  return h("article", { class: "card", dataset: { type: name } },
-    h("h3", { title: name }, name),
+  return h("article", { class: paused ? "card paused" : "card", dataset: { type: name } },
+    h("h3", { title: name }, name,
+      paused && h("span", { class: "badge type-paused", title: "claims leave its jobs queued until it resumes" }, "paused")),
     h("div", { class: "figures" },
       figure(queue.queued ?? 0, "queued", "queued"),
       figure(queue.running ?? 0, "running", "running"),

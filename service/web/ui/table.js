@@ -1,5 +1,5 @@
-// The live job table: newest first, filtered by status and type on the server, searched by
-// id on the page. Rows are updated in place as /ws events arrive (at most once per frame),
+// The live job table: newest first, filtered by status, type and a metadata pair (`key=value`,
+// as GET /jobs?metadata.key=value matches it) on the server, searched by id on the page. Rows are updated in place as /ws events arrive (at most once per frame),
 // jobs created meanwhile are inserted at the top, and jobs that stop matching a filter leave.
 
 import { api, problem } from "./api.js";
@@ -16,7 +16,7 @@ const COLUMNS = ["Job", "Type", "Status", "Progress", "Phase", "Attempts", "Crea
 export class JobTable {
   constructor(ctx) {
     this.ctx = ctx;
-    this.filters = { status: "", type: "", search: "" };
+    this.filters = { status: "", type: "", search: "", metadata: null };
     this.rows = new Map(); // id -> <tr>, whose `job` is the document it shows
     this.order = []; // ids, newest first
     this.cursor = null;
@@ -38,6 +38,10 @@ export class JobTable {
     this.status = h("select", { id: "filter-status", "aria-label": "Status", onchange: () => this.set("status", this.status.value) },
       h("option", { value: "" }, "All statuses"), STATUSES.map((s) => h("option", { value: s }, s)));
     this.type = h("select", { id: "filter-type", "aria-label": "Type", onchange: () => this.set("type", this.type.value) });
+    this.metadata = h("input", {
+      id: "filter-metadata", type: "search", placeholder: "metadata key=value", spellcheck: "false",
+      "aria-label": "Metadata key=value", onchange: () => this.set("metadata", metadataPair(this.metadata.value)),
+    });
     this.search = h("input", {
       id: "search", type: "search", placeholder: "Search by job id", spellcheck: "false", "aria-label": "Search by id",
       oninput: () => this.set("search", this.search.value.trim().toLowerCase()),
@@ -47,7 +51,7 @@ export class JobTable {
     this.empty = h("div", { class: "empty", hidden: true }, "No jobs match.");
     this.more = h("button", { class: "more", type: "button", hidden: true, onclick: () => this.loadMore() }, "Load older jobs");
     return h("section", { class: "panel jobs" },
-      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("div", { class: "filters" }, this.status, this.type, this.search), this.count),
+      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("div", { class: "filters" }, this.status, this.type, this.metadata, this.search), this.count),
       h("div", { class: "table-wrap" }, h("table", { class: "job-table" },
         h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", {}, c)))), this.body)),
       this.empty, this.more);
@@ -71,9 +75,9 @@ export class JobTable {
   }
 
   wanted(job) {
-    const { status, type, search } = this.filters;
+    const { status, type, search, metadata } = this.filters;
     if (isUuid(search)) return job.id === search;
-    return (!status || job.status === status) && (!type || job.type === type);
+    return (!status || job.status === status) && (!type || job.type === type) && holds(job.metadata, metadata);
   }
 
   fitsPage(job) {
@@ -87,7 +91,8 @@ export class JobTable {
       const job = await api.get(search).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
       return { jobs: job ? [job] : [], next_cursor: null };
     }
-    return api.listPage({ status: status || undefined, type: type || undefined, limit: PAGE, cursor: after });
+    const metadata = this.filters.metadata ? Object.fromEntries([this.filters.metadata]) : undefined;
+    return api.listPage({ status: status || undefined, type: type || undefined, metadata, limit: PAGE, cursor: after });
   }
 
   replace(page) {
@@ -201,4 +206,19 @@ export class JobTable {
 function open(event, id) {
   if (event.target.closest("a")) return;
   window.location.hash = `#/jobs/${id}`;
+}
+
+// "key=value" as a metadata filter's pair, or null (empty, or no "=").
+function metadataPair(text) {
+  const at = text.indexOf("=");
+  return at > 0 ? [text.slice(0, at).trim(), text.slice(at + 1).trim()] : null;
+}
+
+// Whether a job's metadata holds the pair, as the service's index matches it: a string as it
+// is, a number or a boolean as its JSON text.
+function holds(metadata, pair) {
+  if (!pair) return true;
+  const value = metadata?.[pair[0]];
+  if (typeof value === "string") return value === pair[1];
+  return (typeof value === "number" || typeof value === "boolean") && JSON.stringify(value) === pair[1];
 }
