@@ -326,7 +326,11 @@ class BundledEvent(Answer):
 class BundleEntry(Answer):
     leaf_index: Count
     position: int = Field(ge=1)
-    canonical: str = Field(description="the event's canonical bytes, base64: what its leaf hashes")
+    canonical: str | None = Field(
+        None, description="the event's canonical bytes, base64: what its leaf hashes (absent for an erased event)"
+    )
+    erased: Literal[True] | None = Field(None, description="its job's data was erased: its bytes are gone, its leaf is proven")
+    leaf_hash: TreeHash | None = Field(None, description="an erased event's leaf hash (base64), whose inclusion is proven")
     event: BundledEvent
     inclusion_proof: list[TreeHash]
 

@@ -14,6 +14,7 @@ UNDOCUMENTED = {
     ("GET", "/ui"),  # the dashboard: HTML, CSS and JavaScript files, not an API
     ("GET", "/ui/"),
     ("GET", "/ui/{name}"),
+    ("GET", "/ui/{folder}/{name}"),  # the dashboard's copy of the TypeScript client (ui/client/)
 }
 
 

@@ -102,7 +102,8 @@ async def assert_read_models_equal_rebuild(session: aiohttp.ClientSession, servi
     await service.stop()
     assert "ok:" in await cli("audit", "verify", "--db", service.db)
     live = await read_models(service.db)
-    assert all(live) and len(live[1]) == len(job_ids)
+    jobs_docs = [doc for doc in live[1] if b'"group":' not in doc]  # besides each type's group document (estimates)
+    assert all(live) and len(jobs_docs) == len(job_ids)
     await cli("projections", "rebuild", "--db", service.db)
     await cli("projections", "rebuild", "stats", "--db", service.db)
     assert await read_models(service.db) == live

@@ -853,9 +853,22 @@ export interface components {
             position: number;
             /**
              * Canonical
-             * @description the event's canonical bytes, base64: what its leaf hashes
+             * @description the event's canonical bytes, base64: what its leaf hashes (absent for an erased event)
+             * @default null
              */
-            canonical: string;
+            canonical?: string | null;
+            /**
+             * Erased
+             * @description its job's data was erased: its bytes are gone, its leaf is proven
+             * @default null
+             */
+            erased?: true | null;
+            /**
+             * Leaf Hash
+             * @description an erased event's leaf hash (base64), whose inclusion is proven
+             * @default null
+             */
+            leaf_hash?: string | null;
             event: components["schemas"]["BundledEvent"];
             /** Inclusion Proof */
             inclusion_proof: string[];
