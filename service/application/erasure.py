@@ -6,16 +6,13 @@ The two steps are not one transaction: a crash between them leaves an erased job
 still hold its data; erasing it again (the same request) rewrites them, and records nothing new.
 """
 
-import hashlib
 from typing import Any
 from uuid import UUID
 
 from jobledger.domain import commands, erasure, events
-from jobledger.eventlog import codec
+from jobledger.eventlog import chain, codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import Redaction
-from jobledger.proof import merkle
-from jobledger.application import audit_tree
 from jobledger.application.jobs import Jobs, Scope
 from jobledger.application.snapshot import Snapshot
 
@@ -38,10 +35,10 @@ async def redact(stores: Stores, job_id: UUID) -> int:
     redactions = []
     for e in history:
         data = erasure.redact(e.type, codec.loads(e.data))
-        if data is not None:
-            canonical = audit_tree.canonical_of(e)  # the bytes as they were: what the chain and the tree hold
-            redactions.append(
-                Redaction(e.position, codec.dumps(data), hashlib.sha256(canonical).digest(), merkle.leaf_hash(canonical))
+        if data is not None:  # the commitments of its bytes as they were, as its append worked them out
+            digest, leaf = chain.digest_and_leaf(
+                str(e.stream_id), e.version, e.type, e.schema_version, chain.canonical_time(e.recorded_at), e.data, e.metadata
             )
+            redactions.append(Redaction(e.position, codec.dumps(data), digest, leaf))
     await stores.erasure.erase(job_id, redactions)  # the metadata index rows go even when no event changes
     return len(redactions)
