@@ -36,6 +36,17 @@ def _media_type(value: str) -> str:
 Name = Annotated[
     str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
 ]
+
+
+def _unique_phases(phases: list[str]) -> list[str]:
+    if len(set(phases)) != len(phases):
+        raise ValueError("phase names must be unique")
+    return phases
+
+
+#: a job's phases, in order: a create's own, or its type's default (types.JobType)
+Phases = Annotated[list[Name], Field(max_length=100, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique_phases)]
+Priority = json_int(-(2**31), 2**31 - 1)  #: higher first (a create's, or its type's default)
 MediaType = Annotated[
     str,
     Field(min_length=1, max_length=200, json_schema_extra={"pattern": MEDIA_TYPE.pattern}),
@@ -55,21 +66,14 @@ class CreateJobBody(Body):
     type: Name
     payload: Json = None
     metadata: JsonObject = Field(default_factory=dict)
-    phases: list[Name] = Field(default_factory=list, max_length=100, json_schema_extra={"uniqueItems": True})
-    priority: json_int(-(2**31), 2**31 - 1) = 0
+    phases: Phases = Field(default_factory=list)
+    priority: Priority = 0
     max_attempts: json_int(1, 1000) = 1
     run_at: UtcTime | None = None
     expires_in: float = Field(24 * 3600, gt=0, le=MAX_EXPIRES_IN, description="seconds until the job expires")
     retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
     retry_max_seconds: float = Field(300.0, ge=0, le=7 * 86400, description="longest retry delay")
     message: text(10_000) | None = Field(None, description="the job's progress message from the start, while it waits")
-
-    @field_validator("phases")
-    @classmethod
-    def _unique(cls, phases: list[str]) -> list[str]:
-        if len(set(phases)) != len(phases):
-            raise ValueError("phase names must be unique")
-        return phases
 
     def command(
         self, tenant: str, idempotency_key: str | None, digest: str, defaults=None, user: str | None = None

@@ -19,12 +19,12 @@ from typing import Any
 
 import jsonschema
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from jobledger.domain import errors, job_type as type_stream
 from jobledger.domain.events import TYPE_EVENT_TYPES
 from jobledger.application import type_schemas
-from jobledger.application.bodies import MAX_INT64, Name
+from jobledger.application.bodies import MAX_INT64, Phases, Priority
 from jobledger.application.json_types import JsonObject, json_int
 from jobledger.application.jobs import DEFAULT_TENANT
 from jobledger.eventlog import codec
@@ -56,20 +56,10 @@ class JobType(BaseModel):
     max_payload_bytes: json_int(1, MAX_INT64) | None = Field(
         None, description="largest payload (as JSON) of a job of this type"
     )
-    phases: list[Name] | None = Field(
-        None, max_length=100, description="the phases of the type's jobs, unless a create names its own",
-        json_schema_extra={"uniqueItems": True},
-    )
-    priority: json_int(-(2**31), 2**31 - 1) | None = Field(None, description="jobs' priority unless a create gives one")
+    phases: Phases | None = Field(None, description="the phases of the type's jobs, unless a create names its own")
+    priority: Priority | None = Field(None, description="jobs' priority unless a create gives one")
     _validator: type_schemas.PayloadValidator | None = PrivateAttr(None)
     _refused: str | None = PrivateAttr(None)  # why a schema stored before the checks existed fails them
-
-    @field_validator("phases")
-    @classmethod
-    def _unique(cls, phases: list[str] | None) -> list[str] | None:
-        if phases is not None and len(set(phases)) != len(phases):
-            raise ValueError("phase names must be unique")
-        return phases
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
