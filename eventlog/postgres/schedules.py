@@ -21,6 +21,9 @@ from jobledger.eventlog.postgres.connection import Database
 from jobledger.eventlog.records import AppendsRefused, DueSchedule, FirePlan, RecordedEvent, ScheduleRow
 
 STREAM_LOCK = 1785684589  # jobledger_append's per-stream lock class (migration 0009)
+# Candidates looked at per schedule fired: the earliest due are often another fire's, and the
+# locks are tried in order until `limit` are held (the rest are not tried).
+OVERSAMPLE = 4
 _COLUMNS = (
     "s.tenant, s.name, s.stream_id, s.status, s.config::text AS config, s.paused_reason, s.next_fire_at, "
     "s.generation, s.last_job_id, s.last_fires::text AS last_fires, s.version, s.created_at, s.updated_at"
@@ -28,12 +31,13 @@ _COLUMNS = (
 _HELD = f"""
     WITH due AS (
         SELECT stream_id, last_job_id, config::jsonb ->> 'overlap' AS overlap FROM schedules
-        WHERE status = 'active' AND next_fire_at <= $1 ORDER BY next_fire_at LIMIT $2
+        WHERE status = 'active' AND next_fire_at <= $1 ORDER BY next_fire_at LIMIT $2 * {OVERSAMPLE}
     )
     SELECT stream_id FROM due
     WHERE pg_try_advisory_xact_lock({STREAM_LOCK}, uuid_hash(stream_id))
       AND (last_job_id IS NULL OR overlap IS DISTINCT FROM 'cancel_previous'
            OR pg_try_advisory_xact_lock({STREAM_LOCK}, uuid_hash(last_job_id)))
+    LIMIT $2
 """
 _DUE = f"""
     SELECT {_COLUMNS}, j.status AS last_job_status, j.doc::text AS last_job_doc

@@ -33,6 +33,7 @@ from jobledger.projections import job_status
 log = logging.getLogger("jobledger.scheduler")
 
 BATCH = 100  #: schedules fired in one transaction
+LANES = 3  #: fire transactions of one instance at once
 GRACE = timedelta(seconds=60)  #: a fire time this late still fires on time; older ones are missed (catch_up)
 ON_TIME_LIMIT = 1000  #: fire times of one schedule handled at once (a schedule of every second, 60 in the grace)
 MAX_SLEEP = 30.0  #: seconds the loop sleeps at most with nothing due (a wake-up lost is found again)
@@ -63,16 +64,19 @@ class Scheduler:
 
     async def tick(self) -> int:
         """Handle every fire time due now; how many schedules were handled (another instance's
-        are left to it)."""
+        are left to it). LANES transactions run at once: one waits on its commit while another plans."""
         now = self.jobs.clock()
-        round_ = _Round({}, set())
+        types: dict[str, dict[str, JobType]] = {}
+        return sum(await asyncio.gather(*(self._lane(now, types) for _ in range(LANES))))
+
+    async def _lane(self, now: datetime, types: dict[str, dict[str, JobType]]) -> int:
         total = 0
         while True:
-            round_.handled, round_.missing = 0, set()
+            round_ = _Round(types, set())
             await self.jobs.stores.schedules.fire_due(now, BATCH, lambda due: self._plan(due, now, round_))
             total += round_.handled
             for tenant in round_.missing:
-                round_.types[tenant] = await self.types.all(tenant)
+                types[tenant] = await self.types.all(tenant)
             if not round_.missing and round_.handled < BATCH:
                 return total
 
