@@ -133,6 +133,18 @@ class TypeNotFound(JobServiceError):
     code = "type_not_found"
 
 
+class ScheduleNotFound(JobServiceError):
+    """No schedule with this name."""
+
+    code = "schedule_not_found"
+
+
+class ScheduleExists(JobServiceError):
+    """A schedule with this name exists: update it (PUT /schedules/{name}) or delete it first."""
+
+    code = "schedule_exists"
+
+
 class LeafNotFound(JobServiceError):
     """No leaf with this index in the log's tree (or not one of the caller's tenant)."""
 

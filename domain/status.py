@@ -30,3 +30,10 @@ class PhaseStatus(str, Enum):
 class TypeStatus(str, Enum):
     ACTIVE = "active"  #: claims give out its jobs
     PAUSED = "paused"  #: creates still queue its jobs; claims leave them until it resumes
+
+
+class ScheduleStatus(str, Enum):
+    NEW = "new"  #: before its first event (or never created)
+    ACTIVE = "active"  #: fires at its times
+    PAUSED = "paused"  #: fires nothing until it resumes (its missed times are not caught up)
+    DELETED = "deleted"  #: gone from lists and fires nothing; its history stays in the log

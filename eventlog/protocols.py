@@ -20,6 +20,7 @@ from jobledger.eventlog.records import (
     Checkpoint,
     ClaimPlan,
     ClaimQuery,
+    FirePlan,
     JobFilter,
     Leaf,
     Listener,
@@ -27,6 +28,7 @@ from jobledger.eventlog.records import (
     QueueStats,
     RecordedEvent,
     Redaction,
+    ScheduleRow,
     StatusRow,
     TypeRow,
 )
@@ -238,6 +240,28 @@ class Erasure(Protocol):
         ...
 
 
+class ScheduleStore(Protocol):
+    """Schedules (domain/schedule.py): their read model, and their fires, each chosen and appended
+    in one transaction so that no two instances fire one schedule's time."""
+
+    async def get_schedule(self, tenant: str, name: str) -> ScheduleRow | None:
+        """The tenant's schedule `name`, deleted or not (a name another tenant uses is not seen)."""
+        ...
+
+    async def list_schedules(self, tenant: str, after: str | None, limit: int) -> list[ScheduleRow]:
+        """The tenant's schedules but the deleted ones, by name, from after `after`."""
+        ...
+
+    async def next_fire_at(self) -> datetime | None:
+        """The earliest next fire time of any active schedule."""
+        ...
+
+    async def fire_due(self, now: datetime, limit: int, plan: FirePlan) -> list[list[RecordedEvent]]:
+        """Up to `limit` active schedules due at `now` that no other fire holds, handed to `plan`,
+        whose appends are written in one transaction with the choice (all, or none: AppendsRefused)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """One backend's store of each concern, sharing its connections."""
@@ -250,6 +274,7 @@ class Stores:
     projections: ProjectionStore
     tree: TreeStore  #: the log's Merkle tree and its checkpoints
     erasure: Erasure  #: erased jobs' data, and what the log keeps of it
+    schedules: ScheduleStore  #: schedules' read model and their fires
     #: run in order by close(): what drains first (the log's queued appends), then the connections
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
 

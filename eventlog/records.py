@@ -157,6 +157,40 @@ class QueueStats:
 
 # Given the claimable status rows, the appends that claim them (run while claims are serialised).
 ClaimPlan = Callable[[list[StatusRow]], list[AppendRequest]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    """A schedule as its read model holds it (eventlog/schedule_rows.py)."""
+
+    tenant: str
+    name: str
+    stream_id: UUID
+    status: str
+    config: dict[str, Any]
+    paused_reason: str | None
+    next_fire_at: datetime | None
+    generation: int
+    last_job_id: UUID | None
+    last_fires: list[dict[str, Any]]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueSchedule:
+    """An active schedule whose next fire time has come, and the job of its last fire as it is now
+    (its status and document; None when it has none, or it has left the status table)."""
+
+    row: ScheduleRow
+    last_job_status: str | None
+    last_job_doc: str | None
+
+
+# Given the due schedules (held by this fire alone), the appends that fire them: their streams'
+# and their jobs', written in one transaction.
+FirePlan = Callable[[list[DueSchedule]], list[AppendRequest]]
 # What became of one append of a batch: its recorded events, or why it was refused.
 Outcome = list[RecordedEvent] | Exception
 

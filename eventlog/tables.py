@@ -208,3 +208,26 @@ merkle_checkpoints = sa.Table(
     sa.Column("note", sa.Text(), nullable=False),
     sa.Column("issued_at", _time, nullable=False),
 )
+
+# Each tenant's schedules (domain/schedule.py, migration 0018): the read model of the schedules'
+# streams, written by a trigger on the log's inserts (eventlog/schedule_rows.py). `next_fire_at` is
+# the first fire time still to handle; `last_fires` the latest fires and skips, oldest first.
+_active_schedule = sa.text("status = 'active'")
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("tenant", sa.Text(), primary_key=True),
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("stream_id", sa.Uuid(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("config", sa.JSON(), nullable=False),
+    sa.Column("paused_reason", sa.Text()),
+    sa.Column("next_fire_at", _time),
+    sa.Column("generation", sa.Integer(), nullable=False),  # the version of its last ScheduleCreated
+    sa.Column("last_job_id", sa.Uuid()),
+    sa.Column("last_fires", sa.JSON(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),  # the schedule's stream version
+    sa.Column("created_at", _time, nullable=False),
+    sa.Column("updated_at", _time, nullable=False),
+    sa.Index("schedules_due", "next_fire_at", postgresql_where=_active_schedule, sqlite_where=_active_schedule),
+)

@@ -8,6 +8,7 @@ from jobledger.eventlog.sqlite.log import SQLiteLog
 from jobledger.eventlog.sqlite.projections import SQLiteProjections
 from jobledger.eventlog.sqlite.queue import SQLiteQueue
 from jobledger.eventlog.sqlite.registry import SQLiteRegistry
+from jobledger.eventlog.sqlite.schedules import SQLiteSchedules
 from jobledger.eventlog.sqlite.status import SQLiteStatus
 from jobledger.eventlog.sqlite.tree import SQLiteTree
 
@@ -26,5 +27,6 @@ def stores(db: Database) -> Stores:
         projections=SQLiteProjections(db),
         tree=SQLiteTree(db),
         erasure=SQLiteErasure(db),
+        schedules=SQLiteSchedules(db, log),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )

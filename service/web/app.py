@@ -8,8 +8,10 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schemas, tokens, type_routes, ui_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schedule_routes, schemas, tokens, type_routes, ui_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper, tracing
+from jobledger.application.scheduler import Scheduler
+from jobledger.application.schedules import Schedules
 from jobledger.web.config import Settings
 from jobledger.application.estimates import Estimates
 from jobledger.application.jobs import Jobs
@@ -31,6 +33,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_stores_context)
     app.cleanup_ctx.append(_follower_context)
     app.cleanup_ctx.append(_sweeper_context)
+    app.cleanup_ctx.append(_scheduler_context)
     app.cleanup_ctx.append(_projections_context)
     app.cleanup_ctx.append(audit_routes.checkpoints_context)  # the log's tree, built after the appends commit
     app.cleanup_ctx.append(live_routes.hub_context)
@@ -38,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(worker_routes.routes)
     app.add_routes(type_routes.routes)
+    app.add_routes(schedule_routes.routes)
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
     app.add_routes(audit_routes.routes)
@@ -101,6 +105,7 @@ async def _stores_context(app: web.Application):
         stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit,
         tokens=verifier and verifier.principal, is_token=tokens.looks_like_jwt,
     )
+    app[keys.schedules_key] = Schedules(stores, app[keys.types_key], lambda: jobs.clock())  # the clock tests set
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield
@@ -131,6 +136,18 @@ async def _sweeper_context(app: web.Application):
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _scheduler_context(app: web.Application):
+    """Each instance fires the schedules whose time has come (application/scheduler.py)."""
+    scheduler = app[keys.scheduler_key] = Scheduler(app[keys.jobs_key], app[keys.types_key])
+    app[keys.follower_key].subscribe(scheduler.seen)
+    task = asyncio.create_task(scheduler.run()) if app[keys.settings_key].scheduler else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _projections_context(app: web.Application):

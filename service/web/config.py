@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     port: int = 8080
     max_body_bytes: int = 1024 * 1024
     sweep_interval: float = 1.0  #: seconds between expiry sweeps
+    scheduler: bool = True  #: fire schedules in this instance (JOBLEDGER_SCHEDULER=false: another does)
     retention_seconds: float = 7 * 86400  #: finished jobs leave the status table after this; 0 keeps them
     migrate_on_start: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -9,6 +9,8 @@ from jobledger.application.estimates import Estimates
 from jobledger.application.jobs import Jobs
 from jobledger.web.live import Hub
 from jobledger.application.metrics import Metrics
+from jobledger.application.scheduler import Scheduler
+from jobledger.application.schedules import Schedules
 from jobledger.application.types import TypeRegistry
 
 settings_key = web.AppKey("settings", Settings)
@@ -21,3 +23,5 @@ hub_key = web.AppKey("hub", Hub)
 request_id_key = web.RequestKey("request_id", str)  #: set by logs.request_context
 metrics_key = web.AppKey("metrics", Metrics)
 estimates_key = web.AppKey("estimates", Estimates)
+schedules_key = web.AppKey("schedules", Schedules)
+scheduler_key = web.AppKey("scheduler", Scheduler)

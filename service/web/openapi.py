@@ -17,8 +17,8 @@ from pydantic.json_schema import models_json_schema
 
 import jobledger
 from jobledger.application import bodies, bulk_bodies
-from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
-from jobledger.application import json_types, types
+from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schedule_answers, schedule_routes, schemas, type_routes, worker_routes
+from jobledger.application import json_types, schedules, types
 from jobledger.eventlog import metadata
 from jobledger.web.errors import HTTP_CODES, STATUS
 
@@ -37,8 +37,8 @@ ERRORS = {
     403: "forbidden: this key's role may not do this, may not use this job type, or may not send X-Actor; "
          "host_not_allowed: a Host this service does not answer; cross_origin: a state change or WebSocket "
          "from a browser on another origin",
-    404: "not found: no such job (or not the caller's), phase, artifact or type",
-    409: "illegal_transition, version_conflict (stale If-Match) or lease_lost",
+    404: "not found: no such job (or not the caller's), phase, artifact, type or schedule",
+    409: "illegal_transition, version_conflict (stale If-Match), lease_lost or schedule_exists",
     408: "request_timeout: the body did not arrive within body_timeout_seconds (the connection is closed)",
     413: "payload_too_large: the body is over max_body_bytes",
     415: "unsupported_media_type: a body that is not Content-Type: application/json, or any Content-Encoding",
@@ -118,6 +118,12 @@ _PAUSE = (
     "running jobs finish. A type need not be registered to be paused. Pausing a paused type changes nothing "
     "(`changed: false`); each change is a TypePaused or TypeResumed event of the type's stream."
 )
+_s, _S = schedule_routes, schedule_answers.Schedule
+_SCHEDULES = (
+    "Each fire time creates the template's job (idempotency key `schedule:<name>:<generation>:<fire time>`) and "
+    "appends ScheduleFired, in one transaction, on exactly one instance. The overlap policy decides a fire whose "
+    "previous job is unfinished; the catch-up policy the fire times missed while no instance ran (README, Schedules)."
+)
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
@@ -185,6 +191,22 @@ OPERATIONS = (
               body=bodies.EmptyBody, errors=(400,)),
     Operation("get", "/types/{name}/events", _t.type_events, "A job type's history: definitions, pauses, resumes",
               responses.TypeEvents, errors=(400, 404)),
+    Operation("post", "/schedules", _s.create_schedule, "Create a schedule (ScheduleCreated in its stream)", _S,
+              body=schedules.CreateScheduleBody, status=201, errors=(409,), description=_SCHEDULES),
+    Operation("get", "/schedules", _s.list_schedules, "The tenant's schedules, by name", schedule_answers.SchedulePage,
+              query=_s.ScheduleListQuery),
+    Operation("get", "/schedules/{name}", _s.get_schedule, "A schedule, its next fire time and latest fires", _S,
+              errors=(404,)),
+    Operation("put", "/schedules/{name}", _s.update_schedule, "Replace a schedule's definition", _S,
+              body=schedules.ScheduleDefinition, errors=(404, 409)),
+    Operation("post", "/schedules/{name}/pause", _s.pause_schedule, "Stop a schedule firing", _S,
+              body=schedules.PauseScheduleBody, errors=(404, 409)),
+    Operation("post", "/schedules/{name}/resume", _s.resume_schedule, "Fire a paused schedule again from now", _S,
+              body=bodies.EmptyBody, errors=(404, 409)),
+    Operation("delete", "/schedules/{name}", _s.delete_schedule, "Delete a schedule (its history stays)", _S,
+              errors=(404, 409)),
+    Operation("get", "/schedules/{name}/events", _s.schedule_events, "A schedule's history: definitions, pauses, fires",
+              schedule_answers.ScheduleEvents, errors=(400, 404)),
     Operation("get", "/checkpoint", _a.latest_checkpoint, "The log's latest signed checkpoint (a signed note)", None,
               media="text/plain", raw={"type": "string"}, errors=(500,)),
     Operation("post", "/checkpoint", _a.issue_checkpoint, "Sign the log's tree now if it grew; the latest checkpoint",
@@ -235,7 +257,7 @@ def _parameters(model: type[BaseModel] | None, where: str, defs: dict[str, Any])
 _PATH = {
     "id": {"type": "string", "format": "uuid", "description": "the job's id"},
     "phase": {**TypeAdapter(bodies.Name).json_schema(), "description": "one of the job's phases"},
-    "name": {**TypeAdapter(bodies.Name).json_schema(), "description": "an artifact's or a job type's name"},
+    "name": {**TypeAdapter(bodies.Name).json_schema(), "description": "an artifact's, a job type's or a schedule's name"},
 }
 
 
@@ -293,7 +315,7 @@ def _links(op: Operation) -> dict[str, Any]:
 
 
 def _operation_id(op: Operation) -> str:
-    return op.handler.__name__ if op.method != "delete" else "delete_job"
+    return op.handler.__name__ if op.method != "delete" or op.path.startswith("/schedules") else "delete_job"
 
 
 def _error_body(status: int) -> dict[str, Any]:

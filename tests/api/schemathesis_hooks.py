@@ -26,3 +26,15 @@ def before_call(ctx, case, **kwargs):
     map_body(ctx, body)
     if case.path in ("/jobs/cancel", "/jobs/retry") and isinstance(body.get("dry_run", False), bool):
         body["dry_run"] = True
+    if case.path in ("/schedules", "/schedules/{name}"):
+        schedule(body)
+
+
+def schedule(body: dict) -> None:
+    """A schedule's cron expression and time zone as the service reads them: any text is valid to
+    the document, few texts are a cron expression or an IANA zone (an invalid one, not text, is
+    left invalid)."""
+    if isinstance(body.get("cron"), str) and 0 < len(body["cron"]) <= 200:
+        body["cron"] = "*/5 * * * *"
+    if isinstance(body.get("timezone"), str) and 0 < len(body["timezone"]) <= 100:
+        body["timezone"] = "Europe/Berlin"

@@ -224,6 +224,38 @@ export class Jobledger {
   typeEvents(name: string, options: CallOptions = {}): Promise<S["TypeEvents"]> {
     return this.call("get", "/types/{name}/events", { path: { name }, signal: options.signal });
   }
+
+  // ---- schedules (cron): each fire time creates the template's job, once
+
+  createSchedule(body: Body<"create_schedule">, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("post", "/schedules", { body, signal: options.signal });
+  }
+  /** One page of the tenant's schedules, by name; pass its `next_cursor` as `cursor` for the next. */
+  schedules(query: Query<"list_schedules"> = {}, options: CallOptions = {}): Promise<S["SchedulePage"]> {
+    return this.call("get", "/schedules", { query, signal: options.signal });
+  }
+  getSchedule(name: string, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("get", "/schedules/{name}", { path: { name }, signal: options.signal });
+  }
+  /** Replace the definition: fire times count again from now. */
+  updateSchedule(name: string, body: Body<"update_schedule">, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("put", "/schedules/{name}", { path: { name }, body, signal: options.signal });
+  }
+  pauseSchedule(name: string, body: Body<"pause_schedule"> = {}, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("post", "/schedules/{name}/pause", { path: { name }, body, signal: options.signal });
+  }
+  /** Fire again from now on: the times passed while paused are not caught up. */
+  resumeSchedule(name: string, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("post", "/schedules/{name}/resume", { path: { name }, body: {}, signal: options.signal });
+  }
+  deleteSchedule(name: string, options: CallOptions = {}): Promise<S["Schedule"]> {
+    return this.call("delete", "/schedules/{name}", { path: { name }, signal: options.signal });
+  }
+  /** The schedule's definitions, pauses, fires and skips, in order. */
+  scheduleEvents(name: string, options: CallOptions = {}): Promise<S["ScheduleEvents"]> {
+    return this.call("get", "/schedules/{name}/events", { path: { name }, signal: options.signal });
+  }
+
   health(options: CallOptions = {}): Promise<Ok<"health">> {
     return this.call("get", "/health", { signal: options.signal });
   }

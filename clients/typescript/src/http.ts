@@ -75,7 +75,8 @@ export function createClient(options: ClientOptions): Client {
   async function request<P extends Path, M extends MethodOf<P>>(
     method: M, path: P, ...[init]: InitArgs<Operation<P, M>>
   ): Promise<Answer<Operation<P, M>>> {
-    const { path: params, query, header, body, signal } = (init ?? {}) as LooseInit;
+    // through unknown: the union of every operation's init is too large for the compiler to check here
+    const { path: params, query, header, body, signal } = ((init as unknown) ?? {}) as LooseInit;
     const headers = new Headers(options.headers);
     const key = keyOf(options);
     if (key) headers.set("Authorization", `Bearer ${key}`);

@@ -559,6 +559,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's schedules, by name */
+        get: operations["list_schedules"];
+        put?: never;
+        /**
+         * Create a schedule (ScheduleCreated in its stream)
+         * @description Each fire time creates the template's job (idempotency key `schedule:<name>:<generation>:<fire time>`) and appends ScheduleFired, in one transaction, on exactly one instance. The overlap policy decides a fire whose previous job is unfinished; the catch-up policy the fire times missed while no instance ran (README, Schedules).
+         */
+        post: operations["create_schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A schedule, its next fire time and latest fires */
+        get: operations["get_schedule"];
+        /** Replace a schedule's definition */
+        put: operations["update_schedule"];
+        post?: never;
+        /** Delete a schedule (its history stays) */
+        delete: operations["delete_schedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a schedule firing */
+        post: operations["pause_schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fire a paused schedule again from now */
+        post: operations["resume_schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A schedule's history: definitions, pauses, fires */
+        get: operations["schedule_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkpoint": {
         parameters: {
             query?: never;
@@ -1199,6 +1290,44 @@ export interface components {
             /** Jobs */
             jobs: components["schemas"]["BatchJob"][];
         };
+        /** CreateScheduleBody */
+        CreateScheduleBody: {
+            /**
+             * Cron
+             * @description five fields (minute hour day-of-month month day-of-week), or six with seconds first
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description the IANA time zone the expression's times are in
+             * @default UTC
+             */
+            timezone?: string;
+            /** @description the job each fire creates */
+            job: components["schemas"]["JobTemplate"];
+            /**
+             * Overlap
+             * @description when the previous fire's job is unfinished: skip this fire, allow both, or cancel it
+             * @default allow
+             * @enum {string}
+             */
+            overlap?: "skip" | "allow" | "cancel_previous";
+            /**
+             * Catch Up
+             * @description fire times missed while no instance ran: none, the latest one, or the last catch_up_limit
+             * @default latest
+             * @enum {string}
+             */
+            catch_up?: "none" | "latest" | "all";
+            /**
+             * Catch Up Limit
+             * @description missed fire times that catch_up all fires at most
+             * @default 10
+             */
+            catch_up_limit?: number;
+            /** Name */
+            name: string;
+        };
         /** Durations */
         Durations: {
             /** Count */
@@ -1319,7 +1448,7 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed";
+        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed" | "ScheduleCreated" | "ScheduleUpdated" | "SchedulePaused" | "ScheduleResumed" | "ScheduleDeleted" | "ScheduleFired" | "ScheduleFireSkipped" | "ScheduleFiresMissed";
         /** FailBody */
         FailBody: {
             /**
@@ -1339,6 +1468,27 @@ export interface components {
              * @default false
              */
             retryable?: boolean;
+        };
+        /**
+         * Fire
+         * @description One of a schedule's latest fire times: the job it created, or why it made none.
+         */
+        Fire: {
+            /**
+             * Fire At
+             * Format: date-time
+             */
+            fire_at: string;
+            /**
+             * Job Id
+             * @description the job this fire created; null: skipped
+             */
+            job_id: string | null;
+            /**
+             * Skipped
+             * @description why it made no job (overlap skip, superseded); null: it made one
+             */
+            skipped: string | null;
         };
         /**
          * Health
@@ -1556,6 +1706,65 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * JobTemplate
+         * @description The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once).
+         *     Fields left out take the job type's defaults as they are at each fire.
+         */
+        JobTemplate: {
+            /** Type */
+            type: string;
+            /**
+             * Payload
+             * @default null
+             */
+            payload?: components["schemas"]["Json"];
+            /** Metadata */
+            metadata?: {
+                [key: string]: components["schemas"]["Json"];
+            };
+            /** Phases */
+            phases?: string[];
+            /**
+             * Priority
+             * @default 0
+             */
+            priority?: number;
+            /**
+             * Max Attempts
+             * @default 1
+             */
+            max_attempts?: number;
+            /**
+             * Run At
+             * @default null
+             */
+            run_at?: string | null;
+            /**
+             * Expires In
+             * @description seconds until the job expires
+             * @default 86400
+             */
+            expires_in?: number;
+            /**
+             * Retry Base Seconds
+             * @description first retry delay; doubles per attempt
+             * @default 1
+             */
+            retry_base_seconds?: number;
+            /**
+             * Retry Max Seconds
+             * @description longest retry delay
+             * @default 300
+             */
+            retry_max_seconds?: number;
+            /**
+             * Message
+             * @description the job's progress message from the start, while it waits
+             * @default null
+             */
+            message?: string | null;
+        };
         /** JobType */
         JobType: {
             /**
@@ -1726,6 +1935,15 @@ export interface components {
             /**
              * Reason
              * @description why claims stop giving out the type's jobs
+             * @default null
+             */
+            reason?: string | null;
+        };
+        /** PauseScheduleBody */
+        PauseScheduleBody: {
+            /**
+             * Reason
+             * @description why it stops firing
              * @default null
              */
             reason?: string | null;
@@ -1970,6 +2188,128 @@ export interface components {
              */
             reason?: string | null;
         };
+        /**
+         * Schedule
+         * @description A schedule: its definition as given, its status, its next fire time and its latest fires.
+         */
+        Schedule: {
+            /** Name */
+            name: string;
+            /** Cron */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Job
+             * @description the job template, with the fields it was given
+             */
+            job: {
+                [key: string]: unknown;
+            };
+            /**
+             * Overlap
+             * @enum {string}
+             */
+            overlap: "skip" | "allow" | "cancel_previous";
+            /**
+             * Catch Up
+             * @enum {string}
+             */
+            catch_up: "none" | "latest" | "all";
+            /** Catch Up Limit */
+            catch_up_limit: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused" | "deleted";
+            /** Paused Reason */
+            paused_reason: string | null;
+            /**
+             * Next Fire At
+             * @description when it fires next (UTC); null while paused or deleted
+             */
+            next_fire_at: string | null;
+            /**
+             * Last Fires
+             * @description its latest fires and skips, newest first
+             */
+            last_fires: components["schemas"]["Fire"][];
+            /**
+             * Version
+             * @description events in the schedule's stream
+             */
+            version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ScheduleDefinition */
+        ScheduleDefinition: {
+            /**
+             * Cron
+             * @description five fields (minute hour day-of-month month day-of-week), or six with seconds first
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description the IANA time zone the expression's times are in
+             * @default UTC
+             */
+            timezone?: string;
+            /** @description the job each fire creates */
+            job: components["schemas"]["JobTemplate"];
+            /**
+             * Overlap
+             * @description when the previous fire's job is unfinished: skip this fire, allow both, or cancel it
+             * @default allow
+             * @enum {string}
+             */
+            overlap?: "skip" | "allow" | "cancel_previous";
+            /**
+             * Catch Up
+             * @description fire times missed while no instance ran: none, the latest one, or the last catch_up_limit
+             * @default latest
+             * @enum {string}
+             */
+            catch_up?: "none" | "latest" | "all";
+            /**
+             * Catch Up Limit
+             * @description missed fire times that catch_up all fires at most
+             * @default 10
+             */
+            catch_up_limit?: number;
+        };
+        /** ScheduleEvents */
+        ScheduleEvents: {
+            /** Name */
+            name: string;
+            /**
+             * Stream Id
+             * Format: uuid
+             * @description the schedule's stream in the log (its events' `job_id`)
+             */
+            stream_id: string;
+            /** Events */
+            events: components["schemas"]["Event"][];
+        };
+        /** SchedulePage */
+        SchedulePage: {
+            /** Schedules */
+            schedules: components["schemas"]["Schedule"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last
+             */
+            next_cursor: string | null;
+        };
         /** Stats */
         Stats: {
             /** Types */
@@ -2180,7 +2520,7 @@ export interface components {
                 };
             };
         };
-        /** @description not found: no such job (or not the caller's), phase, artifact or type */
+        /** @description not found: no such job (or not the caller's), phase, artifact, type or schedule */
         404: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2190,7 +2530,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "artifact_not_found" | "job_not_found" | "leaf_not_found" | "not_found" | "phase_not_found" | "proof_not_found" | "type_not_found";
+                        code?: "artifact_not_found" | "job_not_found" | "leaf_not_found" | "not_found" | "phase_not_found" | "proof_not_found" | "schedule_not_found" | "type_not_found";
                     };
                 };
             };
@@ -2210,7 +2550,7 @@ export interface components {
                 };
             };
         };
-        /** @description illegal_transition, version_conflict (stale If-Match) or lease_lost */
+        /** @description illegal_transition, version_conflict (stale If-Match), lease_lost or schedule_exists */
         409: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2220,7 +2560,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "illegal_transition" | "lease_lost" | "version_conflict";
+                        code?: "illegal_transition" | "lease_lost" | "schedule_exists" | "version_conflict";
                     };
                 };
             };
@@ -3683,6 +4023,267 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TypeEvents"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    list_schedules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's schedules, by name */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    create_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Create a schedule (ScheduleCreated in its stream) */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    get_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A schedule, its next fire time and latest fires */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    update_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleDefinition"];
+            };
+        };
+        responses: {
+            /** @description Replace a schedule's definition */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    delete_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a schedule (its history stays) */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            409: components["responses"]["409"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    pause_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PauseScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Stop a schedule firing */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    resume_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Fire a paused schedule again from now */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    schedule_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A schedule's history: definitions, pauses, fires */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleEvents"];
                 };
             };
             400: components["responses"]["400"];

@@ -59,6 +59,23 @@ describe("Jobledger: every operation", () => {
     assert.deepEqual(history.events.map((e) => e.type), ["TypeDefined", "TypePaused", "TypeResumed"]);
   });
 
+  it("schedules jobs", async () => {
+    const name = `calls-${run}`;
+    const created = await jl.createSchedule({ name, cron: "0 3 * * *", timezone: "Europe/Berlin", job: { type: tracked } });
+    assert.equal(created.status, "active");
+    assert.ok(created.next_fire_at !== null);
+    assert.ok((await jl.schedules({ limit: 500 })).schedules.some((s) => s.name === name));
+    assert.equal((await jl.getSchedule(name)).cron, "0 3 * * *");
+    assert.equal((await jl.updateSchedule(name, { cron: "0 4 * * *", job: { type: tracked } })).version, 2);
+    assert.equal((await jl.pauseSchedule(name, { reason: "holidays" })).status, "paused");
+    assert.equal((await jl.resumeSchedule(name)).status, "active");
+    assert.equal((await jl.deleteSchedule(name)).status, "deleted");
+    await refused(jl.getSchedule(name), 404, "schedule_not_found");
+    const history = await jl.scheduleEvents(name);
+    assert.deepEqual(history.events.map((e) => e.type),
+      ["ScheduleCreated", "ScheduleUpdated", "SchedulePaused", "ScheduleResumed", "ScheduleDeleted"]);
+  });
+
   it("creates once per idempotency key, in batches, and reads with an ETag", async () => {
     job = await jl.create({ type: tracked, phases: ["fetch"], metadata: { run } }, { idempotencyKey: `k-${run}` });
     const again = await jl.create({ type: tracked, phases: ["fetch"], metadata: { run } }, { idempotencyKey: `k-${run}` });

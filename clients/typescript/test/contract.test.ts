@@ -110,6 +110,30 @@ describe(`every operation of ${url}/openapi.json`, () => {
     assert.deepEqual(history.body.events.map((e) => e.type), ["TypePaused", "TypeResumed"]);
   });
 
+  it("creates, changes and deletes a schedule, each an event of its history", async () => {
+    const name = `contract-${run}`;
+    const body = { name, cron: "*/5 * * * *", job: { type: tracked, payload: { pages: 1 } }, overlap: "skip" as const };
+    const created = expectStatus(await api.request("post", "/schedules", { body }), 201);
+    assert.equal(created.body.overlap, "skip");
+    const again = expectStatus(await api.request("post", "/schedules", { body }), 409);
+    assert.equal(again.body.error.code, "schedule_exists");
+    const bad = expectStatus(await api.request("post", "/schedules", { body: { ...body, name: `bad-${run}`, cron: "61 * * * *" } }), 400);
+    assert.equal(bad.body.error.message.split(":")[0], "cron");
+    const listed = expectStatus(await api.request("get", "/schedules", { query: { limit: 500 } }), 200);
+    assert.ok(listed.body.schedules.some((s) => s.name === name));
+    const one = expectStatus(await api.request("get", "/schedules/{name}", { path: { name } }), 200);
+    assert.equal(one.body.cron, "*/5 * * * *");
+    const { name: _, ...definition } = body;
+    const updated = expectStatus(await api.request("put", "/schedules/{name}", { path: { name }, body: { ...definition, cron: "0 * * * *" } }), 200);
+    assert.equal(updated.body.version, 2);
+    const paused = expectStatus(await api.request("post", "/schedules/{name}/pause", { path: { name }, body: {} }), 200);
+    assert.equal(paused.body.next_fire_at, null);
+    expectStatus(await api.request("post", "/schedules/{name}/resume", { path: { name }, body: {} }), 200);
+    expectStatus(await api.request("delete", "/schedules/{name}", { path: { name } }), 200);
+    const history = expectStatus(await api.request("get", "/schedules/{name}/events", { path: { name } }), 200);
+    assert.equal(history.body.events.length, 5);
+  });
+
   it("creates jobs, once per idempotency key", async () => {
     const body = { type: tracked, phases: ["fetch", "parse"], payload: { pages: 3 } };
     const init = { body, header: { "Idempotency-Key": run } };

@@ -1,4 +1,4 @@
-// The dashboard: header (connection state, API key), a hash router (#/ and #/jobs/<id>),
+// The dashboard: header (connection state, API key), a hash router (#/, #/jobs/<id>, #/schedules),
 // and one live connection whose events update every view.
 
 import { apiKey, setApiKey } from "./api.js";
@@ -6,10 +6,12 @@ import { fill } from "./dom.js";
 import { jobPage } from "./job_page.js";
 import { Live } from "./live.js";
 import { overview } from "./overview.js";
+import { schedulesView } from "./schedules.js";
 import { JobStore, TypeSet } from "./store.js";
 import { tickTimes } from "./widgets.js";
 
 const JOB_ROUTE = /^#\/jobs\/([0-9a-f-]{36})$/i;
+const SCHEDULES_ROUTE = "#/schedules";
 const NOTICE_MS = 8000;
 const STATES = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying" };
 
@@ -28,7 +30,8 @@ let view = null;
 function route() {
   view?.dispose();
   const match = window.location.hash.match(JOB_ROUTE);
-  view = match ? jobPage(ctx, match[1].toLowerCase()) : overview(ctx);
+  if (match) view = jobPage(ctx, match[1].toLowerCase());
+  else view = window.location.hash === SCHEDULES_ROUTE ? schedulesView(ctx) : overview(ctx);
   fill(document.getElementById("view"), view.el);
   window.scrollTo(0, 0);
 }

@@ -150,6 +150,30 @@ export class Jobledger {
     typeEvents(name, options = {}) {
         return this.call("get", "/types/{name}/events", { path: { name }, signal: options.signal });
     }
+    createSchedule(body, options = {}) {
+        return this.call("post", "/schedules", { body, signal: options.signal });
+    }
+    schedules(query = {}, options = {}) {
+        return this.call("get", "/schedules", { query, signal: options.signal });
+    }
+    getSchedule(name, options = {}) {
+        return this.call("get", "/schedules/{name}", { path: { name }, signal: options.signal });
+    }
+    updateSchedule(name, body, options = {}) {
+        return this.call("put", "/schedules/{name}", { path: { name }, body, signal: options.signal });
+    }
+    pauseSchedule(name, body = {}, options = {}) {
+        return this.call("post", "/schedules/{name}/pause", { path: { name }, body, signal: options.signal });
+    }
+    resumeSchedule(name, options = {}) {
+        return this.call("post", "/schedules/{name}/resume", { path: { name }, body: {}, signal: options.signal });
+    }
+    deleteSchedule(name, options = {}) {
+        return this.call("delete", "/schedules/{name}", { path: { name }, signal: options.signal });
+    }
+    scheduleEvents(name, options = {}) {
+        return this.call("get", "/schedules/{name}/events", { path: { name }, signal: options.signal });
+    }
     health(options = {}) {
         return this.call("get", "/health", { signal: options.signal });
     }
