@@ -10,7 +10,7 @@ from enum import Enum
 
 from transitions import Machine, MachineError
 
-from jobledger.domain.status import PhaseStatus, Status, TypeStatus
+from jobledger.domain.status import PhaseStatus, Status, TypeStatus, WebhookStatus
 
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
@@ -43,6 +43,17 @@ TYPE_TRANSITIONS = [
     {"trigger": "resume", "source": TypeStatus.PAUSED, "dest": TypeStatus.ACTIVE},
 ]
 
+# A webhook endpoint (domain/webhook.py): deliveries are sent only while it is active.
+_W = WebhookStatus
+WEBHOOK_TRANSITIONS = [
+    {"trigger": "update", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "rotate", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "resend", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "disable", "source": _W.ACTIVE, "dest": _W.DISABLED},
+    {"trigger": "enable", "source": _W.DISABLED, "dest": _W.ACTIVE},
+    {"trigger": "delete", "source": [_W.ACTIVE, _W.DISABLED], "dest": _W.DELETED},
+]
+
 
 class _Probe:
     state: str
@@ -69,10 +80,12 @@ def _values(source):
 _job_machine, _job_probe = _build(Status, JOB_TRANSITIONS, Status.QUEUED)
 _phase_machine, _phase_probe = _build(PhaseStatus, PHASE_TRANSITIONS, PhaseStatus.PENDING)
 _type_machine, _type_probe = _build(TypeStatus, TYPE_TRANSITIONS, TypeStatus.ACTIVE)
+_webhook_machine, _webhook_probe = _build(WebhookStatus, WEBHOOK_TRANSITIONS, WebhookStatus.ACTIVE)
 
 JOB_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in JOB_TRANSITIONS))
 PHASE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in PHASE_TRANSITIONS))
 TYPE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in TYPE_TRANSITIONS))
+WEBHOOK_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in WEBHOOK_TRANSITIONS))
 
 
 def _table(machine: Machine, probe: _Probe, states: type[Enum], triggers: tuple[str, ...]) -> dict:
@@ -95,6 +108,9 @@ PHASE_NEXT: dict[tuple[PhaseStatus, str], PhaseStatus] = _table(
 )
 
 TYPE_NEXT: dict[tuple[TypeStatus, str], TypeStatus] = _table(_type_machine, _type_probe, TypeStatus, TYPE_TRIGGERS)
+WEBHOOK_NEXT: dict[tuple[WebhookStatus, str], WebhookStatus] = _table(
+    _webhook_machine, _webhook_probe, WebhookStatus, WEBHOOK_TRIGGERS
+)
 
 
 class Refused(Exception):
@@ -121,5 +137,13 @@ def type_next(status: TypeStatus, trigger: str) -> TypeStatus:
     """The job type's status after `trigger`, or `Refused`."""
     try:
         return TYPE_NEXT[status, trigger]
+    except KeyError:
+        raise Refused(status.value, trigger) from None
+
+
+def webhook_next(status: WebhookStatus, trigger: str) -> WebhookStatus:
+    """The webhook endpoint's status after `trigger`, or `Refused`."""
+    try:
+        return WEBHOOK_NEXT[status, trigger]
     except KeyError:
         raise Refused(status.value, trigger) from None

@@ -30,3 +30,9 @@ class PhaseStatus(str, Enum):
 class TypeStatus(str, Enum):
     ACTIVE = "active"  #: claims give out its jobs
     PAUSED = "paused"  #: creates still queue its jobs; claims leave them until it resumes
+
+
+class WebhookStatus(str, Enum):
+    ACTIVE = "active"  #: deliveries are sent
+    DISABLED = "disabled"  #: nothing is sent until it is enabled again
+    DELETED = "deleted"  #: gone: nothing is sent, nothing changes it

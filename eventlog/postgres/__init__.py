@@ -9,6 +9,7 @@ from jobledger.eventlog.postgres.projections import PostgresProjections
 from jobledger.eventlog.postgres.queue import PostgresQueue
 from jobledger.eventlog.postgres.registry import PostgresRegistry
 from jobledger.eventlog.postgres.status import PostgresStatus
+from jobledger.eventlog.postgres.webhooks import PostgresWebhooks
 from jobledger.eventlog.postgres.tree import PostgresTree
 from jobledger.eventlog.protocols import Stores
 
@@ -27,6 +28,7 @@ def stores(db: Database) -> Stores:
         registry=PostgresRegistry(db),
         projections=PostgresProjections(db),
         tree=PostgresTree(db),
+        webhooks=PostgresWebhooks(db),
         erasure=PostgresErasure(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )

@@ -16,6 +16,8 @@ STATUS = {
     errors.PhaseNotFound: 404,
     errors.ArtifactNotFound: 404,
     errors.TypeNotFound: 404,
+    errors.WebhookNotFound: 404,
+    errors.DeliveryNotFound: 404,
     errors.LeafNotFound: 404,
     errors.ProofNotFound: 404,
     errors.TreeInconsistent: 500,

@@ -10,6 +10,8 @@ from jobledger.application.jobs import Jobs
 from jobledger.web.live import Hub
 from jobledger.application.metrics import Metrics
 from jobledger.application.types import TypeRegistry
+from jobledger.application.webhook_sender import Sender
+from jobledger.application.webhooks import Webhooks
 
 settings_key = web.AppKey("settings", Settings)
 stores_key = web.AppKey("stores", Stores)
@@ -21,3 +23,5 @@ hub_key = web.AppKey("hub", Hub)
 request_id_key = web.RequestKey("request_id", str)  #: set by logs.request_context
 metrics_key = web.AppKey("metrics", Metrics)
 estimates_key = web.AppKey("estimates", Estimates)
+webhooks_key = web.AppKey("webhooks", Webhooks)
+webhook_sender_key = web.AppKey("webhook_sender", Sender)
