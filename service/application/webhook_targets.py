@@ -40,12 +40,12 @@ def address_kind(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
-        return _NEVER
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
         return "link-local"
+    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+        return _NEVER
     if ip.is_private or not ip.is_global:
         return "private"
     return None
@@ -55,7 +55,8 @@ def check_address(address: str, allowed: frozenset[str]) -> None:
     """TargetRefused unless `address` is global or of an allowed kind."""
     kind = address_kind(address)
     if kind is not None and kind not in allowed:
-        raise TargetRefused(f"{address} is a {kind} address, which this service does not send webhooks to")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise TargetRefused(f"{address} is {article} {kind} address, which this service does not send webhooks to")
 
 
 def split_url(url: str) -> tuple[str, int]:
