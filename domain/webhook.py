@@ -89,7 +89,7 @@ def fold(state: WebhookState, history: list[ev.Event]) -> WebhookState:
 def create(state: WebhookState, *, url: str, event_types, job_types, description, secret_id: str) -> list[ev.Event]:
     """The endpoint's first event."""
     if state.version:
-        raise errors.IllegalTransition(f"webhook {state.webhook_id} exists already")
+        raise errors.IllegalTransition(state.webhook_id, state.status.value, "create", f"webhook {state.webhook_id} exists already")
     return [ev.WebhookCreated(state.tenant, state.webhook_id, url, _list(event_types), _list(job_types), description, secret_id)]
 
 
