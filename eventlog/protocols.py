@@ -259,9 +259,13 @@ class WebhookStore(Protocol):
         """The dispatcher's checkpoint: the position up to which deliveries are queued."""
         ...
 
-    async def enqueue(self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime) -> bool:
+    async def enqueue(
+        self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
+        room: dict[str, int],
+    ) -> list[Delivery] | None:
         """Queue `deliveries` and move the checkpoint from `after` to `position`, in one transaction;
-        False (nothing written) if another dispatcher moved it first."""
+        None (nothing written) if another dispatcher moved it first. Else those leased to the caller
+        until `lease_until` as they are queued (webhook_rows.handed_over: at most `room[endpoint]`)."""
         ...
 
     async def claim_deliveries(

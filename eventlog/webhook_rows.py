@@ -102,3 +102,17 @@ def webhook_row(row) -> WebhookRow:
     expires = values["previous_expires_at"]
     values["previous_expires_at"] = datetime.fromisoformat(expires) if expires else None
     return WebhookRow(**values)
+
+
+def handed_over(deliveries, blocked: set, room: dict[str, int]) -> set[str]:
+    """The ids of the deliveries a dispatcher may lease to its own sender as it queues them: the
+    first of each (endpoint, job) with none of the same still pending (`blocked`), up to
+    `room[endpoint]` per endpoint. The others wait for a claim (in log order, per job)."""
+    seen, taken, left = set(blocked), set(), dict(room)
+    for d in deliveries:
+        pair = (d.webhook_id, d.job_id)
+        if pair not in seen and left.get(d.webhook_id, 0) > 0:
+            taken.add(d.delivery_id)
+            left[d.webhook_id] -= 1
+        seen.add(pair)
+    return taken

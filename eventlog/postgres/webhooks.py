@@ -6,12 +6,13 @@ delivery whose sender died is claimed again when its lease runs out (at least on
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
-from jobledger.eventlog.webhook_rows import webhook_row
+from jobledger.eventlog.webhook_rows import handed_over, webhook_row
 from jobledger.eventlog.postgres.connection import Database
 from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 
@@ -36,6 +37,12 @@ UPDATE webhook_deliveries SET leased_until = $2 WHERE delivery_id IN (
     ORDER BY d.next_attempt_at, d.position LIMIT $3
     FOR UPDATE OF d SKIP LOCKED
 ) RETURNING {_DELIVERY}"""
+
+
+_PENDING = (
+    "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
+    "AND (webhook_id, job_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
+)
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
@@ -76,20 +83,29 @@ class PostgresWebhooks:
         rows = await self.db.fetch("SELECT position FROM webhook_checkpoint WHERE name = 'dispatch'")
         return rows[0]["position"] if rows else 0
 
-    async def enqueue(self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime) -> bool:
+    async def enqueue(
+        self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
+        room: dict[str, int],
+    ) -> list[Delivery] | None:
         async with self.db.connection() as conn, conn.transaction():
             moved = await conn.fetch(
                 "INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', $2) ON CONFLICT (name) DO UPDATE "
                 "SET position = $2 WHERE webhook_checkpoint.position = $1 RETURNING 1", after, position,
             )
             if not moved:
-                return False
+                return None
+            if not deliveries:
+                return []
+            pairs = list({(d.webhook_id, d.job_id) for d in deliveries})
+            rows = await conn.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
+            taken = handed_over(deliveries, {(r["webhook_id"], r["job_id"]) for r in rows}, room)
             await conn.executemany(
-                f"INSERT INTO webhook_deliveries ({_DELIVERY}) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, $7, NULL) "
-                "ON CONFLICT DO NOTHING",
-                [(d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body, now) for d in deliveries],
+                f"INSERT INTO webhook_deliveries ({_DELIVERY}, leased_until) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, $7, NULL, $8) ON CONFLICT DO NOTHING",
+                [(d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body, now,
+                  lease_until if d.delivery_id in taken else None) for d in deliveries],
             )
-        return True
+        return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
         return [_delivery(r) for r in await self.db.fetch(_CLAIM, now, lease_until, limit, list(busy))]

@@ -6,13 +6,14 @@ delivery to two senders; times are ISO 8601 text in UTC, which compare in order.
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
 from jobledger.eventlog import codec
 from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 from jobledger.eventlog.sqlite.connection import Database, first, time_text
-from jobledger.eventlog.webhook_rows import webhook_row
+from jobledger.eventlog.webhook_rows import handed_over, webhook_row
 
 _WEBHOOK = (
     "webhook_id, tenant, url, event_types, job_types, description, status, disabled_reason, secret_id, "
@@ -86,25 +87,41 @@ class SQLiteWebhooks:
         rows = await self.db.fetch("SELECT position FROM webhook_checkpoint WHERE name = 'dispatch'")
         return rows[0]["position"] if rows else 0
 
-    async def enqueue(self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime) -> bool:
-        def enqueue(conn: sqlite3.Connection) -> bool:
+    async def enqueue(
+        self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
+        room: dict[str, int],
+    ) -> list[Delivery] | None:
+        def enqueue(conn: sqlite3.Connection) -> set[str] | None:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
                 current = first(conn, "SELECT position FROM webhook_checkpoint WHERE name = 'dispatch'")
                 if (current["position"] if current else 0) != after:
-                    return False
+                    return None
                 conn.execute(
                     "INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', ?) "
                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position", (position,),
                 )
-                at = time_text(now)
+                pending = {
+                    (r[0], UUID(r[1])) for r in conn.execute(
+                        "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
+                        "AND webhook_id IN (SELECT value FROM json_each(?)) AND job_id IN (SELECT value FROM json_each(?))",
+                        (_json_list({d.webhook_id for d in deliveries}), _json_list({d.job_id.hex for d in deliveries})),
+                    )
+                } if deliveries else set()
+                taken = handed_over(deliveries, pending, room)
+                at, lease = time_text(now), time_text(lease_until)
                 conn.executemany(
-                    f"INSERT OR IGNORE INTO webhook_deliveries ({_DELIVERY}) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, NULL)",
-                    [(d.delivery_id, d.webhook_id, d.job_id.hex, d.position, d.event_type, d.body, at, at) for d in deliveries],
+                    f"INSERT OR IGNORE INTO webhook_deliveries ({_DELIVERY}, leased_until) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, NULL, ?)",
+                    [(d.delivery_id, d.webhook_id, d.job_id.hex, d.position, d.event_type, d.body, at, at,
+                      lease if d.delivery_id in taken else None) for d in deliveries],
                 )
-            return True
+            return taken
 
-        return await self.db.writer.run(enqueue)
+        taken = await self.db.writer.run(enqueue)
+        if taken is None:
+            return None
+        return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
         at = time_text(now)

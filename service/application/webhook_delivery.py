@@ -22,6 +22,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 import orjson
 
@@ -46,7 +48,7 @@ class DeliverySettings:
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     timeout: float = 10.0  #: seconds an attempt may take
     allowed: frozenset[str] = frozenset()  #: kinds of non-global addresses that may be targets
-    per_endpoint: int = 8  #: attempts at once to one endpoint
+    per_endpoint: int = 32  #: attempts at once to one endpoint (of in_flight: a slow one leaves the rest to others)
     in_flight: int = 256  #: attempts at once from this instance
     poll: float = 0.5  #: seconds between looks for deliveries queued or due elsewhere
     jitter: Callable[[], float] = field(default=random.random)
@@ -85,11 +87,26 @@ def matches(hook: WebhookRow, event: RecordedEvent, job_type: str) -> bool:
     )
 
 
-class Dispatcher:
-    """Queues the deliveries of the log's job events, from its checkpoint on."""
+class Taker(Protocol):
+    """What a dispatcher hands the deliveries it leases as it queues them to (webhook_sender.Sender)."""
 
-    def __init__(self, stores: Stores, feed: projection_runner.Feed, queued: Callable[[], None], clock):
-        self.stores, self.feed, self.queued, self.clock = stores, feed, queued, clock
+    wake: asyncio.Event  #: set: deliveries were queued that a claim may find
+
+    def room(self, webhook_ids: set[str]) -> dict[str, int]: ...
+
+    def lease_until(self) -> datetime: ...
+
+    def take(self, deliveries: list[Delivery]) -> None: ...
+
+
+class Dispatcher:
+    """Queues the deliveries of the log's job events, from its checkpoint on. Those it may (the
+    first still pending of their job, for their endpoint) it leases to this instance's sender in
+    the same transaction and hands over at once: no claim stands between the log and the POST."""
+
+    def __init__(self, stores: Stores, feed: projection_runner.Feed, sender: Taker, clock):
+        self.stores, self.feed, self.sender, self.clock = stores, feed, sender, clock
+        self._position: int | None = None  # the checkpoint as this dispatcher last moved it
         self._hooks: list[WebhookRow] = []
         self._hooks_at = -_HOOKS_SECONDS
         self._types: dict[uuid.UUID, str] = {}
@@ -97,15 +114,25 @@ class Dispatcher:
     async def catch_up(self) -> None:
         """Queue every event's deliveries up to the head as read."""
         while True:
-            position = await self.stores.webhooks.dispatched()
+            position = self._position if self._position is not None else await self.stores.webhooks.dispatched()
             batch = self.feed.after(position, projection_runner.PAGE)
             if batch is None:
                 batch = await self.stores.log.read_all(after=position, limit=projection_runner.PAGE)
             if not batch:
+                self._position = position
                 return
             deliveries = await self._deliveries(batch)
-            if await self.stores.webhooks.enqueue(position, batch[-1].position, deliveries, self.clock()) and deliveries:
-                self.queued()
+            room = self.sender.room({d.webhook_id for d in deliveries})
+            self._position = None
+            taken = await self.stores.webhooks.enqueue(
+                position, batch[-1].position, deliveries, self.clock(), self.sender.lease_until(), room
+            )
+            if taken is None:
+                continue  # another instance's dispatcher moved the checkpoint first: read it again
+            self._position = batch[-1].position
+            self.sender.take(taken)
+            if len(taken) < len(deliveries):
+                self.sender.wake.set()
 
     async def _deliveries(self, batch: list[RecordedEvent]) -> list[Delivery]:
         if any(e.type in events.WEBHOOK_EVENT_TYPES for e in batch) or time.monotonic() - self._hooks_at > _HOOKS_SECONDS:

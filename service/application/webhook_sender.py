@@ -11,11 +11,12 @@ from jobledger.domain import errors, webhook as stream
 from jobledger.application import webhook_targets
 from jobledger.application.webhook_delivery import DeliverySettings, Post
 from jobledger.application.webhooks import SENDER_ACTOR, Webhooks
-from jobledger.eventlog.records import Attempt, Delivery
+from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 
 log = logging.getLogger("jobledger.webhooks")
 _LEASE_MARGIN = 30.0  # seconds a lease outlasts an attempt's timeout: a claim never outlives its sender's try
 _ERROR_CHARS = 500
+_HOOK_SECONDS = 1.0  # an endpoint's row and secrets are read again after this: a rotation or disable shows within it
 
 
 def next_state(delivery: Delivery, attempt: int, ok: bool, now: datetime, settings: DeliverySettings) -> tuple[str, datetime]:
@@ -39,6 +40,7 @@ class Sender:
         self._results: list[tuple[Attempt, str, datetime]] = []
         self._flushed = asyncio.Event()
         self._flusher: asyncio.Task | None = None
+        self._hooks: dict[str, tuple[float, WebhookRow | None, dict[str, str]]] = {}
 
     async def run(self) -> None:
         """Claim and send forever; woken when this instance queues deliveries, a slot frees, or a retry is due."""
@@ -60,14 +62,26 @@ class Sender:
                 async with asyncio.timeout(self.settings.poll):
                     await self.wake.wait()
 
+    def lease_until(self) -> datetime:
+        """When a lease taken now runs out: after the attempt's timeout, with a margin."""
+        return self.clock() + timedelta(seconds=self.settings.timeout + _LEASE_MARGIN)
+
+    def room(self, webhook_ids: set[str]) -> dict[str, int]:
+        """How many more attempts may start now to each of these endpoints."""
+        free = self.settings.in_flight - sum(self._in_flight.values())
+        return {w: max(0, min(free, self.settings.per_endpoint - self._in_flight.get(w, 0))) for w in webhook_ids}
+
+    def take(self, deliveries: list[Delivery]) -> None:
+        """Send deliveries leased to this instance (by the dispatcher, as it queued them)."""
+        for delivery in deliveries:
+            self._start(delivery)
+
     async def _claim(self) -> list[Delivery]:
         room = self.settings.in_flight - sum(self._in_flight.values())
         if room <= 0:
             return []
         busy = [w for w, n in self._in_flight.items() if n >= self.settings.per_endpoint]
-        now = self.clock()
-        lease = now + timedelta(seconds=self.settings.timeout + _LEASE_MARGIN)
-        return await self.stores.webhooks.claim_deliveries(now, lease, room, busy)
+        return await self.stores.webhooks.claim_deliveries(self.clock(), self.lease_until(), room, busy)
 
     def _start(self, delivery: Delivery) -> None:
         self._in_flight[delivery.webhook_id] = self._in_flight.get(delivery.webhook_id, 0) + 1
@@ -98,13 +112,12 @@ class Sender:
         started, at = time.perf_counter(), self.clock()
         status, error = None, None
         try:
-            hook = await self.stores.webhooks.get_webhook(delivery.webhook_id)
+            hook, found = await self._hook(delivery.webhook_id)
             if hook is None or hook.status != "active":
                 raise webhook_targets.TargetRefused("the endpoint is no longer active")
             state = stream.WebhookState(hook.tenant, hook.webhook_id, secret_id=hook.secret_id,
                                         previous_secret_id=hook.previous_secret_id, previous_expires_at=hook.previous_expires_at)
             ids = stream.signing_secrets(state, at)
-            found = await self.stores.webhooks.secrets(hook.webhook_id, ids)
             body = delivery.body.encode()
             headers = webhook_targets.headers([found[i] for i in ids if i in found], delivery.delivery_id, int(at.timestamp()), body)
             await webhook_targets.check_target(hook.url, self.settings.allowed)  # again: DNS may have changed
@@ -117,6 +130,19 @@ class Sender:
         except Exception as exc:
             error = (f"{type(exc).__name__}: {exc}")[:_ERROR_CHARS]
         return Attempt(delivery.delivery_id, delivery.attempts + 1, at, status, error, (time.perf_counter() - started) * 1000)
+
+    async def _hook(self, webhook_id: str) -> tuple[WebhookRow | None, dict[str, str]]:
+        """The endpoint's row and its secrets (current and previous), read at most every _HOOK_SECONDS."""
+        cached = self._hooks.get(webhook_id)
+        if cached is not None and time.monotonic() - cached[0] < _HOOK_SECONDS:
+            return cached[1], cached[2]
+        hook = await self.stores.webhooks.get_webhook(webhook_id)
+        ids = [i for i in (hook.secret_id, hook.previous_secret_id) if i] if hook else []
+        found = await self.stores.webhooks.secrets(webhook_id, ids) if ids else {}
+        if len(self._hooks) > 10_000:
+            self._hooks.clear()
+        self._hooks[webhook_id] = (time.monotonic(), hook, found)
+        return hook, found
 
     async def _flush(self) -> None:
         """Store every attempt finished so far in one transaction, until none is left."""

@@ -43,7 +43,7 @@ async def context(app: web.Application):
     follower = app[keys.follower_key]
     feed = projection_runner.Feed(follower.position)  # read and subscribed together: nothing falls between
     follower.subscribe(feed.add)
-    dispatcher = webhook_delivery.Dispatcher(stores, feed, sender.wake.set, jobs.clock)
+    dispatcher = webhook_delivery.Dispatcher(stores, feed, sender, jobs.clock)
     tasks = [asyncio.create_task(dispatcher.run()), asyncio.create_task(sender.run())]
     yield
     for task in tasks:

@@ -75,7 +75,7 @@ export function createClient(options: ClientOptions): Client {
   async function request<P extends Path, M extends MethodOf<P>>(
     method: M, path: P, ...[init]: InitArgs<Operation<P, M>>
   ): Promise<Answer<Operation<P, M>>> {
-    const { path: params, query, header, body, signal } = (init ?? {}) as LooseInit;
+    const { path: params, query, header, body, signal } = ((init as unknown) ?? {}) as LooseInit;
     const headers = new Headers(options.headers);
     const key = keyOf(options);
     if (key) headers.set("Authorization", `Bearer ${key}`);
