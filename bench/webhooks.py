@@ -2,7 +2,7 @@
 sent twice, and every delivery arriving after the receiver was down.
 
     python bench/webhooks.py [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--rate 500]
-                             [--seconds 10] [--down 10] [--jobs 500]
+                             [--seconds 10] [--down 10] [--jobs 500] [--keep]
 
 Processes: the receiver (a bare aiohttp server on 127.0.0.1, its own process), a
 `jobledger serve` on a scratch database (loopback allowed as a target, the default retry
@@ -162,7 +162,7 @@ async def bare_round_trips(port: int, rate: float, seconds: float) -> list[float
 async def start_service(db: str, port: int) -> asyncio.subprocess.Process:
     env = {**os.environ, "JOBLEDGER_LOG_LEVEL": "WARNING", "JOBLEDGER_WEBHOOK_ALLOW_PRIVATE": "loopback"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *(["/tmp/prof_serve.py"] if os.environ.get("BENCH_PROFILE") else ["-c", "from jobledger.cli.commands import main; main()"]), "serve", "--db", db, "--port", str(port), env=env,
+        sys.executable, "-c", "from jobledger.cli.commands import main; main()", "serve", "--db", db, "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, cwd=str(ROOT),
     )
     async with aiohttp.ClientSession() as session:
@@ -285,10 +285,10 @@ async def run(args) -> int:
         with contextlib.suppress(ProcessLookupError, AttributeError):
             if receiver.process.returncode is None:
                 await receiver.stop()
-        if not os.environ.get("BENCH_KEEP"):
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if args.keep:
+            print(f"kept the database {name}: its webhook_deliveries and webhook_attempts time each step")
         else:
-            print("kept", name)
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     floor = percentile(bare, 99) * 1000
     verdict = "PASS" if p99 <= TARGET_P99_MS else "FAIL"
@@ -309,6 +309,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--down", type=float, default=10)
     parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database, to look into")
     parser.add_argument("--recover", type=float, default=120, help="seconds to wait for every delivery after the outage")
     args = parser.parse_args()
     if args.role == "receiver":

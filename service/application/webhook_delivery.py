@@ -9,7 +9,7 @@ The sender claims due deliveries under a lease (one instance each; SKIP LOCKED o
 first still pending of each job for each endpoint only, so a job's events arrive in log order.
 Each attempt runs in a task of its own with a timeout; at most `per_endpoint` at once go to one
 endpoint, so a slow or dead one holds up no other. A failed attempt is tried again after the next
-step of the schedule (with up to 25% jitter, later, never sooner); when the schedule (about 32 h
+step of the schedule (with up to 25% jitter, later, never sooner); when the schedule (about 41 h
 by default) has run out, the delivery fails and the endpoint is disabled: WebhookDisabled in
 its stream. Attempts are stored in batches, one transaction for all those finished meanwhile.
 """
@@ -34,7 +34,7 @@ from jobledger.eventlog.records import Delivery, RecordedEvent, WebhookRow
 
 log = logging.getLogger("jobledger.webhooks")
 
-#: seconds before each retry: exponential (x3 from 5 s), about 32 h in all before an endpoint is disabled
+#: seconds before each retry: exponential (x3 from 5 s), about 41 h in all before an endpoint is disabled
 DEFAULT_SCHEDULE = tuple(5.0 * 3**k for k in range(10))
 _NAMESPACE = uuid.UUID("5c0a3e2d-7b14-5e8f-a6d2-91c4e7b3f028")
 _HOOKS_SECONDS = 1.0  # the dispatcher reads the endpoints again at least this often

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     strict_types: bool = False  #: refuse jobs of unregistered types
     # Webhooks (README, Webhooks): the kinds of non-global addresses deliveries may go to
     # (loopback, private, link-local; none by default), the retry schedule (seconds, comma-separated;
-    # empty: about 32 h, exponential), each attempt's timeout, and how long a rotated secret still signs
+    # empty: about 41 h, exponential), each attempt's timeout, and how long a rotated secret still signs
     webhook_allow_private: str = ""
     webhook_retry_schedule: str = ""
     webhook_timeout: float = Field(10.0, gt=0, le=300)
