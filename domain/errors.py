@@ -145,6 +145,18 @@ class ScheduleExists(JobServiceError):
     code = "schedule_exists"
 
 
+class WebhookNotFound(JobServiceError):
+    """No webhook endpoint with this id (or not one of the caller's tenant)."""
+
+    code = "webhook_not_found"
+
+
+class DeliveryNotFound(JobServiceError):
+    """No delivery with this id to this webhook endpoint."""
+
+    code = "delivery_not_found"
+
+
 class LeafNotFound(JobServiceError):
     """No leaf with this index in the log's tree (or not one of the caller's tenant)."""
 

@@ -10,7 +10,7 @@ from enum import Enum
 
 from transitions import Machine, MachineError
 
-from jobledger.domain.status import PhaseStatus, ScheduleStatus, Status, TypeStatus
+from jobledger.domain.status import PhaseStatus, ScheduleStatus, Status, TypeStatus, WebhookStatus
 
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
@@ -54,6 +54,17 @@ SCHEDULE_TRANSITIONS = [
     {"trigger": "fire", "source": _SA, "dest": _SA},  # a fire time handled: fired, skipped or missed
 ]
 
+# A webhook endpoint (domain/webhook.py): deliveries are sent only while it is active.
+_W = WebhookStatus
+WEBHOOK_TRANSITIONS = [
+    {"trigger": "update", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "rotate", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "resend", "source": [_W.ACTIVE, _W.DISABLED], "dest": "="},
+    {"trigger": "disable", "source": _W.ACTIVE, "dest": _W.DISABLED},
+    {"trigger": "enable", "source": _W.DISABLED, "dest": _W.ACTIVE},
+    {"trigger": "delete", "source": [_W.ACTIVE, _W.DISABLED], "dest": _W.DELETED},
+]
+
 
 class _Probe:
     state: str
@@ -81,11 +92,13 @@ _job_machine, _job_probe = _build(Status, JOB_TRANSITIONS, Status.QUEUED)
 _phase_machine, _phase_probe = _build(PhaseStatus, PHASE_TRANSITIONS, PhaseStatus.PENDING)
 _type_machine, _type_probe = _build(TypeStatus, TYPE_TRANSITIONS, TypeStatus.ACTIVE)
 _schedule_machine, _schedule_probe = _build(ScheduleStatus, SCHEDULE_TRANSITIONS, ScheduleStatus.NEW)
+_webhook_machine, _webhook_probe = _build(WebhookStatus, WEBHOOK_TRANSITIONS, WebhookStatus.ACTIVE)
 
 JOB_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in JOB_TRANSITIONS))
 PHASE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in PHASE_TRANSITIONS))
 TYPE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in TYPE_TRANSITIONS))
 SCHEDULE_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in SCHEDULE_TRANSITIONS))
+WEBHOOK_TRIGGERS = tuple(dict.fromkeys(t["trigger"] for t in WEBHOOK_TRANSITIONS))
 
 
 def _table(machine: Machine, probe: _Probe, states: type[Enum], triggers: tuple[str, ...]) -> dict:
@@ -110,6 +123,9 @@ PHASE_NEXT: dict[tuple[PhaseStatus, str], PhaseStatus] = _table(
 TYPE_NEXT: dict[tuple[TypeStatus, str], TypeStatus] = _table(_type_machine, _type_probe, TypeStatus, TYPE_TRIGGERS)
 SCHEDULE_NEXT: dict[tuple[ScheduleStatus, str], ScheduleStatus] = _table(
     _schedule_machine, _schedule_probe, ScheduleStatus, SCHEDULE_TRIGGERS
+)
+WEBHOOK_NEXT: dict[tuple[WebhookStatus, str], WebhookStatus] = _table(
+    _webhook_machine, _webhook_probe, WebhookStatus, WEBHOOK_TRIGGERS
 )
 
 
@@ -145,5 +161,13 @@ def schedule_next(status: ScheduleStatus, trigger: str) -> ScheduleStatus:
     """The schedule's status after `trigger`, or `Refused`."""
     try:
         return SCHEDULE_NEXT[status, trigger]
+    except KeyError:
+        raise Refused(status.value, trigger) from None
+
+
+def webhook_next(status: WebhookStatus, trigger: str) -> WebhookStatus:
+    """The webhook endpoint's status after `trigger`, or `Refused`."""
+    try:
+        return WEBHOOK_NEXT[status, trigger]
     except KeyError:
         raise Refused(status.value, trigger) from None

@@ -37,3 +37,9 @@ class ScheduleStatus(str, Enum):
     ACTIVE = "active"  #: fires at its times
     PAUSED = "paused"  #: fires nothing until it resumes (its missed times are not caught up)
     DELETED = "deleted"  #: gone from lists and fires nothing; its history stays in the log
+
+
+class WebhookStatus(str, Enum):
+    ACTIVE = "active"  #: deliveries are sent
+    DISABLED = "disabled"  #: nothing is sent until it is enabled again
+    DELETED = "deleted"  #: gone: nothing is sent, nothing changes it

@@ -32,6 +32,7 @@ from jobledger.eventlog.records import (
     StatusRow,
     TypeRow,
 )
+from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 
 
 class EventLog(Protocol):
@@ -262,6 +263,62 @@ class ScheduleStore(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Webhook endpoints (their read model and secrets), the deliveries the dispatcher queued
+    from the log up to its checkpoint, and every attempt to send them (application/webhooks.py)."""
+
+    async def get_webhook(self, webhook_id: str) -> WebhookRow | None: ...
+
+    async def list_webhooks(self, tenant: str | None) -> list[WebhookRow]:
+        """The tenant's endpoints but deleted ones, oldest first; None: every tenant's active ones."""
+        ...
+
+    async def put_secret(self, webhook_id: str, secret_id: str, secret: str, now: datetime) -> None: ...
+
+    async def secrets(self, webhook_id: str, secret_ids: Sequence[str]) -> dict[str, str]: ...
+
+    async def drop_secrets(self, webhook_id: str) -> None: ...
+
+    async def dispatched(self) -> int:
+        """The dispatcher's checkpoint: the position up to which deliveries are queued."""
+        ...
+
+    async def enqueue(
+        self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
+        room: dict[str, int],
+    ) -> list[Delivery] | None:
+        """Queue `deliveries` and move the checkpoint from `after` to `position`, in one transaction;
+        None (nothing written) if another dispatcher moved it first. Else those leased to the caller
+        until `lease_until` as they are queued (webhook_rows.handed_over: at most `room[endpoint]`)."""
+        ...
+
+    async def claim_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]
+    ) -> list[Delivery]:
+        """Lease up to `limit` due deliveries of active endpoints (not of `busy` ones), each the
+        first of its job's still pending for its endpoint: no two claims, on any instance, get one."""
+        ...
+
+    async def record_attempts(self, results: Sequence[tuple[Attempt, str, datetime]]) -> None:
+        """Store attempts, each with its delivery's state and next attempt after it, and release
+        their leases, in one transaction."""
+        ...
+
+    async def list_deliveries(self, webhook_id: str, limit: int) -> list[tuple[Delivery, list[Attempt]]]:
+        """The endpoint's latest deliveries, newest first, each with its attempts."""
+        ...
+
+    async def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    async def resend(self, delivery_id: str, now: datetime) -> None:
+        """Make a delivery pending and due now, its retries starting again (its attempts are kept)."""
+        ...
+
+    async def job_types(self, job_ids: Sequence[UUID]) -> dict[UUID, str]:
+        """The type of each of these jobs the status read model holds."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """One backend's store of each concern, sharing its connections."""
@@ -275,6 +332,7 @@ class Stores:
     tree: TreeStore  #: the log's Merkle tree and its checkpoints
     erasure: Erasure  #: erased jobs' data, and what the log keeps of it
     schedules: ScheduleStore  #: schedules' read model and their fires
+    webhooks: WebhookStore  #: webhook endpoints, their deliveries and attempts
     #: run in order by close(): what drains first (the log's queued appends), then the connections
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
 

@@ -232,3 +232,54 @@ class Checkpoint:
     root_hash: bytes
     note: str
     issued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    """A webhook endpoint as its read model holds it (webhooks, eventlog/webhook_rows.py)."""
+
+    webhook_id: str
+    tenant: str
+    url: str
+    event_types: tuple[str, ...] | None
+    job_types: tuple[str, ...] | None
+    description: str | None
+    status: str
+    disabled_reason: str | None
+    secret_id: str
+    previous_secret_id: str | None
+    previous_expires_at: datetime | None
+    created_position: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to send to one endpoint (webhook_deliveries)."""
+
+    delivery_id: str
+    webhook_id: str
+    job_id: UUID
+    position: int
+    event_type: str
+    body: str
+    state: str = "pending"  #: pending, delivered, or failed (its retries ran out)
+    attempts: int = 0
+    schedule_from: int = 0  #: attempts made when its retries last began: 0, or when it was sent again by hand
+    next_attempt_at: datetime | None = None
+    created_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try to send a delivery: the status answered, or why there was none."""
+
+    delivery_id: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float

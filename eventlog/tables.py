@@ -231,3 +231,78 @@ schedules = sa.Table(
     sa.Column("updated_at", _time, nullable=False),
     sa.Index("schedules_due", "next_fire_at", postgresql_where=_active_schedule, sqlite_where=_active_schedule),
 )
+
+# Webhook endpoints (migration 0019, domain/webhook.py): the read model of their streams, written
+# by a trigger on events (eventlog/webhook_rows.py). Secrets are kept apart, in webhook_secrets,
+# never in an event: the log is exported and bundled, this table is not.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("webhook_id", sa.Text(), primary_key=True),
+    sa.Column("tenant", sa.Text(), nullable=False),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("event_types", sa.JSON(), nullable=True),  # a JSON list, or null: every job event
+    sa.Column("job_types", sa.JSON(), nullable=True),
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("disabled_reason", sa.Text(), nullable=True),
+    sa.Column("secret_id", sa.Text(), nullable=False),
+    sa.Column("previous_secret_id", sa.Text(), nullable=True),
+    sa.Column("previous_expires_at", sa.Text(), nullable=True),  # ISO 8601, as the event holds it
+    sa.Column("created_position", sa.BigInteger(), nullable=False),  # deliveries are of later events
+    sa.Column("created_at", _time, nullable=False),
+    sa.Column("updated_at", _time, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Index("webhooks_tenant", "tenant", "created_position"),
+)
+
+webhook_secrets = sa.Table(
+    "webhook_secrets",
+    metadata,
+    sa.Column("webhook_id", sa.Text(), primary_key=True),
+    sa.Column("secret_id", sa.Text(), primary_key=True),
+    sa.Column("secret", sa.Text(), nullable=False),
+    sa.Column("created_at", _time, nullable=False),
+)
+
+# One row per (endpoint, event) to send; `state` pending until delivered, or failed once its
+# retries ran out. A sender leases a row (leased_until) while it sends it: one instance each.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.Text(), primary_key=True),
+    sa.Column("webhook_id", sa.Text(), nullable=False),
+    sa.Column("job_id", sa.Uuid(), nullable=False),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("event_type", sa.Text(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),  # the JSON sent, signed as it is
+    sa.Column("state", sa.Text(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("schedule_from", sa.Integer(), nullable=False),  # attempts made when its retries last began (a resend)
+    sa.Column("next_attempt_at", _time, nullable=False),
+    sa.Column("leased_until", _time, nullable=True),
+    sa.Column("created_at", _time, nullable=False),
+    sa.Column("delivered_at", _time, nullable=True),
+    sa.UniqueConstraint("webhook_id", "position", name="webhook_deliveries_webhook_position_key"),
+    sa.Index("webhook_deliveries_due", "state", "next_attempt_at"),
+    sa.Index("webhook_deliveries_job", "webhook_id", "job_id", "position"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("delivery_id", sa.Text(), primary_key=True),
+    sa.Column("attempt", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("attempted_at", _time, nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("duration_ms", sa.Float(), nullable=False),
+)
+
+# Where the dispatcher has read the log up to: moved in the transaction that writes the deliveries.
+webhook_checkpoint = sa.Table(
+    "webhook_checkpoint",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+)

@@ -10,6 +10,7 @@ from jobledger.eventlog.postgres.queue import PostgresQueue
 from jobledger.eventlog.postgres.registry import PostgresRegistry
 from jobledger.eventlog.postgres.schedules import PostgresSchedules
 from jobledger.eventlog.postgres.status import PostgresStatus
+from jobledger.eventlog.postgres.webhooks import PostgresWebhooks
 from jobledger.eventlog.postgres.tree import PostgresTree
 from jobledger.eventlog.protocols import Stores
 
@@ -28,6 +29,7 @@ def stores(db: Database) -> Stores:
         registry=PostgresRegistry(db),
         projections=PostgresProjections(db),
         tree=PostgresTree(db),
+        webhooks=PostgresWebhooks(db),
         erasure=PostgresErasure(db),
         schedules=PostgresSchedules(db, appends),
         closers=(log.close, db.close),  # queued appends first, then the connections

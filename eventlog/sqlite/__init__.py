@@ -10,6 +10,7 @@ from jobledger.eventlog.sqlite.queue import SQLiteQueue
 from jobledger.eventlog.sqlite.registry import SQLiteRegistry
 from jobledger.eventlog.sqlite.schedules import SQLiteSchedules
 from jobledger.eventlog.sqlite.status import SQLiteStatus
+from jobledger.eventlog.sqlite.webhooks import SQLiteWebhooks
 from jobledger.eventlog.sqlite.tree import SQLiteTree
 
 __all__ = ["Database", "sqlite_path", "stores"]
@@ -26,6 +27,7 @@ def stores(db: Database) -> Stores:
         registry=SQLiteRegistry(db),
         projections=SQLiteProjections(db),
         tree=SQLiteTree(db),
+        webhooks=SQLiteWebhooks(db),
         erasure=SQLiteErasure(db),
         schedules=SQLiteSchedules(db, log),
         closers=(log.close, db.close),  # queued appends first, then the connections

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schedule_routes, schemas, tokens, type_routes, ui_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schedule_routes, schemas, tokens, type_routes, ui_routes, webhook_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper, tracing
 from jobledger.application.scheduler import Scheduler
 from jobledger.application.schedules import Schedules
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sweeper_context)
     app.cleanup_ctx.append(_scheduler_context)
     app.cleanup_ctx.append(_projections_context)
+    app.cleanup_ctx.append(webhook_routes.context)  # the endpoints, and their deliveries from the log
     app.cleanup_ctx.append(audit_routes.checkpoints_context)  # the log's tree, built after the appends commit
     app.cleanup_ctx.append(live_routes.hub_context)
     app.on_shutdown.append(live_routes.close_sockets)  # before aiohttp waits for open handlers
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(worker_routes.routes)
     app.add_routes(type_routes.routes)
     app.add_routes(schedule_routes.routes)
+    app.add_routes(webhook_routes.routes)
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
     app.add_routes(audit_routes.routes)

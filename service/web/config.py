@@ -9,6 +9,8 @@ import limits
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobledger.application import webhook_delivery, webhook_targets
+
 DEFAULT_DB = "sqlite:///jobledger.db"
 _HOSTNAME = re.compile(r"[a-z0-9_.-]+")  # a name or IPv4 address; IPv6 comes in brackets
 
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"  #: json: one object per line; console: for people
     types_file: str | None = None  #: JSON file of job types to register at start
     strict_types: bool = False  #: refuse jobs of unregistered types
+    # Webhooks (README, Webhooks): the kinds of non-global addresses deliveries may go to
+    # (loopback, private, link-local; none by default), the retry schedule (seconds, comma-separated;
+    # empty: about 41 h, exponential), each attempt's timeout, and how long a rotated secret still signs
+    webhook_allow_private: str = ""
+    webhook_retry_schedule: str = ""
+    webhook_timeout: float = Field(10.0, gt=0, le=300)
+    webhook_rotation_overlap: float = Field(86400.0, ge=0)
 
     # Limits on a body's free-form JSON (payload, metadata, results): see README "Security"
     max_json_depth: int = Field(64, ge=1, le=1000)
@@ -127,6 +136,18 @@ class Settings(BaseSettings):
     def jwt_enabled(self) -> bool:
         """Whether JWTs are accepted: a JWKS or a shared secret is configured."""
         return bool(self.jwt_jwks_url or self.jwt_jwks_file or self.jwt_secret is not None)
+
+    @field_validator("webhook_allow_private")
+    @classmethod
+    def _webhook_kinds(cls, value: str) -> str:
+        webhook_targets.allowed_kinds(value)  # ValueError names the unknown kind
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _webhook_schedule(cls, value: str) -> str:
+        webhook_delivery.parse_schedule(value)
+        return value
 
     @field_validator("rate_limit")
     @classmethod

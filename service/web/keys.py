@@ -12,6 +12,8 @@ from jobledger.application.metrics import Metrics
 from jobledger.application.scheduler import Scheduler
 from jobledger.application.schedules import Schedules
 from jobledger.application.types import TypeRegistry
+from jobledger.application.webhook_sender import Sender
+from jobledger.application.webhooks import Webhooks
 
 settings_key = web.AppKey("settings", Settings)
 stores_key = web.AppKey("stores", Stores)
@@ -25,3 +27,5 @@ metrics_key = web.AppKey("metrics", Metrics)
 estimates_key = web.AppKey("estimates", Estimates)
 schedules_key = web.AppKey("schedules", Schedules)
 scheduler_key = web.AppKey("scheduler", Scheduler)
+webhooks_key = web.AppKey("webhooks", Webhooks)
+webhook_sender_key = web.AppKey("webhook_sender", Sender)

@@ -18,7 +18,8 @@ from pydantic.json_schema import models_json_schema
 import jobledger
 from jobledger.application import bodies, bulk_bodies
 from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schedule_answers, schedule_routes, schemas, type_routes, worker_routes
-from jobledger.application import json_types, schedules, types
+from jobledger.web import webhook_responses as _wr, webhook_routes as _h
+from jobledger.application import json_types, schedules, types, webhook_bodies
 from jobledger.eventlog import metadata
 from jobledger.web.errors import HTTP_CODES, STATUS
 
@@ -91,6 +92,7 @@ class Operation:
 
 
 _r, _w, _a, _t = job_routes, worker_routes, audit_routes, type_routes
+_WH = (400, 404)  # a malformed id; no such endpoint (or delivery) of the caller's tenant
 _BULK = (
     "Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's "
     "metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only "
@@ -207,6 +209,22 @@ OPERATIONS = (
               errors=(404, 409)),
     Operation("get", "/schedules/{name}/events", _s.schedule_events, "A schedule's history: definitions, pauses, fires",
               schedule_answers.ScheduleEvents, errors=(400, 404)),
+    Operation("post", "/webhooks", _h.create_webhook, "Create a webhook endpoint (WebhookCreated); its secret, once",
+              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400,)),
+    Operation("get", "/webhooks", _h.list_webhooks, "The tenant's webhook endpoints", _wr.WebhookList),
+    Operation("get", "/webhooks/{webhook_id}", _h.get_webhook, "A webhook endpoint", _wr.Webhook, errors=_WH),
+    Operation("patch", "/webhooks/{webhook_id}", _h.update_webhook, "Change, disable or enable a webhook endpoint",
+              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=_WH),
+    Operation("delete", "/webhooks/{webhook_id}", _h.delete_webhook, "Delete a webhook endpoint", None, status=204,
+              errors=_WH),
+    Operation("post", "/webhooks/{webhook_id}/rotate", _h.rotate_webhook_secret, "Rotate a webhook endpoint's secret; "
+              "the new one, once", _wr.WebhookRotated, body=bodies.EmptyBody, errors=_WH),
+    Operation("get", "/webhooks/{webhook_id}/deliveries", _h.list_webhook_deliveries, "A webhook endpoint's deliveries "
+              "and their attempts", _wr.WebhookDeliveries, query=webhook_bodies.DeliveriesQuery, errors=_WH),
+    Operation("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", _h.resend_webhook_delivery,
+              "Send a delivery again", None, body=bodies.EmptyBody, status=202, errors=_WH),
+    Operation("get", "/webhooks/{webhook_id}/events", _h.webhook_events, "A webhook endpoint's history",
+              _wr.WebhookEvents, errors=_WH),
     Operation("get", "/checkpoint", _a.latest_checkpoint, "The log's latest signed checkpoint (a signed note)", None,
               media="text/plain", raw={"type": "string"}, errors=(500,)),
     Operation("post", "/checkpoint", _a.issue_checkpoint, "Sign the log's tree now if it grew; the latest checkpoint",
@@ -258,6 +276,8 @@ _PATH = {
     "id": {"type": "string", "format": "uuid", "description": "the job's id"},
     "phase": {**TypeAdapter(bodies.Name).json_schema(), "description": "one of the job's phases"},
     "name": {**TypeAdapter(bodies.Name).json_schema(), "description": "an artifact's, a job type's or a schedule's name"},
+    "webhook_id": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000]*$", "description": "a webhook endpoint's id"},
+    "delivery_id": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000]*$", "description": "a delivery's id (webhook-id)"},
 }
 
 
@@ -315,7 +335,7 @@ def _links(op: Operation) -> dict[str, Any]:
 
 
 def _operation_id(op: Operation) -> str:
-    return op.handler.__name__ if op.method != "delete" or op.path.startswith("/schedules") else "delete_job"
+    return "delete_job" if (op.method, op.path) == ("delete", "/jobs/{id}") else op.handler.__name__
 
 
 def _error_body(status: int) -> dict[str, Any]:

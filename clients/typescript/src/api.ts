@@ -256,6 +256,41 @@ export class Jobledger {
     return this.call("get", "/schedules/{name}/events", { path: { name }, signal: options.signal });
   }
 
+  // ---- webhooks
+
+  /** A new endpoint; its `secret` (whsec_...) is in this answer only. */
+  createWebhook(body: Body<"create_webhook">, options: CallOptions = {}): Promise<S["WebhookCreated"]> {
+    return this.call("post", "/webhooks", { body, signal: options.signal });
+  }
+  webhooks(options: CallOptions = {}): Promise<S["WebhookList"]> {
+    return this.call("get", "/webhooks", { signal: options.signal });
+  }
+  getWebhook(webhookId: string, options: CallOptions = {}): Promise<S["Webhook"]> {
+    return this.call("get", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, signal: options.signal });
+  }
+  /** Change the URL, filters or description; `enabled` false disables it, true enables it again. */
+  updateWebhook(webhookId: string, body: Body<"update_webhook">, options: CallOptions = {}): Promise<S["Webhook"]> {
+    return this.call("patch", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, body, signal: options.signal });
+  }
+  deleteWebhook(webhookId: string, options: CallOptions = {}): Promise<void> {
+    return this.call("delete", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, signal: options.signal });
+  }
+  /** A new secret (in this answer only); the previous one also signs until `previous_secret_expires_at`. */
+  rotateWebhookSecret(webhookId: string, options: CallOptions = {}): Promise<S["WebhookRotated"]> {
+    return this.call("post", "/webhooks/{webhook_id}/rotate", { path: { webhook_id: webhookId }, body: {}, signal: options.signal });
+  }
+  webhookDeliveries(webhookId: string, query: Query<"list_webhook_deliveries"> = {}, options: CallOptions = {}): Promise<S["WebhookDeliveries"]> {
+    return this.call("get", "/webhooks/{webhook_id}/deliveries", { path: { webhook_id: webhookId }, query, signal: options.signal });
+  }
+  resendWebhookDelivery(webhookId: string, deliveryId: string, options: CallOptions = {}): Promise<void> {
+    const path = { webhook_id: webhookId, delivery_id: deliveryId };
+    return this.call("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", { path, body: {}, signal: options.signal });
+  }
+  /** The endpoint's history: every change, in order. */
+  webhookEvents(webhookId: string, options: CallOptions = {}): Promise<S["WebhookEvents"]> {
+    return this.call("get", "/webhooks/{webhook_id}/events", { path: { webhook_id: webhookId }, signal: options.signal });
+  }
+
   health(options: CallOptions = {}): Promise<Ok<"health">> {
     return this.call("get", "/health", { signal: options.signal });
   }

@@ -650,6 +650,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's webhook endpoints */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Create a webhook endpoint (WebhookCreated); its secret, once */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook endpoint */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Change, disable or enable a webhook endpoint */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a webhook endpoint's secret; the new one, once */
+        post: operations["rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook endpoint's deliveries and their attempts */
+        get: operations["list_webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again */
+        post: operations["resend_webhook_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook endpoint's history */
+        get: operations["webhook_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkpoint": {
         parameters: {
             query?: never;
@@ -1328,6 +1433,31 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** CreateWebhookBody */
+        CreateWebhookBody: {
+            /**
+             * Url
+             * @description where deliveries are POSTed: http(s), a global address unless the service allows others
+             */
+            url: string;
+            /**
+             * Event Types
+             * @description the job events sent; absent or null: every one
+             * @default null
+             */
+            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased")[] | null;
+            /**
+             * Job Types
+             * @description only the events of jobs of these types; absent or null: every type
+             * @default null
+             */
+            job_types?: string[] | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+        };
         /** Durations */
         Durations: {
             /** Count */
@@ -1448,7 +1578,7 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed" | "ScheduleCreated" | "ScheduleUpdated" | "SchedulePaused" | "ScheduleResumed" | "ScheduleDeleted" | "ScheduleFired" | "ScheduleFireSkipped" | "ScheduleFiresMissed";
+        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed" | "ScheduleCreated" | "ScheduleUpdated" | "SchedulePaused" | "ScheduleResumed" | "ScheduleDeleted" | "ScheduleFired" | "ScheduleFireSkipped" | "ScheduleFiresMissed" | "WebhookCreated" | "WebhookUpdated" | "WebhookSecretRotated" | "WebhookDisabled" | "WebhookEnabled" | "WebhookDeleted" | "WebhookResendRequested";
         /** FailBody */
         FailBody: {
             /**
@@ -2432,6 +2562,38 @@ export interface components {
             all_time: components["schemas"]["Window"];
             last_hour: components["schemas"]["Window"];
         };
+        /**
+         * UpdateWebhookBody
+         * @description What to change; a field left out keeps its value (null for a filter: every event or type).
+         */
+        UpdateWebhookBody: {
+            /**
+             * Url
+             * @default null
+             */
+            url?: string | null;
+            /**
+             * Event Types
+             * @default null
+             */
+            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased")[] | null;
+            /**
+             * Job Types
+             * @default null
+             */
+            job_types?: string[] | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Enabled
+             * @description false: disable (nothing is sent); true: enable again
+             * @default null
+             */
+            enabled?: boolean | null;
+        };
         /** Verification */
         Verification: {
             /**
@@ -2453,6 +2615,234 @@ export interface components {
              * @description everything found broken: chain, status row, tree leaves
              */
             problems: components["schemas"]["Problem"][];
+        };
+        /**
+         * Webhook
+         * @description A webhook endpoint; its secret is never shown but when it is made (create, rotate).
+         */
+        Webhook: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /**
+             * Event Types
+             * @description the job events sent; null: every one
+             */
+            event_types: string[] | null;
+            /**
+             * Job Types
+             * @description only jobs of these types; null: every type
+             */
+            job_types: string[] | null;
+            /** Description */
+            description: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** Disabled Reason */
+            disabled_reason: string | null;
+            /**
+             * Previous Secret Expires At
+             * @description until when the secret before the last rotation still signs
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @description events in the endpoint's stream
+             */
+            version: number;
+        };
+        /** WebhookAttempt */
+        WebhookAttempt: {
+            /** Attempt */
+            attempt: number;
+            /**
+             * Attempted At
+             * Format: date-time
+             */
+            attempted_at: string;
+            /**
+             * Status Code
+             * @description what the endpoint answered; null: no answer (see error)
+             */
+            status_code: number | null;
+            /** Error */
+            error: string | null;
+            /** Duration Ms */
+            duration_ms: number;
+        };
+        /** WebhookCreated */
+        WebhookCreated: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /**
+             * Event Types
+             * @description the job events sent; null: every one
+             */
+            event_types: string[] | null;
+            /**
+             * Job Types
+             * @description only jobs of these types; null: every type
+             */
+            job_types: string[] | null;
+            /** Description */
+            description: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** Disabled Reason */
+            disabled_reason: string | null;
+            /**
+             * Previous Secret Expires At
+             * @description until when the secret before the last rotation still signs
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @description events in the endpoint's stream
+             */
+            version: number;
+            /**
+             * Secret
+             * @description shown this once: keep it to check signatures
+             */
+            secret: string;
+        };
+        /** WebhookDeliveries */
+        WebhookDeliveries: {
+            /** Deliveries */
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            /**
+             * Id
+             * @description the webhook-id header of every attempt
+             */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /**
+             * Position
+             * @description a global log position
+             */
+            position: number;
+            /** Event Type */
+            event_type: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+            /** Attempts */
+            attempts: components["schemas"]["WebhookAttempt"][];
+            /**
+             * Next Attempt At
+             * @description when it is tried next, while pending
+             */
+            next_attempt_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+        };
+        /** WebhookEvents */
+        WebhookEvents: {
+            /** Id */
+            id: string;
+            /**
+             * Stream Id
+             * @description the endpoint's stream in the log (its events' `job_id`)
+             */
+            stream_id: string;
+            /** Events */
+            events: components["schemas"]["Event"][];
+        };
+        /** WebhookList */
+        WebhookList: {
+            /** Webhooks */
+            webhooks: components["schemas"]["Webhook"][];
+        };
+        /** WebhookRotated */
+        WebhookRotated: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /**
+             * Event Types
+             * @description the job events sent; null: every one
+             */
+            event_types: string[] | null;
+            /**
+             * Job Types
+             * @description only jobs of these types; null: every type
+             */
+            job_types: string[] | null;
+            /** Description */
+            description: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** Disabled Reason */
+            disabled_reason: string | null;
+            /**
+             * Previous Secret Expires At
+             * @description until when the secret before the last rotation still signs
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @description events in the endpoint's stream
+             */
+            version: number;
+            /**
+             * Secret
+             * @description the new secret, shown this once
+             */
+            secret: string;
         };
         /** Window */
         Window: {
@@ -2530,7 +2920,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "artifact_not_found" | "job_not_found" | "leaf_not_found" | "not_found" | "phase_not_found" | "proof_not_found" | "schedule_not_found" | "type_not_found";
+                        code?: "artifact_not_found" | "delivery_not_found" | "job_not_found" | "leaf_not_found" | "not_found" | "phase_not_found" | "proof_not_found" | "schedule_not_found" | "type_not_found" | "webhook_not_found";
                     };
                 };
             };
@@ -4284,6 +4674,287 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleEvents"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's webhook endpoints */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description Create a webhook endpoint (WebhookCreated); its secret, once */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A webhook endpoint */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a webhook endpoint */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description Change, disable or enable a webhook endpoint */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Rotate a webhook endpoint's secret; the new one, once */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookRotated"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    list_webhook_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A webhook endpoint's deliveries and their attempts */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveries"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    resend_webhook_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Send a delivery again */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    webhook_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A webhook endpoint's history */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEvents"];
                 };
             };
             400: components["responses"]["400"];

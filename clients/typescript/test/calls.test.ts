@@ -164,6 +164,26 @@ describe("Jobledger: every operation", () => {
     assert.equal(consistency.second, bundle.tree_size);
   });
 
+  it("keeps webhook endpoints, their secrets, deliveries and history", async () => {
+    const made = await jl.createWebhook({ url: `http://127.0.0.1:9/calls-${run}`, event_types: ["JobCreated"] });
+    assert.match(made.secret, /^whsec_/);
+    assert.ok((await jl.webhooks()).webhooks.some((w) => w.id === made.id));
+    assert.equal((await jl.getWebhook(made.id)).url, made.url);
+    assert.equal((await jl.updateWebhook(made.id, { description: "calls" })).description, "calls");
+    assert.notEqual((await jl.rotateWebhookSecret(made.id)).secret, made.secret);
+    await jl.create({ type: tracked });
+    let deliveries = (await jl.webhookDeliveries(made.id, { limit: 5 })).deliveries;
+    for (let tries = 0; deliveries.length === 0 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      deliveries = (await jl.webhookDeliveries(made.id, { limit: 5 })).deliveries;
+    }
+    await jl.resendWebhookDelivery(made.id, deliveries[0]!.id);
+    const history = await jl.webhookEvents(made.id);
+    assert.deepEqual(history.events.map((e) => e.type).slice(0, 3), ["WebhookCreated", "WebhookUpdated", "WebhookSecretRotated"]);
+    await jl.deleteWebhook(made.id);
+    await refused(jl.getWebhook(made.id), 404, "webhook_not_found");
+  });
+
   it("called every operation of the document", () => {
     const missed = operations.filter((operation) => !called.has(operation));
     assert.ok(operations.length > 30);

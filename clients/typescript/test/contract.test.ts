@@ -339,6 +339,32 @@ describe(`every operation of ${url}/openapi.json`, () => {
     assert.deepEqual([consistency.first, consistency.second], [between.first, between.second]);
   });
 
+  it("keeps webhook endpoints", async () => {
+    const made = expectStatus(await api.request("post", "/webhooks", { body: { url: `http://127.0.0.1:9/${run}` } }), 201).body;
+    const path = { webhook_id: made.id };
+    assert.match(made.secret, /^whsec_/);
+    const all = expectStatus(await api.request("get", "/webhooks"), 200).body;
+    assert.ok(all.webhooks.some((w) => w.id === made.id));
+    assert.equal(expectStatus(await api.request("get", "/webhooks/{webhook_id}", { path }), 200).body.status, "active");
+    const hooked = `ts-hooked-${run}`;
+    const changed = await api.request("patch", "/webhooks/{webhook_id}", { path, body: { job_types: [hooked] } });
+    assert.deepEqual(expectStatus(changed, 200).body.job_types, [hooked]);
+    const rotated = expectStatus(await api.request("post", "/webhooks/{webhook_id}/rotate", { path, body: {} }), 200).body;
+    assert.ok(rotated.previous_secret_expires_at !== null);
+    expectStatus(await api.request("post", "/jobs", { body: { type: hooked } }), 201);
+    let deliveries: components["schemas"]["WebhookDelivery"][] = [];
+    for (let tries = 0; deliveries.length === 0 && tries < 100; tries++) {
+      if (tries) await new Promise((resolve) => setTimeout(resolve, 50));
+      deliveries = expectStatus(await api.request("get", "/webhooks/{webhook_id}/deliveries", { path }), 200).body.deliveries;
+    }
+    const again = { path: { ...path, delivery_id: deliveries[0]!.id }, body: {} };
+    expectStatus(await api.request("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", again), 202);
+    const history = expectStatus(await api.request("get", "/webhooks/{webhook_id}/events", { path }), 200).body;
+    assert.equal(history.events[0]!.type, "WebhookCreated");
+    expectStatus(await api.request("delete", "/webhooks/{webhook_id}", { path }), 204);
+    assert.equal(expectStatus(await api.request("get", "/webhooks/{webhook_id}", { path }), 404).body.error.code, "webhook_not_found");
+  });
+
   it("keeps /metrics to operators", async () => {
     if (key === undefined || operatorKey !== undefined) {
       const operator = recording(createClient({ baseUrl: url, key: operatorKey }), called);

@@ -174,6 +174,34 @@ export class Jobledger {
     scheduleEvents(name, options = {}) {
         return this.call("get", "/schedules/{name}/events", { path: { name }, signal: options.signal });
     }
+    createWebhook(body, options = {}) {
+        return this.call("post", "/webhooks", { body, signal: options.signal });
+    }
+    webhooks(options = {}) {
+        return this.call("get", "/webhooks", { signal: options.signal });
+    }
+    getWebhook(webhookId, options = {}) {
+        return this.call("get", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, signal: options.signal });
+    }
+    updateWebhook(webhookId, body, options = {}) {
+        return this.call("patch", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, body, signal: options.signal });
+    }
+    deleteWebhook(webhookId, options = {}) {
+        return this.call("delete", "/webhooks/{webhook_id}", { path: { webhook_id: webhookId }, signal: options.signal });
+    }
+    rotateWebhookSecret(webhookId, options = {}) {
+        return this.call("post", "/webhooks/{webhook_id}/rotate", { path: { webhook_id: webhookId }, body: {}, signal: options.signal });
+    }
+    webhookDeliveries(webhookId, query = {}, options = {}) {
+        return this.call("get", "/webhooks/{webhook_id}/deliveries", { path: { webhook_id: webhookId }, query, signal: options.signal });
+    }
+    resendWebhookDelivery(webhookId, deliveryId, options = {}) {
+        const path = { webhook_id: webhookId, delivery_id: deliveryId };
+        return this.call("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", { path, body: {}, signal: options.signal });
+    }
+    webhookEvents(webhookId, options = {}) {
+        return this.call("get", "/webhooks/{webhook_id}/events", { path: { webhook_id: webhookId }, signal: options.signal });
+    }
     health(options = {}) {
         return this.call("get", "/health", { signal: options.signal });
     }

@@ -1,0 +1,148 @@
+"""Webhook endpoints, their secrets, deliveries and attempts on PostgreSQL.
+
+Each instance's sender claims due deliveries with FOR UPDATE SKIP LOCKED and a lease
+(`leased_until`), in one short statement: two instances never send one delivery at once, and a
+delivery whose sender died is claimed again when its lease runs out (at least once).
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from jobledger.eventlog.webhook_rows import handed_over, webhook_row
+from jobledger.eventlog.postgres.connection import Database
+from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
+
+_WEBHOOK = (
+    "webhook_id, tenant, url, event_types::text AS event_types, job_types::text AS job_types, description, status, "
+    "disabled_reason, secret_id, previous_secret_id, previous_expires_at, created_position, created_at, updated_at, version"
+)
+_DELIVERY = (
+    "delivery_id, webhook_id, job_id, position, event_type, body, state, attempts, schedule_from, next_attempt_at, created_at, "
+    "delivered_at"
+)
+# The first pending delivery of each (endpoint, job): a later one waits, so each job's events
+# reach an endpoint in log order, whichever instance sends them.
+_CLAIM = f"""
+UPDATE webhook_deliveries SET leased_until = $2 WHERE delivery_id IN (
+    SELECT d.delivery_id FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
+    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.leased_until IS NULL OR d.leased_until < $1)
+      AND w.status = 'active' AND NOT (d.webhook_id = ANY($4::text[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.job_id = d.job_id
+          AND e.position < d.position AND e.state = 'pending')
+    ORDER BY d.next_attempt_at, d.position LIMIT $3
+    FOR UPDATE OF d SKIP LOCKED
+) RETURNING {_DELIVERY}"""
+
+
+_PENDING = (
+    "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
+    "AND (webhook_id, job_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
+)
+
+
+def _delivery(row: asyncpg.Record) -> Delivery:
+    return Delivery(**dict(row))
+
+
+def _attempt(row: asyncpg.Record) -> Attempt:
+    return Attempt(**dict(row))
+
+
+class PostgresWebhooks:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def get_webhook(self, webhook_id: str) -> WebhookRow | None:
+        rows = await self.db.fetch(f"SELECT {_WEBHOOK} FROM webhooks WHERE webhook_id = $1", webhook_id)
+        return webhook_row(rows[0]) if rows else None
+
+    async def list_webhooks(self, tenant: str | None) -> list[WebhookRow]:
+        if tenant is None:
+            sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE status = 'active' ORDER BY created_position"
+            return [webhook_row(r) for r in await self.db.fetch(sql)]
+        sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE tenant = $1 AND status <> 'deleted' ORDER BY created_position"
+        return [webhook_row(r) for r in await self.db.fetch(sql, tenant)]
+
+    async def put_secret(self, webhook_id: str, secret_id: str, secret: str, now: datetime) -> None:
+        sql = "INSERT INTO webhook_secrets (webhook_id, secret_id, secret, created_at) VALUES ($1, $2, $3, $4)"
+        await self.db.fetch(sql, webhook_id, secret_id, secret, now)
+
+    async def secrets(self, webhook_id: str, secret_ids: Sequence[str]) -> dict[str, str]:
+        sql = "SELECT secret_id, secret FROM webhook_secrets WHERE webhook_id = $1 AND secret_id = ANY($2::text[])"
+        return {r["secret_id"]: r["secret"] for r in await self.db.fetch(sql, webhook_id, list(secret_ids))}
+
+    async def drop_secrets(self, webhook_id: str) -> None:
+        await self.db.fetch("DELETE FROM webhook_secrets WHERE webhook_id = $1", webhook_id)
+
+    async def dispatched(self) -> int:
+        rows = await self.db.fetch("SELECT position FROM webhook_checkpoint WHERE name = 'dispatch'")
+        return rows[0]["position"] if rows else 0
+
+    async def enqueue(
+        self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
+        room: dict[str, int],
+    ) -> list[Delivery] | None:
+        async with self.db.connection() as conn, conn.transaction():
+            moved = await conn.fetch(
+                "INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', $2) ON CONFLICT (name) DO UPDATE "
+                "SET position = $2 WHERE webhook_checkpoint.position = $1 RETURNING 1", after, position,
+            )
+            if not moved:
+                return None
+            if not deliveries:
+                return []
+            pairs = list({(d.webhook_id, d.job_id) for d in deliveries})
+            rows = await conn.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
+            taken = handed_over(deliveries, {(r["webhook_id"], r["job_id"]) for r in rows}, room)
+            await conn.executemany(
+                f"INSERT INTO webhook_deliveries ({_DELIVERY}, leased_until) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, $7, NULL, $8) ON CONFLICT DO NOTHING",
+                [(d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body, now,
+                  lease_until if d.delivery_id in taken else None) for d in deliveries],
+            )
+        return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
+
+    async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
+        return [_delivery(r) for r in await self.db.fetch(_CLAIM, now, lease_until, limit, list(busy))]
+
+    async def record_attempts(self, results: Sequence[tuple[Attempt, str, datetime]]) -> None:
+        async with self.db.connection() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, duration_ms) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                [(a.delivery_id, a.attempt, a.attempted_at, a.status_code, a.error, a.duration_ms) for a, _, _ in results],
+            )
+            await conn.executemany(
+                "UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, leased_until = NULL, "
+                "delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE delivery_id = $1",
+                [(a.delivery_id, state, a.attempt, due, a.attempted_at) for a, state, due in results],
+            )
+
+    async def list_deliveries(self, webhook_id: str, limit: int) -> list[tuple[Delivery, list[Attempt]]]:
+        sql = f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY position DESC LIMIT $2"
+        deliveries = [_delivery(r) for r in await self.db.fetch(sql, webhook_id, limit)]
+        sql = "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id, attempt"
+        attempts: dict[str, list[Attempt]] = {}
+        for row in await self.db.fetch(sql, [d.delivery_id for d in deliveries]):
+            attempts.setdefault(row["delivery_id"], []).append(_attempt(row))
+        return [(d, attempts.get(d.delivery_id, [])) for d in deliveries]
+
+    async def get_delivery(self, delivery_id: str) -> Delivery | None:
+        rows = await self.db.fetch(f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE delivery_id = $1", delivery_id)
+        return _delivery(rows[0]) if rows else None
+
+    async def resend(self, delivery_id: str, now: datetime) -> None:
+        sql = (
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, schedule_from = attempts "
+            "WHERE delivery_id = $1"
+        )
+        await self.db.fetch(sql, delivery_id, now)
+
+    async def job_types(self, job_ids: Sequence[UUID]) -> dict[UUID, str]:
+        sql = "SELECT job_id, type FROM job_status WHERE job_id = ANY($1::uuid[])"
+        return {r["job_id"]: r["type"] for r in await self.db.fetch(sql, list(job_ids))}

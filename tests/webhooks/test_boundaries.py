@@ -1,0 +1,78 @@
+"""What a webhook may reach and see: targets that are not global addresses refused at create and
+again at delivery (SSRF), and each tenant's endpoints its own."""
+
+import pytest
+
+from tests.security.conftest import bearer
+from tests.webhooks.conftest import arrived, deliveries, make_webhook
+from tests.workers.helpers import error_of, ok, wait_until
+
+REFUSED = [
+    ("http://127.0.0.1:9/x", "loopback"),
+    ("http://10.1.2.3/x", "private"),
+    ("http://192.168.0.1/x", "private"),
+    ("http://169.254.169.254/latest/meta-data", "link-local"),
+    ("http://[::1]:9/x", "loopback"),
+    ("http://[::ffff:127.0.0.1]/x", "loopback"),
+    ("http://localhost:9/x", "loopback"),  # a name that resolves to loopback
+    ("http://0.0.0.0/x", "unspecified"),
+]
+
+
+async def test_targets_that_are_not_global_are_refused_at_create_and_at_delivery(serve, settings, hook_settings, receiver):
+    strict = await serve(settings)  # the default: no kind of private address allowed
+    for url, kind in REFUSED:
+        details = await error_of(await strict.post("/webhooks", json={"url": url}), 400, "invalid_request")
+        assert details["fields"][0]["field"] == "url" and kind in details["fields"][0]["reason"], url
+    assert (await ok(await strict.get("/events")))["events"] == []
+
+    lenient = await serve(hook_settings)  # allows loopback: its endpoint is made...
+    hook = await make_webhook(lenient, receiver, "x")
+    await lenient.close()  # ...and only the strict instance is left to send
+    await ok(await strict.post("/jobs", json={"type": "report"}), 201)
+
+    async def refused():
+        return [a for d in await deliveries(strict, hook) for a in d["attempts"]]
+
+    attempt = (await wait_until(refused))[0]
+    assert attempt["status_code"] is None and "loopback" in attempt["error"]
+    assert "x" not in receiver.received
+
+
+@pytest.fixture
+async def tenants(serve, hook_settings, store):
+    from jobledger.application.jobs import utcnow
+    from jobledger.web import auth
+
+    client = await serve(hook_settings.model_copy(update={"auth": "required", "auth_cache_seconds": 0}))
+    keys = {}
+    for tenant in ("acme", "globex"):
+        key, record = auth.new_key("admin", tenant, None, None, utcnow())
+        await store.registry.put_key(record)
+        keys[tenant] = bearer(key)
+    return client, keys
+
+
+async def test_another_tenants_endpoint_is_not_found_and_gets_none_of_its_events(tenants, receiver):
+    client, keys = tenants
+    made = await ok(await client.post("/webhooks", json={"url": receiver.to("acme")}, headers=keys["acme"]), 201)
+    receiver.secrets["acme"] = [made["secret"]]
+    hook, other = f"/webhooks/{made['id']}", keys["globex"]
+
+    for method, path, body in [
+        ("get", hook, None), ("patch", hook, {"enabled": False}), ("delete", hook, None),
+        ("post", f"{hook}/rotate", {}), ("get", f"{hook}/deliveries", None), ("get", f"{hook}/events", None),
+        ("post", f"{hook}/deliveries/msg_x/resend", {}),
+    ]:
+        await error_of(await client.request(method, path, json=body, headers=other), 404, "webhook_not_found")
+    assert (await ok(await client.get("/webhooks", headers=other)))["webhooks"] == []
+    await ok(await client.post("/jobs", json={"type": "theirs"}, headers=other), 201)
+    mine = await ok(await client.post("/jobs", json={"type": "mine"}, headers=keys["acme"]), 201)
+
+    assert [b["job_id"] for b in await arrived(receiver, "acme", 1)] == [mine["id"]]
+    assert (await ok(await client.get(hook, headers=keys["acme"])))["status"] == "active"
+    assert len(await deliveries_of(client, hook, keys["acme"])) == 1
+
+
+async def deliveries_of(client, hook: str, headers: dict) -> list[dict]:
+    return (await ok(await client.get(f"{hook}/deliveries", headers=headers)))["deliveries"]
