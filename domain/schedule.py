@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from jobledger.domain import errors, machine
-from jobledger.domain import events as ev
+from jobledger.domain import schedule_events as ev
 from jobledger.domain.status import ScheduleStatus
 
 _NAMESPACE = uuid.UUID("0b7e2c3a-51d4-5e0f-8a6b-3f1c9d2e7a40")  # schedule streams

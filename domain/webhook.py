@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from jobledger.domain import errors, machine
-from jobledger.domain import events as ev
+from jobledger.domain import webhook_events as ev
 from jobledger.domain.status import WebhookStatus
 
 # The namespace of webhook streams' ids: no job's or job type's stream has one of these ids.

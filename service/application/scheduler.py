@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobledger.domain import commands, decide, errors, events, schedule as schedule_stream
+from jobledger.domain import commands, decide, errors, events, schedule as schedule_stream, schedule_events
 from jobledger.domain.job import fold
 from jobledger.domain.status import TERMINAL
 from jobledger.application import cron
@@ -140,7 +140,7 @@ def plan_fires(schedule: DueSchedule, now: datetime, types: dict[str, JobType]) 
     if config.get("overlap") == "cancel_previous" and len(times) > 1:
         for at, _ in times[:-1]:  # each would cancel the one before: only the last makes a job
             reason = "superseded: a later fire time due at once cancels it (overlap cancel_previous)"
-            stream_events.append(events.ScheduleFireSkipped(state.tenant, state.name, at, reason, _next(config, at)))
+            stream_events.append(schedule_events.ScheduleFireSkipped(state.tenant, state.name, at, reason, _next(config, at)))
         times = times[-1:]
     previous_running = schedule.last_job_status is not None and schedule.last_job_status not in _FINISHED
     job_requests: list[AppendRequest] = []

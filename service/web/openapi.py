@@ -6,8 +6,7 @@ action gives its security), its body, query and header models, and its answers.
 """
 
 import functools
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -17,9 +16,9 @@ from pydantic.json_schema import models_json_schema
 
 import jobledger
 from jobledger.application import bodies, bulk_bodies
-from jobledger.web import audit_routes, auth, keys, logs, metrics_routes, responses, routes as job_routes, schedule_answers, schedule_routes, schemas, type_routes, worker_routes
-from jobledger.web import webhook_responses as _wr, webhook_routes as _h
-from jobledger.application import json_types, schedules, types, webhook_bodies
+from jobledger.web import audit_routes, auth, flow_operations, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
+from jobledger.application import json_types, types
+from jobledger.web.operation import Operation
 from jobledger.eventlog import metadata
 from jobledger.web.errors import HTTP_CODES, STATUS
 
@@ -58,41 +57,7 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=document_bytes(request.app[keys.settings_key].auth_required), content_type="application/json")
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One method and path: what it takes and what it answers (`answer` None: no JSON body)."""
-
-    method: str
-    path: str
-    handler: Callable
-    summary: str
-    answer: Any  #: a model, a union of models, or None
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    headers: type[BaseModel] | None = None
-    status: int = 200
-    more: tuple[int, ...] = ()  #: other successes: the same answer (304: none)
-    errors: tuple[int, ...] = ()
-    etag: bool = False  #: the answer concerns one job: ETag is its version
-    media: str = "application/json"
-    raw: dict[str, Any] | None = None  #: the answer's schema when it is not a model
-    description: str | None = None  #: what the summary and the parameters do not say
-
-    def error_statuses(self) -> list[int]:
-        found = {403, 503, *self.errors}  # 403: a foreign Host or Origin (guards), on any route
-        if self.handler.jobledger_action != auth.PUBLIC:
-            found |= {401, 403, 429}
-        if self.body or self.query or self.headers:
-            found.add(400)
-        if self.body:
-            found |= {408, 413, 415}
-        if "{id}" in self.path:
-            found.add(404)
-        return sorted(found)
-
-
 _r, _w, _a, _t = job_routes, worker_routes, audit_routes, type_routes
-_WH = (400, 404)  # a malformed id; no such endpoint (or delivery) of the caller's tenant
 _BULK = (
     "Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's "
     "metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only "
@@ -119,12 +84,6 @@ _PAUSE = (
     "While a type is paused, claims (on every instance) leave its jobs queued; creates still queue them and "
     "running jobs finish. A type need not be registered to be paused. Pausing a paused type changes nothing "
     "(`changed: false`); each change is a TypePaused or TypeResumed event of the type's stream."
-)
-_s, _S = schedule_routes, schedule_answers.Schedule
-_SCHEDULES = (
-    "Each fire time creates the template's job (idempotency key `schedule:<name>:<generation>:<fire time>`) and "
-    "appends ScheduleFired, in one transaction, on exactly one instance. The overlap policy decides a fire whose "
-    "previous job is unfinished; the catch-up policy the fire times missed while no instance ran (README, Schedules)."
 )
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
@@ -193,38 +152,8 @@ OPERATIONS = (
               body=bodies.EmptyBody, errors=(400,)),
     Operation("get", "/types/{name}/events", _t.type_events, "A job type's history: definitions, pauses, resumes",
               responses.TypeEvents, errors=(400, 404)),
-    Operation("post", "/schedules", _s.create_schedule, "Create a schedule (ScheduleCreated in its stream)", _S,
-              body=schedules.CreateScheduleBody, status=201, errors=(409,), description=_SCHEDULES),
-    Operation("get", "/schedules", _s.list_schedules, "The tenant's schedules, by name", schedule_answers.SchedulePage,
-              query=_s.ScheduleListQuery),
-    Operation("get", "/schedules/{name}", _s.get_schedule, "A schedule, its next fire time and latest fires", _S,
-              errors=(404,)),
-    Operation("put", "/schedules/{name}", _s.update_schedule, "Replace a schedule's definition", _S,
-              body=schedules.ScheduleDefinition, errors=(404, 409)),
-    Operation("post", "/schedules/{name}/pause", _s.pause_schedule, "Stop a schedule firing", _S,
-              body=schedules.PauseScheduleBody, errors=(404, 409)),
-    Operation("post", "/schedules/{name}/resume", _s.resume_schedule, "Fire a paused schedule again from now", _S,
-              body=bodies.EmptyBody, errors=(404, 409)),
-    Operation("delete", "/schedules/{name}", _s.delete_schedule, "Delete a schedule (its history stays)", _S,
-              errors=(404, 409)),
-    Operation("get", "/schedules/{name}/events", _s.schedule_events, "A schedule's history: definitions, pauses, fires",
-              schedule_answers.ScheduleEvents, errors=(400, 404)),
-    Operation("post", "/webhooks", _h.create_webhook, "Create a webhook endpoint (WebhookCreated); its secret, once",
-              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400,)),
-    Operation("get", "/webhooks", _h.list_webhooks, "The tenant's webhook endpoints", _wr.WebhookList),
-    Operation("get", "/webhooks/{webhook_id}", _h.get_webhook, "A webhook endpoint", _wr.Webhook, errors=_WH),
-    Operation("patch", "/webhooks/{webhook_id}", _h.update_webhook, "Change, disable or enable a webhook endpoint",
-              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=_WH),
-    Operation("delete", "/webhooks/{webhook_id}", _h.delete_webhook, "Delete a webhook endpoint", None, status=204,
-              errors=_WH),
-    Operation("post", "/webhooks/{webhook_id}/rotate", _h.rotate_webhook_secret, "Rotate a webhook endpoint's secret; "
-              "the new one, once", _wr.WebhookRotated, body=bodies.EmptyBody, errors=_WH),
-    Operation("get", "/webhooks/{webhook_id}/deliveries", _h.list_webhook_deliveries, "A webhook endpoint's deliveries "
-              "and their attempts", _wr.WebhookDeliveries, query=webhook_bodies.DeliveriesQuery, errors=_WH),
-    Operation("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", _h.resend_webhook_delivery,
-              "Send a delivery again", None, body=bodies.EmptyBody, status=202, errors=_WH),
-    Operation("get", "/webhooks/{webhook_id}/events", _h.webhook_events, "A webhook endpoint's history",
-              _wr.WebhookEvents, errors=_WH),
+    *flow_operations.SCHEDULES,
+    *flow_operations.WEBHOOKS,
     Operation("get", "/checkpoint", _a.latest_checkpoint, "The log's latest signed checkpoint (a signed note)", None,
               media="text/plain", raw={"type": "string"}, errors=(500,)),
     Operation("post", "/checkpoint", _a.issue_checkpoint, "Sign the log's tree now if it grew; the latest checkpoint",

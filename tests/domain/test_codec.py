@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from jobledger.domain import events
+from jobledger.domain import events, schedule_events, webhook_events
 
 AT = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
@@ -70,17 +70,17 @@ SAMPLES = [
     events.TypePaused(tenant="acme", name="report", reason="the mail API is down"),
     events.TypePaused(tenant="acme", name="report"),
     events.TypeResumed(tenant="acme", name="report"),
-    events.ScheduleCreated(tenant="acme", name="nightly", config={"cron": "0 2 * * *", "job": {"type": "r"}}, next_fire_at=AT),
-    events.ScheduleUpdated(tenant="acme", name="nightly", config={"cron": "0 3 * * *"}, next_fire_at=AT),
-    events.SchedulePaused(tenant="acme", name="nightly", reason="holidays"),
-    events.ScheduleResumed(tenant="acme", name="nightly", next_fire_at=AT),
-    events.ScheduleDeleted(tenant="acme", name="nightly"),
-    events.ScheduleFired(
+    schedule_events.ScheduleCreated(tenant="acme", name="nightly", config={"cron": "0 2 * * *", "job": {"type": "r"}}, next_fire_at=AT),
+    schedule_events.ScheduleUpdated(tenant="acme", name="nightly", config={"cron": "0 3 * * *"}, next_fire_at=AT),
+    schedule_events.SchedulePaused(tenant="acme", name="nightly", reason="holidays"),
+    schedule_events.ScheduleResumed(tenant="acme", name="nightly", next_fire_at=AT),
+    schedule_events.ScheduleDeleted(tenant="acme", name="nightly"),
+    schedule_events.ScheduleFired(
         tenant="acme", name="nightly", fire_at=AT, job_id="9c1d4e5f-2a3b-5c6d-8e7f-0a1b2c3d4e5f",
         next_fire_at=AT + timedelta(days=1), late=True, cancelled_job_id="0b7e2c3a-51d4-5e0f-8a6b-3f1c9d2e7a40",
     ),
-    events.ScheduleFireSkipped(tenant="acme", name="nightly", fire_at=AT, reason="overlap", next_fire_at=AT),
-    events.ScheduleFiresMissed(tenant="acme", name="nightly", first=AT, last=AT, next_fire_at=AT),
+    schedule_events.ScheduleFireSkipped(tenant="acme", name="nightly", fire_at=AT, reason="overlap", next_fire_at=AT),
+    schedule_events.ScheduleFiresMissed(tenant="acme", name="nightly", first=AT, last=AT, next_fire_at=AT),
 ]
 
 
@@ -93,11 +93,14 @@ def _datetime_fields(event: events.Event) -> list[str]:
 
 
 def test_every_event_type_has_a_sample():
-    declared = {cls for cls in vars(events).values() if isinstance(cls, type) and issubclass(cls, events.Event)}
+    declared = {
+        cls for module in (events, schedule_events, webhook_events) for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, events.Event)
+    }  # fmt: skip
     assert set(events.STORED_TYPES.values()) == declared - {events.Event}
-    kinds = (events.EVENT_TYPES, events.TYPE_EVENT_TYPES, events.SCHEDULE_EVENT_TYPES)
+    kinds = (events.EVENT_TYPES, events.TYPE_EVENT_TYPES, events.SCHEDULE_EVENT_TYPES, events.WEBHOOK_EVENT_TYPES)
     assert set().union(*(k.values() for k in kinds)) == set(events.STORED_TYPES.values())
-    assert sum(len(k) for k in kinds) == len(events.STORED_TYPES)  # a job's, a type's and a schedule's events are apart
+    assert sum(len(k) for k in kinds) == len(events.STORED_TYPES)  # a job's, a type's, a schedule's and a webhook's events are apart
     assert {type(e) for e in SAMPLES} == set(events.STORED_TYPES.values())
     assert all(events.STORED_TYPES[cls.type] is cls for cls in events.STORED_TYPES.values())
 

@@ -11,7 +11,7 @@ import pytest
 from jobledger.application import webhook_targets
 from jobledger.application.webhook_delivery import DEFAULT_SCHEDULE, DeliverySettings, parse_schedule
 from jobledger.application.webhook_sender import next_state
-from jobledger.domain import errors, events, webhook
+from jobledger.domain import errors, webhook, webhook_events
 from jobledger.eventlog.records import Delivery
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -26,14 +26,14 @@ def _created() -> webhook.WebhookState:
 @pytest.mark.parametrize(
     ("history", "trigger", "args", "expected"),
     [
-        ([], "disable", {}, [events.WebhookDisabled]),
+        ([], "disable", {}, [webhook_events.WebhookDisabled]),
         (["disable"], "disable", {}, []),
         ([], "enable", {}, []),
-        (["disable"], "enable", {}, [events.WebhookEnabled]),
+        (["disable"], "enable", {}, [webhook_events.WebhookEnabled]),
         ([], "update", FILTERS, []),
-        ([], "update", {**FILTERS, "job_types": ["render"]}, [events.WebhookUpdated]),
-        (["disable"], "rotate", {"secret_id": "sec_2", "previous_expires_at": NOW}, [events.WebhookSecretRotated]),
-        (["disable"], "delete", {}, [events.WebhookDeleted]),
+        ([], "update", {**FILTERS, "job_types": ["render"]}, [webhook_events.WebhookUpdated]),
+        (["disable"], "rotate", {"secret_id": "sec_2", "previous_expires_at": NOW}, [webhook_events.WebhookSecretRotated]),
+        (["disable"], "delete", {}, [webhook_events.WebhookDeleted]),
     ],
 )
 def test_decide(history, trigger, args, expected):
