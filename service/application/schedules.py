@@ -10,7 +10,7 @@ name is not found, like one never created.
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from jobledger.domain import errors, schedule as schedule_stream
 from jobledger.application import bodies, cron as cron_times
@@ -29,12 +29,7 @@ class JobTemplate(bodies.CreateJobBody):
     """The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once).
     Fields left out take the job type's defaults as they are at each fire."""
 
-    @field_validator("run_at")
-    @classmethod
-    def _no_run_at(cls, run_at: datetime | None) -> None:
-        if run_at is not None:
-            raise ValueError("a schedule's jobs are due at their fire time: leave run_at out")
-        return None
+    run_at: None = Field(None, description="always null: a schedule's jobs are due at their fire time")
 
 
 class ScheduleDefinition(bodies.Body):

@@ -18,7 +18,7 @@ SCHEDULES = (
     Operation("get", "/schedules", _s.list_schedules, "The tenant's schedules, by name", schedule_answers.SchedulePage,
               query=_s.ScheduleListQuery),
     Operation("get", "/schedules/{name}", _s.get_schedule, "A schedule, its next fire time and latest fires", _S,
-              errors=(404,)),
+              errors=(400, 404)),
     Operation("put", "/schedules/{name}", _s.update_schedule, "Replace a schedule's definition", _S,
               body=schedules.ScheduleDefinition, errors=(404, 409)),
     Operation("post", "/schedules/{name}/pause", _s.pause_schedule, "Stop a schedule firing", _S,
@@ -26,7 +26,7 @@ SCHEDULES = (
     Operation("post", "/schedules/{name}/resume", _s.resume_schedule, "Fire a paused schedule again from now", _S,
               body=bodies.EmptyBody, errors=(404, 409)),
     Operation("delete", "/schedules/{name}", _s.delete_schedule, "Delete a schedule (its history stays)", _S,
-              errors=(404, 409)),
+              errors=(400, 404, 409)),
     Operation("get", "/schedules/{name}/events", _s.schedule_events, "A schedule's history: definitions, pauses, fires",
               schedule_answers.ScheduleEvents, errors=(400, 404)),
 )

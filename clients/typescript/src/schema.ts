@@ -1867,9 +1867,10 @@ export interface components {
             max_attempts?: number;
             /**
              * Run At
+             * @description always null: a schedule's jobs are due at their fire time
              * @default null
              */
-            run_at?: string | null;
+            run_at?: null;
             /**
              * Expires In
              * @description seconds until the job expires
@@ -4508,6 +4509,7 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
+            400: components["responses"]["400"];
             401: components["responses"]["401"];
             403: components["responses"]["403"];
             404: components["responses"]["404"];
@@ -4573,6 +4575,7 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
+            400: components["responses"]["400"];
             401: components["responses"]["401"];
             403: components["responses"]["403"];
             404: components["responses"]["404"];
