@@ -70,6 +70,14 @@ SAMPLES = [
     events.TypePaused(tenant="acme", name="report", reason="the mail API is down"),
     events.TypePaused(tenant="acme", name="report"),
     events.TypeResumed(tenant="acme", name="report"),
+    events.WebhookCreated("acme", "wh_1", "https://app.example/h", ["JobCompleted"], None, "done", "sec_1"),
+    events.WebhookUpdated("acme", "wh_1", "https://app.example/h2", None, ["report"], None),
+    events.WebhookSecretRotated("acme", "wh_1", "sec_2", "sec_1", AT + timedelta(days=1)),
+    events.WebhookDisabled("acme", "wh_1", "delivery msg_1 failed on every attempt", "msg_1"),
+    events.WebhookDisabled("acme", "wh_1"),
+    events.WebhookEnabled("acme", "wh_1"),
+    events.WebhookDeleted("acme", "wh_1"),
+    events.WebhookResendRequested("acme", "wh_1", "msg_1"),
 ]
 
 
@@ -84,7 +92,10 @@ def _datetime_fields(event: events.Event) -> list[str]:
 def test_every_event_type_has_a_sample():
     declared = {cls for cls in vars(events).values() if isinstance(cls, type) and issubclass(cls, events.Event)}
     assert set(events.STORED_TYPES.values()) == declared - {events.Event}
-    assert set(events.EVENT_TYPES.values()) | set(events.TYPE_EVENT_TYPES.values()) == set(events.STORED_TYPES.values())
+    assert set(events.EVENT_TYPES.values()) | set(events.TYPE_EVENT_TYPES.values()) | set(
+        events.WEBHOOK_EVENT_TYPES.values()
+    ) == set(events.STORED_TYPES.values())
+    assert not events.EVENT_TYPES.keys() & events.WEBHOOK_EVENT_TYPES.keys()
     assert not events.EVENT_TYPES.keys() & events.TYPE_EVENT_TYPES.keys()  # a job's events and a type's are apart
     assert {type(e) for e in SAMPLES} == set(events.STORED_TYPES.values())
     assert all(events.STORED_TYPES[cls.type] is cls for cls in events.STORED_TYPES.values())
