@@ -63,7 +63,7 @@ class PostgresWebhooks:
 
     async def list_webhooks(self, tenant: str | None) -> list[WebhookRow]:
         if tenant is None:
-            sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE status = 'active' ORDER BY created_position"
+            sql = f"SELECT {_WEBHOOK} FROM webhooks ORDER BY created_position"
             return [webhook_row(r) for r in await self.db.fetch(sql)]
         sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE tenant = $1 AND status <> 'deleted' ORDER BY created_position"
         return [webhook_row(r) for r in await self.db.fetch(sql, tenant)]

@@ -66,7 +66,7 @@ class SQLiteWebhooks:
 
     async def list_webhooks(self, tenant: str | None) -> list[WebhookRow]:
         if tenant is None:
-            sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE status = 'active' ORDER BY created_position"
+            sql = f"SELECT {_WEBHOOK} FROM webhooks ORDER BY created_position"
             return [_webhook(r) for r in await self.db.fetch(sql)]
         sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE tenant = ? AND status <> 'deleted' ORDER BY created_position"
         return [_webhook(r) for r in await self.db.fetch(sql, tenant)]

@@ -15,6 +15,7 @@ its stream. Attempts are stored in batches, one transaction for all those finish
 """
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import random
@@ -27,8 +28,10 @@ from typing import Protocol
 
 import orjson
 
-from jobledger.domain import errors, events
+from jobledger.domain import errors, events, webhook as stream
+from jobledger.domain.status import WebhookStatus
 from jobledger.application import projection_runner
+from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import Delivery, RecordedEvent, WebhookRow
 
@@ -78,13 +81,56 @@ def body(event: RecordedEvent, job_type: str) -> str:
     }).decode()
 
 
-def matches(hook: WebhookRow, event: RecordedEvent, job_type: str) -> bool:
+def matches(hook: stream.WebhookState, event: RecordedEvent, job_type: str) -> bool:
+    """Whether `hook`, as it was just before `event`, asks for it."""
     return (
-        hook.created_position < event.position
+        hook.status is WebhookStatus.ACTIVE
         and hook.tenant == event.metadata.get("tenant", "default")
         and (hook.event_types is None or event.type in hook.event_types)
         and (hook.job_types is None or job_type in hook.job_types)
     )
+
+
+class Endpoints:
+    """Every endpoint as it was at any position of the log: its stream's events folded up to there.
+    A dispatcher reading the log behind its head must not use today's row: an endpoint disabled,
+    changed or deleted since gets what its state then asked for, and one made later nothing."""
+
+    def __init__(self, stores: Stores):
+        self.stores = stores
+        self._states: dict[str, tuple[int, list[int], list[stream.WebhookState]]] = {}  # id -> (version, positions, states)
+        self._read_at = -_HOOKS_SECONDS
+
+    async def refresh(self, changed: bool) -> None:
+        """Read the rows again if `changed` (the batch holds webhook events) or they are old; a
+        stream whose version moved is read and folded again."""
+        if not changed and time.monotonic() - self._read_at <= _HOOKS_SECONDS:
+            return
+        rows = await self.stores.webhooks.list_webhooks(None)  # after the batch's events: it sees them
+        self._read_at = time.monotonic()
+        states = {}
+        for row in rows:
+            kept = self._states.get(row.webhook_id)
+            states[row.webhook_id] = kept if kept and kept[0] == row.version else await self._history(row)
+        self._states = states
+
+    async def _history(self, row: WebhookRow) -> tuple[int, list[int], list[stream.WebhookState]]:
+        recorded = await self.stores.log.read_stream(stream.stream_id(row.webhook_id))
+        state, positions, states = stream.WebhookState(row.tenant, row.webhook_id), [], []
+        for event in recorded:
+            state = stream.evolve(state, codec.domain_event(event))
+            positions.append(event.position)
+            states.append(state)
+        return len(recorded), positions, states
+
+    def at(self, position: int) -> list[stream.WebhookState]:
+        """Each endpoint as it was just before `position` (those that existed then)."""
+        found = []
+        for _, positions, states in self._states.values():
+            index = bisect.bisect_left(positions, position)
+            if index:
+                found.append(states[index - 1])
+        return found
 
 
 class Taker(Protocol):
@@ -107,8 +153,7 @@ class Dispatcher:
     def __init__(self, stores: Stores, feed: projection_runner.Feed, sender: Taker, clock):
         self.stores, self.feed, self.sender, self.clock = stores, feed, sender, clock
         self._position: int | None = None  # the checkpoint as this dispatcher last moved it
-        self._hooks: list[WebhookRow] = []
-        self._hooks_at = -_HOOKS_SECONDS
+        self.endpoints = Endpoints(stores)
         self._types: dict[uuid.UUID, str] = {}
 
     async def catch_up(self) -> None:
@@ -135,11 +180,9 @@ class Dispatcher:
                 self.sender.wake.set()
 
     async def _deliveries(self, batch: list[RecordedEvent]) -> list[Delivery]:
-        if any(e.type in events.WEBHOOK_EVENT_TYPES for e in batch) or time.monotonic() - self._hooks_at > _HOOKS_SECONDS:
-            self._hooks = await self.stores.webhooks.list_webhooks(None)  # after the batch's events: it sees them
-            self._hooks_at = time.monotonic()
+        await self.endpoints.refresh(any(e.type in events.WEBHOOK_EVENT_TYPES for e in batch))
         jobs = [e for e in batch if e.type in events.EVENT_TYPES]
-        if not self._hooks or not jobs:
+        if not jobs or not self.endpoints.at(batch[-1].position + 1):
             return []
         for e in jobs:
             if e.type == "JobCreated":
@@ -149,7 +192,7 @@ class Dispatcher:
         found = []
         for e in jobs:
             job_type = self._types.get(e.stream_id, "")
-            for hook in self._hooks:
+            for hook in self.endpoints.at(e.position):
                 if matches(hook, e, job_type):
                     found.append(Delivery(delivery_id(hook.webhook_id, e.position), hook.webhook_id, e.stream_id,
                                           e.position, e.type, body(e, job_type)))

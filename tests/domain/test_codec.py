@@ -81,6 +81,14 @@ SAMPLES = [
     ),
     schedule_events.ScheduleFireSkipped(tenant="acme", name="nightly", fire_at=AT, reason="overlap", next_fire_at=AT),
     schedule_events.ScheduleFiresMissed(tenant="acme", name="nightly", first=AT, last=AT, next_fire_at=AT),
+    webhook_events.WebhookCreated("acme", "wh_1", "https://app.example/h", ["JobCompleted"], None, "done", "sec_1"),
+    webhook_events.WebhookUpdated("acme", "wh_1", "https://app.example/h2", None, ["report"], None),
+    webhook_events.WebhookSecretRotated("acme", "wh_1", "sec_2", "sec_1", AT + timedelta(days=1)),
+    webhook_events.WebhookDisabled("acme", "wh_1", "delivery msg_1 failed on every attempt", "msg_1"),
+    webhook_events.WebhookDisabled("acme", "wh_1"),
+    webhook_events.WebhookEnabled("acme", "wh_1"),
+    webhook_events.WebhookDeleted("acme", "wh_1"),
+    webhook_events.WebhookResendRequested("acme", "wh_1", "msg_1"),
 ]
 
 
