@@ -201,11 +201,8 @@ async def _replays(jobs: Jobs, ids: list[UUID], commands_: list[commands.CreateJ
     return answers
 
 
-def _node(row_doc: dict[str, Any], on_failure: str | None = None) -> dict[str, Any]:
-    node = {"id": row_doc["id"], "type": row_doc["type"], "status": row_doc["status"]}
-    if on_failure is not None:
-        node["on_failure"] = on_failure
-    return node
+def _node(doc: dict[str, Any], on_failure: str) -> dict[str, Any]:
+    return {"id": doc["id"], "type": doc["type"], "status": doc["status"], "on_failure": on_failure}
 
 
 async def read(jobs: Jobs, job_id: UUID, scope: Scope | None) -> dict[str, Any]:
@@ -229,8 +226,7 @@ async def read(jobs: Jobs, job_id: UUID, scope: Scope | None) -> dict[str, Any]:
             parent = docs[d.job]
             parents.append({**_node(parent, d.on_failure), "result": parent["result"] if parent["status"] == "completed" else None})
     return {
-        "job": {**_node({"id": str(job.id), "type": job.type, "status": job.status.value}),
-                "waiting_on": [str(p) for p in job.waiting_on]},
+        "job": {"id": str(job.id), "type": job.type, "status": job.status.value, "waiting_on": [str(p) for p in job.waiting_on]},
         "parents": parents,
         "children": [_node(docs[child], on_failure) for child, on_failure in edges if child in docs],
     }
