@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from jobledger.domain.events import JSON
+from jobledger.domain.job import Dependency
 
 DEFAULT_EXPIRES_IN = timedelta(hours=24)
 
@@ -38,6 +39,7 @@ class CreateJob(Command):
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     message: str | None = None  # shown as the job's progress from the start ("waiting for upload")
+    depends_on: tuple[Dependency, ...] = ()  # its parents: it waits until they end (domain/dependencies.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ def create(job_id: UUID, command: commands.CreateJob, now: datetime) -> list[eve
             retry_base_seconds=command.retry_base_seconds,
             retry_max_seconds=command.retry_max_seconds,
             message=command.message,
+            depends_on=tuple({"job": str(d.job), "on_failure": d.on_failure} for d in command.depends_on) or None,
         )
     ]
 

@@ -37,4 +37,6 @@ class Event:
                 values[name] = datetime.fromisoformat(values[name])
         if "phases" in values:
             values["phases"] = tuple(values["phases"])
+        if values.get("depends_on") is not None:
+            values["depends_on"] = tuple(values["depends_on"])
         return cls(**values)

@@ -16,7 +16,9 @@ from jobledger.domain.event import JSON, Event  # noqa: F401 (Event: named here 
 @dataclass(frozen=True, slots=True)
 class JobCreated(Event):
     type: ClassVar[str] = "JobCreated"
-    schema_version: ClassVar[int] = 4  # v2: retry_base_seconds, retry_max_seconds; v3: user; v4: message
+    # v2: retry_base_seconds, retry_max_seconds; v3: user; v4: message. depends_on came later without a
+    # version of its own: it is left out of the data when it is None, so every older event reads as it was
+    schema_version: ClassVar[int] = 4
     _datetimes: ClassVar[tuple[str, ...]] = ("run_at", "expires_at")
 
     job_type: str
@@ -34,6 +36,17 @@ class JobCreated(Event):
     retry_max_seconds: float = 300.0
     user: str | None = None  # the signed-in user who created it; None: created with an API key
     message: str | None = None  # the job's first progress message, while it waits ("waiting for upload")
+    # the jobs it runs after, each {"job": id, "on_failure": "cancel" | "run"}; None (and left out of
+    # the stored data): none. The job_edges table is made from these (eventlog/edge_rows.py).
+    depends_on: tuple[dict[str, str], ...] | None = None
+
+    def to_data(self) -> dict[str, JSON]:
+        data = Event.to_data(self)
+        if self.depends_on is None:
+            del data["depends_on"]  # a job without parents is stored as it was before dependencies
+        else:
+            data["depends_on"] = list(self.depends_on)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +203,38 @@ class JobErased(Event):
     erased_by: str | None = None
 
 
+# Dependencies (domain/dependencies.py): a child waits for its parents; each parent's end is
+# recorded on the child's stream, so that two parents ending at once meet on the child's version.
+
+
+@dataclass(frozen=True, slots=True)
+class ChildAdded(Event):
+    """A job that depends on this one was created: this job's end now decides whether it runs."""
+
+    type: ClassVar[str] = "ChildAdded"
+
+    child: str
+    on_failure: str = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyResolved(Event):
+    """A parent of this waiting job ended in a way that lets it run: completed, or ended otherwise
+    over an edge whose on_failure is "run"."""
+
+    type: ClassVar[str] = "DependencyResolved"
+
+    parent: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class DependenciesMet(Event):
+    """The last of the job's parents was resolved: it stops waiting and is queued."""
+
+    type: ClassVar[str] = "DependenciesMet"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -210,6 +255,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CancellationRequested,
         ArtifactAdded,
         JobErased,
+        ChildAdded,
+        DependencyResolved,
+        DependenciesMet,
     )
 }
 

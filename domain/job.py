@@ -41,6 +41,15 @@ class Artifact:
     version: int  # the job version that added it: its content is that event's data
 
 
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """An edge to a parent: the job runs once `job` completes; if it ends otherwise, `on_failure`
+    says whether the job is cancelled ("cancel") or runs anyway ("run")."""
+
+    job: UUID
+    on_failure: str = "cancel"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A job's state. Its fields are declared in the order of the job document's keys, each
@@ -69,6 +78,9 @@ class Job:
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     artifacts: tuple[Artifact, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()  # its parents (domain/dependencies.py)
+    waiting_on: tuple[UUID, ...] = ()  # the parents it still waits for, while it is waiting
+    children: int = 0  # jobs created depending on it while it had not ended (ChildAdded)
     idempotency_key: str | None = None
     created_at: datetime
     run_at: datetime | None = None
@@ -93,13 +105,16 @@ def _with_phase(job: Job, name: str, **changes) -> tuple[Phase, ...]:
 
 
 def _created(job_id: UUID, e: events.JobCreated, at: datetime) -> dict:
-    """The fields JobCreated sets; the others start at their defaults."""
+    """The fields JobCreated sets; the others start at their defaults. A job with parents waits for them."""
+    depends_on = tuple(Dependency(UUID(d["job"]), d["on_failure"]) for d in e.depends_on) if e.depends_on else ()
     return dict(
+        depends_on=depends_on,
+        waiting_on=tuple(d.job for d in depends_on),
         id=job_id,
         type=e.job_type,
         tenant=e.tenant,
         user=e.user,
-        status=Status.QUEUED,
+        status=Status.WAITING if depends_on else Status.QUEUED,
         payload=e.payload,
         metadata=e.metadata,
         phases=tuple(Phase(name) for name in e.phases),
@@ -197,6 +212,12 @@ def _event_changes(job: Job, e: events.Event, at: datetime) -> dict:
                 payload=None, metadata={}, result=None, error=None, progress=None, artifacts=(), cancel_reason=None,
                 idempotency_key=None, phases=tuple(replace(p, result=None, error=None) for p in job.phases), erased_at=at,
             )
+        case events.ChildAdded():
+            return dict(children=job.children + 1)
+        case events.DependencyResolved():
+            return dict(waiting_on=tuple(p for p in job.waiting_on if str(p) != e.parent))
+        case events.DependenciesMet():
+            return dict(status=Status.QUEUED)
         case events.JobCreated():
             raise ValueError("JobCreated applied to an existing job")
     raise TypeError(f"no evolve rule for {type(e).__name__}")

@@ -12,6 +12,7 @@ from transitions import Machine, MachineError
 
 from jobledger.domain.status import PhaseStatus, ScheduleStatus, Status, TypeStatus, WebhookStatus
 
+W = Status.WAITING
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
 JOB_TRANSITIONS = [
@@ -24,10 +25,14 @@ JOB_TRANSITIONS = [
     {"trigger": "fail", "source": R, "dest": F},  # or back to queued when a retry is left
     {"trigger": "lose_lease", "source": R, "dest": Q},  # or failed/cancelled, see decide
     {"trigger": "release", "source": R, "dest": Q},  # the worker gives the job back; or cancelled, see decide
-    {"trigger": "cancel", "source": [Q, R], "dest": X},  # a leased job: at the worker's next call
-    {"trigger": "expire", "source": [Q, R], "dest": E},
+    {"trigger": "cancel", "source": [W, Q, R], "dest": X},  # a leased job: at the worker's next call
+    {"trigger": "expire", "source": [W, Q, R], "dest": E},
     {"trigger": "requeue", "source": F, "dest": Q},  # a retry by hand
     {"trigger": "erase", "source": [C, F, X, E], "dest": "="},  # a finished job's data (domain/erasure.py)
+    # dependencies (domain/dependencies.py): a job gains children until it ends; a waiting job's parents end
+    {"trigger": "adopt", "source": [W, Q, R], "dest": "="},
+    {"trigger": "resolve", "source": W, "dest": W},  # a parent ended and others remain
+    {"trigger": "unblock", "source": W, "dest": Q},  # its last parent ended
 ]
 
 PHASE_TRANSITIONS = [

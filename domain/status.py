@@ -4,6 +4,7 @@ from enum import Enum
 
 
 class Status(str, Enum):
+    WAITING = "waiting"  #: its parents (depends_on) have not all completed: no claim takes it yet
     QUEUED = "queued"  #: accepted, waiting to be started
     RUNNING = "running"  #: an attempt is in progress
     COMPLETED = "completed"  #: finished with a result (terminal)

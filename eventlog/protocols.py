@@ -319,6 +319,27 @@ class WebhookStore(Protocol):
         ...
 
 
+class Graph(Protocol):
+    """Jobs and their parents (domain/dependencies.py): the job_edges read model, written by the
+    log's trigger on JobCreated (eventlog/edge_rows.py), never here."""
+
+    async def children(self, parent: UUID) -> list[tuple[UUID, str]]:
+        """(child, on_failure) of each job created depending on `parent`."""
+        ...
+
+    async def waiting_children(self, parent: UUID) -> list[StatusRow]:
+        """The status rows of `parent`'s children that are waiting, in one read."""
+        ...
+
+    async def rows(self, job_ids: Sequence[UUID]) -> list[StatusRow]:
+        """The status rows of these jobs (those in the read model), in one read, tenant and user filled."""
+        ...
+
+    async def rebuild_edges(self) -> int:
+        """Make job_edges again from the log's JobCreated events, in one transaction; the edge count."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """One backend's store of each concern, sharing its connections."""
@@ -333,6 +354,7 @@ class Stores:
     erasure: Erasure  #: erased jobs' data, and what the log keeps of it
     schedules: ScheduleStore  #: schedules' read model and their fires
     webhooks: WebhookStore  #: webhook endpoints, their deliveries and attempts
+    graph: Graph  #: jobs' parents and children (job_edges)
     #: run in order by close(): what drains first (the log's queued appends), then the connections
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=(), repr=False)
 

@@ -5,7 +5,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
 metadata = sa.MetaData()
-_active = sa.text("status IN ('queued', 'running')")
+_active = sa.text("status IN ('waiting', 'queued', 'running')")  # what may expire
 _queued = sa.text("status = 'queued'")
 _running = sa.text("status = 'running'")
 _finished = sa.text("status IN ('completed', 'failed', 'cancelled', 'expired')")
@@ -121,6 +121,17 @@ job_types = sa.Table(
     sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("paused_reason", sa.Text(), nullable=True),
     sa.Column("version", sa.Integer(), nullable=False, server_default="0"),  # the type's stream version
+)
+
+# Jobs and their parents (migration 0017, domain/dependencies.py): the read model of the `depends_on`
+# of JobCreated events, written by a trigger on events (eventlog/edge_rows.py); a parent's children by key.
+job_edges = sa.Table(
+    "job_edges",
+    metadata,
+    sa.Column("parent", sa.Uuid(), primary_key=True),
+    sa.Column("child", sa.Uuid(), primary_key=True),
+    sa.Column("on_failure", sa.Text(), nullable=False),  # "cancel" or "run"
+    sa.Index("job_edges_child", "child"),
 )
 
 # API keys: only a hash of each key is kept; `types` (a JSON list) narrows what the key may touch.

@@ -13,6 +13,7 @@ _SDK = {
     "Worker": "jobledger.sdk.worker",
     "PermanentError": "jobledger.sdk.worker",
     "JobContext": "jobledger.sdk.worker",
+    "Parent": "jobledger.sdk.worker",
     "JobStopped": "jobledger.sdk.worker",
     "UndeclaredPhase": "jobledger.sdk.worker",
     "Client": "jobledger.sdk.api",

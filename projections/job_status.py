@@ -12,7 +12,7 @@ from uuid import UUID
 import orjson
 
 from jobledger.domain import events
-from jobledger.domain.job import Artifact, Draft, Job, Phase, Progress, from_fields
+from jobledger.domain.job import Artifact, Dependency, Draft, Job, Phase, Progress, from_fields
 from jobledger.domain.status import PhaseStatus, Status
 
 NAME = "job_status"
@@ -91,6 +91,9 @@ def document(job: Job) -> dict[str, Any]:
         "cancel_reason": job.cancel_reason,
         "cancelled_by": job.cancelled_by,
         "artifacts": [_artifact_doc(a, iso) for a in job.artifacts] if job.artifacts else [],
+        "depends_on": [{"job": str(d.job), "on_failure": d.on_failure} for d in job.depends_on],
+        "waiting_on": [str(p) for p in job.waiting_on],
+        "children": job.children,
         "idempotency_key": job.idempotency_key,
         "created_at": iso(job.created_at),
         "run_at": iso(job.run_at),
@@ -135,6 +138,10 @@ def _job_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "cancel_reason": doc["cancel_reason"],
         "cancelled_by": doc["cancelled_by"],
         "artifacts": tuple(map(_artifact, doc["artifacts"])),
+        # documents written before dependencies have none of these three
+        "depends_on": tuple(Dependency(UUID(d["job"]), d["on_failure"]) for d in doc.get("depends_on", ())),
+        "waiting_on": tuple(map(UUID, doc.get("waiting_on", ()))),
+        "children": doc.get("children", 0),
         "idempotency_key": doc["idempotency_key"],
         "created_at": _time(doc["created_at"]),
         "run_at": _time(doc["run_at"]),

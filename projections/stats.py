@@ -24,7 +24,8 @@ def _created(docs: Docs, f: Fact) -> None:
     e: events.JobCreated = f.event
     queued_at = max(e.run_at, f.recorded_at) if e.run_at else f.recorded_at
     docs[str(f.job_id)] = {
-        "tenant": e.tenant, "user": e.user, "type": e.job_type, "status": "queued", "queued_at": queued_at.isoformat(),
+        "tenant": e.tenant, "user": e.user, "type": e.job_type, "status": "waiting" if e.depends_on else "queued",
+        "queued_at": queued_at.isoformat(),
         "started_at": None, "waits": [], "run_seconds": None, "finished_at": None, "phases": {}, "phase_started": {},
     }
 
@@ -52,7 +53,7 @@ def _retried(docs: Docs, f: Fact) -> None:
     doc.update(status="queued", queued_at=max(f.event.run_at, f.recorded_at).isoformat(), finished_at=None)
 
 
-def _released(docs: Docs, f: Fact) -> None:  # given back unfinished: waiting again from now
+def _released(docs: Docs, f: Fact) -> None:  # given back unfinished, or its parents done: waiting for a worker from now
     docs[str(f.job_id)].update(status="queued", queued_at=f.recorded_at.isoformat())
 
 
@@ -96,6 +97,7 @@ projection = Projection(
         events.JobStarted: _started,
         events.RetryScheduled: _retried,
         events.JobReleased: _released,
+        events.DependenciesMet: _released,
         events.PhaseStarted: _phase_started,
         events.PhaseCompleted: _phase_ended,
         events.PhaseFailed: _phase_ended,

@@ -3,6 +3,7 @@
 
 from jobledger.eventlog.postgres.appends import Appends
 from jobledger.eventlog.postgres.connection import Database, asyncpg_dsn
+from jobledger.eventlog.postgres.edges import PostgresGraph
 from jobledger.eventlog.postgres.erasure import PostgresErasure
 from jobledger.eventlog.postgres.log import PostgresLog
 from jobledger.eventlog.postgres.projections import PostgresProjections
@@ -32,6 +33,7 @@ def stores(db: Database) -> Stores:
         webhooks=PostgresWebhooks(db),
         erasure=PostgresErasure(db),
         schedules=PostgresSchedules(db, appends),
+        graph=PostgresGraph(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )
 

@@ -71,7 +71,7 @@ class PostgresStatus:
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
         sql = (
-            "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= $1 "
+            "SELECT job_id FROM job_status WHERE status IN ('waiting', 'queued', 'running') AND expires_at <= $1 "
             "ORDER BY expires_at LIMIT $2"
         )
         return [r["job_id"] for r in await self.db.fetch(sql, now, limit)]

@@ -3,6 +3,7 @@
 
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.sqlite.connection import Database, sqlite_path
+from jobledger.eventlog.sqlite.edges import SQLiteGraph
 from jobledger.eventlog.sqlite.erasure import SQLiteErasure
 from jobledger.eventlog.sqlite.log import SQLiteLog
 from jobledger.eventlog.sqlite.projections import SQLiteProjections
@@ -30,5 +31,6 @@ def stores(db: Database) -> Stores:
         webhooks=SQLiteWebhooks(db),
         erasure=SQLiteErasure(db),
         schedules=SQLiteSchedules(db, log),
+        graph=SQLiteGraph(db),
         closers=(log.close, db.close),  # queued appends first, then the connections
     )

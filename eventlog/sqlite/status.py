@@ -90,7 +90,7 @@ class SQLiteStatus:
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[UUID]:
         sql = (
-            "SELECT job_id FROM job_status WHERE status IN ('queued', 'running') AND expires_at <= ? "
+            "SELECT job_id FROM job_status WHERE status IN ('waiting', 'queued', 'running') AND expires_at <= ? "
             "ORDER BY expires_at LIMIT ?"
         )
         return [UUID(r["job_id"]) for r in await self.db.fetch(sql, time_text(now), limit)]

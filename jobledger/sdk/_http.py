@@ -36,13 +36,15 @@ class HttpTransport:
         if self._session is not None:
             await self._session.close()
 
-    async def _post(self, path: str, body: dict[str, Any], timeout: aiohttp.ClientTimeout = _TIMEOUT) -> Any:
+    async def _post(
+        self, path: str, body: dict[str, Any] | None, timeout: aiohttp.ClientTimeout = _TIMEOUT, method: str = "POST"
+    ) -> Any:
         try:
-            data = orjson.dumps(body)
+            data = None if body is None else orjson.dumps(body)
         except TypeError as exc:
             raise ServiceError("invalid_request", f"not JSON: {exc}") from None
         try:
-            async with self._session.post(path, data=data, timeout=timeout, headers=traced()) as resp:
+            async with self._session.request(method, path, data=data, timeout=timeout, headers=traced()) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -55,7 +57,7 @@ class HttpTransport:
             return answer
         error = answer.get("error") if isinstance(answer, dict) else None
         if status >= 500 or not isinstance(error, dict):
-            raise Unavailable("unavailable", f"HTTP {status} from POST {path}")
+            raise Unavailable("unavailable", f"HTTP {status} from {method} {path}")
         raise service_error(error.get("code", "error"), error.get("message", ""), error.get("details"))
 
     async def _report(self, job_id: str, action: str, token: str, body: dict[str, Any]) -> DocumentAnswer:
@@ -100,6 +102,9 @@ class HttpTransport:
 
     async def release(self, job_id, token, reason):
         return await self._report(job_id, "release", token, {"reason": reason})
+
+    async def graph(self, job_id, token):
+        return await self._post(f"/jobs/{job_id}/graph", None, method="GET")
 
 
 def _phase(name: str, action: str) -> str:

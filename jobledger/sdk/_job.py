@@ -119,12 +119,33 @@ def error_of(exc: BaseException) -> dict[str, Any]:
     return {**error, "traceback": text}
 
 
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """A job this one depends on (README, Dependencies), as it was when the handler asked."""
+
+    id: str
+    type: str
+    status: str  #: completed, or (over an edge whose on_failure is run) failed, cancelled or expired
+    on_failure: str
+    result: Any = None  #: its result, once completed
+
+
 class JobContext:
     """What a handler may tell the service about its job while it runs."""
 
     def __init__(self, run: Run, report: Report):
         self._run = run
         self._report = report
+        self._parents: list[Parent] | None = None
+
+    async def parents(self) -> list[Parent]:
+        """The job's parents in its depends_on order, with their statuses and results (read once)."""
+        if self._parents is None:
+            if not self._run.document.get("depends_on"):
+                return []
+            graph = await self._report(self._run, "graph", ())
+            self._parents = [Parent(p["id"], p["type"], p["status"], p["on_failure"], p["result"]) for p in graph["parents"]]
+        return self._parents
 
     @property
     def job(self) -> dict[str, Any]:

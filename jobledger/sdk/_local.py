@@ -98,3 +98,9 @@ class InProcessTransport:
 
     async def release(self, job_id, token, reason) -> SnapshotAnswer:
         return await self._answer(self.app.release(job_id, token, reason, self._meta()))
+
+    async def graph(self, job_id, token) -> dict[str, Any]:
+        try:
+            return await self.app.graph(job_id)
+        except embedded.JobServiceError as exc:
+            raise service_error(exc.code, exc.message, exc.details) from None

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobledger.sdk._job import (
-    RUNNING, Handler, JobContext, JobStopped, PermanentError, Run, Spec, UndeclaredPhase, error_of, handling, lease_of,
-    record_failure,
+    RUNNING, Handler, JobContext, JobStopped, Parent, PermanentError, Run, Spec, UndeclaredPhase, error_of, handling,
+    lease_of, record_failure,
 )
 from jobledger.sdk._transport import Answer, Claimed, LeaseLost, ServiceError, Transport, Unavailable
 
 __all__ = [
-    "JobContext", "JobStopped", "LeaseLost", "PermanentError", "ServiceError", "UndeclaredPhase", "Unavailable", "Worker",
+    "JobContext", "JobStopped", "LeaseLost", "Parent", "PermanentError", "ServiceError", "UndeclaredPhase", "Unavailable",
+    "Worker",
 ]
 
 log = logging.getLogger("jobledger.worker")

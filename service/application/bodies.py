@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import ErrorDetails
 
 from jobledger.application.jobs import token_hash
+from jobledger.application import graph_bodies
 from jobledger.application.json_types import JSON_REF, Json, JsonObject, UtcTime, json_int, text
 from jobledger.domain import commands, errors
 
@@ -74,6 +75,11 @@ class CreateJobBody(Body):
     retry_base_seconds: float = Field(1.0, ge=0, le=86400, description="first retry delay; doubles per attempt")
     retry_max_seconds: float = Field(300.0, ge=0, le=7 * 86400, description="longest retry delay")
     message: text(10_000) | None = Field(None, description="the job's progress message from the start, while it waits")
+    depends_on: graph_bodies.DependsOn = Field(default_factory=list, description=graph_bodies.DEPENDS_ON)
+
+    def parents(self) -> tuple[commands.Dependency, ...]:
+        """The command's `depends_on`: each parent's id and what its failure does."""
+        return graph_bodies.parents(self.depends_on)
 
     def command(
         self, tenant: str, idempotency_key: str | None, digest: str, defaults=None, user: str | None = None
@@ -102,6 +108,7 @@ class CreateJobBody(Body):
             retry_base_seconds=pick("retry_base_seconds"),
             retry_max_seconds=pick("retry_max_seconds"),
             message=self.message,
+            depends_on=self.parents(),
         )
 
 
@@ -227,6 +234,11 @@ class BatchJob(CreateJobBody):
     idempotency_key: IdempotencyKey | None = Field(
         None, description="as the Idempotency-Key header of POST /jobs: the same key and job again answer the same job"
     )
+    ref: graph_bodies.Ref | None = Field(None, description="a name for this job within the batch, for others' depends_on")
+    depends_on: graph_bodies.BatchDependsOn = Field(default_factory=list, description=graph_bodies.BATCH_DEPENDS_ON)
+
+    def parents(self) -> tuple[commands.Dependency, ...]:
+        return ()  # references are resolved with the whole batch (application/graph.py)
 
 
 class CreateJobsBody(Body):
@@ -236,9 +248,12 @@ class CreateJobsBody(Body):
     @classmethod
     def _keys_once(cls, jobs: list[BatchJob]) -> list[BatchJob]:
         first: dict[str, int] = {}
+        refs: dict[str, int] = {}
         for i, job in enumerate(jobs):
             if job.idempotency_key is not None and first.setdefault(job.idempotency_key, i) != i:
                 raise ValueError(f"jobs {first[job.idempotency_key]} and {i} have the same idempotency_key")
+            if job.ref is not None and refs.setdefault(job.ref, i) != i:
+                raise ValueError(f"jobs {refs[job.ref]} and {i} have the same ref")
         return jobs
 
 

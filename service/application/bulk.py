@@ -62,7 +62,7 @@ async def _redact_page(jobs: Jobs, page: list[Job]) -> None:
 
 ACTIONS = {
     "cancel": Action(
-        "cancel", ("queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor), CancelManyBody, False
+        "cancel", ("waiting", "queued", "running"), lambda reason, actor: commands.CancelJob(reason, actor), CancelManyBody, False
     ),
     "retry": Action(
         "retry", ("failed", "expired"), lambda _reason, actor: commands.RetryJob(requested_by=actor), RetryManyBody,

@@ -21,7 +21,9 @@ class BulkFilter(Body):
 
 
 class CancelFilter(BulkFilter):
-    status: Literal[Status.QUEUED, Status.RUNNING] | None = Field(None, description="queued or running: what cancel takes")
+    status: Literal[Status.WAITING, Status.QUEUED, Status.RUNNING] | None = Field(
+        None, description="waiting, queued or running: what cancel takes"
+    )
 
 
 class RetryFilter(BulkFilter):

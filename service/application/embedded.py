@@ -16,7 +16,7 @@ from uuid import UUID
 
 import orjson
 
-from jobledger.application import bodies, storage, sweeper, tracing
+from jobledger.application import bodies, graph, storage, sweeper, tracing
 from jobledger.application.jobs import DEFAULT_TENANT, Claimed, Jobs
 from jobledger.application.snapshot import Snapshot
 from jobledger.application.tracing import carried
@@ -162,6 +162,10 @@ class Embedded:
         return await self._report(
             job_id, token, bodies.ReleaseBody, {"reason": reason}, lambda b, k: commands.ReleaseJob(b.reason, **k), meta
         )
+
+    async def graph(self, job_id: str) -> dict[str, Any]:
+        """The job's parents and children with their statuses, as GET /jobs/{id}/graph answers."""
+        return await graph.read(self.jobs, _job_uuid(job_id), None)
 
 
 @functools.lru_cache(maxsize=4096)  # a job's id comes with each of its calls, as text

@@ -24,7 +24,7 @@ from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import AppendRequest, AppendsRefused, ClaimQuery, RecordedEvent, StatusRow, Written
 from jobledger.projections import job_status
-from jobledger.application import keyed_lock, tracing
+from jobledger.application import children, keyed_lock, tracing
 from jobledger.application.snapshot import Snapshot, replay
 from jobledger.application.metrics import Metrics
 
@@ -121,7 +121,7 @@ class Jobs:
     async def create(self, command: commands.CreateJob, meta: dict[str, Any]) -> tuple[Snapshot, bool]:
         """Create a job; with an idempotency key, a replay returns the first job and False."""
         key = command.idempotency_key
-        job_id = _new_job_id(command)
+        job_id = new_job_id(command)
         now = self.clock()
         new_events = decide.create(job_id, command, now)
         job = fold(None, new_events, now, job_id)
@@ -130,7 +130,7 @@ class Jobs:
         except errors.VersionConflict:
             if key is None:
                 raise
-            return await self._replayed(job_id, command), False
+            return await self.replayed(job_id, command), False
         return Snapshot(job, recorded[-1].position, doc), True
 
     async def create_many(
@@ -143,7 +143,7 @@ class Jobs:
         now = self.clock()
         planned = []  # (job id, its events, the job they make), in the commands' order
         for command in commands_:
-            job_id = _new_job_id(command)
+            job_id = new_job_id(command)
             new_events = decide.create(job_id, command, now)
             planned.append((job_id, new_events, fold(None, new_events, now, job_id)))
         answers: dict[int, tuple[Snapshot, bool]] = {}
@@ -152,7 +152,7 @@ class Jobs:
             requests = []
             for i in todo:
                 job_id, new_events, job = planned[i]
-                requests.append(_request(job_id, 0, new_events, job, now, meta))
+                requests.append(append_request(job_id, 0, new_events, job, now, meta))
             try:
                 outcomes = await self.stores.log.append_all(requests) if requests else []
             except AppendsRefused as refused:  # jobs of these keys exist: replays, answered as they are
@@ -162,7 +162,7 @@ class Jobs:
                     if commands_[i].idempotency_key is None:
                         raise
                     try:
-                        answers[i] = (await self._replayed(conflict.stream_id, commands_[i]), False)
+                        answers[i] = (await self.replayed(conflict.stream_id, commands_[i]), False)
                     except errors.IdempotencyKeyReused as exc:
                         raise errors.IdempotencyKeyReused(**{**exc.details, "index": i}) from None
                 continue
@@ -173,7 +173,7 @@ class Jobs:
             return [answers[i] for i in range(len(planned))]
         raise errors.VersionConflict(planned[0][0], 0, None, reason="the jobs kept changing; try again")
 
-    async def _replayed(self, job_id: UUID, command: commands.CreateJob) -> Snapshot:
+    async def replayed(self, job_id: UUID, command: commands.CreateJob) -> Snapshot:
         history = await self.stores.log.read_stream(job_id)
         if history[0].data.get("request_hash") != command.request_hash:
             raise errors.IdempotencyKeyReused(idempotency_key=command.idempotency_key, job_id=str(job_id))
@@ -294,7 +294,7 @@ class Jobs:
                 token = secrets.token_urlsafe(24)
                 new_events = decide.decide(job, commands.ClaimJob(worker_id, token_hash(token), lease_seconds), now)
                 new_job = fold(job, new_events, now)
-                requests.append(_request(job.id, job.version, new_events, new_job, now, meta))
+                requests.append(append_request(job.id, job.version, new_events, new_job, now, meta))
                 planned[job.id] = (new_job, requests[-1].state["doc"], token, len(row.doc))
             return requests
 
@@ -310,8 +310,9 @@ class Jobs:
     async def append_decided_together(self, decided: list[tuple[Job, list, Job]], now: datetime, meta: dict[str, Any]) -> None:
         """Append events decided on jobs as they were read, all in one transaction of their own:
         AppendsRefused (and nothing written) if one of the jobs has moved on since."""
-        requests = [_request(new_job.id, job.version, new_events, new_job, now, meta) for job, new_events, new_job in decided]
-        for (job, _, new_job), recorded in zip(decided, await self.stores.log.append_all(requests), strict=True):
+        requests = [append_request(new_job.id, job.version, new_events, new_job, now, meta) for job, new_events, new_job in decided]
+        outcomes = await children.append_all(self.stores, requests, decided, now, meta, self.metrics, append_request)
+        for (job, _, new_job), recorded in zip(decided, outcomes, strict=True):
             self.metrics.appended(recorded, job, new_job)
 
     async def append_decided(self, job: Job, new_events, new_job: Job, now: datetime, meta: dict[str, Any]) -> Snapshot:
@@ -322,9 +323,9 @@ class Jobs:
 
     async def _append(self, job: Job | None, new_events, new_job: Job, now, meta) -> tuple[list[RecordedEvent], str]:
         """Append; the recorded events, and the new job's document as JSON (made once, for its status row)."""
-        request = _request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
+        request = append_request(new_job.id, job.version if job else 0, new_events, new_job, now, meta)
         with tracing.appending(request.stream_id, request.expected_version, len(request.events)):
-            recorded = await self.stores.log.append(request.stream_id, request.expected_version, request.events, request.state)
+            recorded = await children.append(self.stores, request, job, new_job, now, meta, self.metrics, append_request)
         self.metrics.appended(recorded, job, new_job)
         return recorded, request.state["doc"]
 
@@ -375,7 +376,7 @@ class Jobs:
         return _seen(Snapshot(replay(history), history[-1].position), scope)
 
 
-def _new_job_id(command: commands.CreateJob) -> UUID:
+def new_job_id(command: commands.CreateJob) -> UUID:
     """A job's id: made from its tenant, user and idempotency key (a replay finds the same job), else random.
     Each user has keys of its own: one user's key never answers with another user's job."""
     key = command.idempotency_key
@@ -385,7 +386,7 @@ def _new_job_id(command: commands.CreateJob) -> UUID:
     return uuid5(_IDEMPOTENCY_NAMESPACE, f"{scope}\x00{key}")
 
 
-def _request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
+def append_request(job_id, version, new_events, new_job, now, meta) -> AppendRequest:
     """The append of `new_events` after `version`, with the job's status row after them.
     Every event's metadata names the job's tenant: the log can be read per tenant."""
     meta = {**meta, "tenant": new_job.tenant}

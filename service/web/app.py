@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jobledger.eventlog.follower import LogFollower
 from jobledger.application import bodies
-from jobledger.web import audit_routes, auth, errors, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schedule_routes, schemas, tokens, type_routes, ui_routes, webhook_routes, worker_routes
+from jobledger.web import audit_routes, auth, errors, graph_routes, guards, headers, keys, live_routes, logs, metrics_routes, openapi, schedule_routes, schemas, tokens, type_routes, ui_routes, webhook_routes, worker_routes
 from jobledger.application import projection_runner, storage, sweeper, tracing
 from jobledger.application.scheduler import Scheduler
 from jobledger.application.schedules import Schedules
@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(type_routes.routes)
     app.add_routes(schedule_routes.routes)
     app.add_routes(webhook_routes.routes)
+    app.add_routes(graph_routes.routes)
     app.add_routes(live_routes.routes)
     app.add_routes(metrics_routes.routes)
     app.add_routes(audit_routes.routes)

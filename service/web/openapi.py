@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 import jobledger
 from jobledger.application import bodies, bulk_bodies
-from jobledger.web import audit_routes, auth, flow_operations, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
+from jobledger.web import audit_routes, auth, flow_operations, graph_routes, keys, logs, metrics_routes, responses, routes as job_routes, schemas, type_routes, worker_routes
 from jobledger.application import json_types, types
 from jobledger.web.operation import Operation
 from jobledger.eventlog import metadata
@@ -85,6 +85,11 @@ _PAUSE = (
     "running jobs finish. A type need not be registered to be paused. Pausing a paused type changes nothing "
     "(`changed: false`); each change is a TypePaused or TypeResumed event of the type's stream."
 )
+_GRAPH = (
+    "A job created with `depends_on` is `waiting` until each parent has ended: completed, or ended otherwise over an "
+    "edge whose `on_failure` is `run`; a parent that fails, is cancelled or expires over a `cancel` edge cancels it. "
+    "Parents show their result once completed. Jobs of other tenants never appear."
+)
 _JOB = {"answer": responses.Job, "etag": True}
 _COMMAND = {**_JOB, "headers": schemas.CommandHeaders, "errors": (409,)}
 OPERATIONS = (
@@ -93,7 +98,7 @@ OPERATIONS = (
     Operation("post", "/jobs/batch", _r.create_jobs, f"Create up to {bodies.MAX_BATCH} jobs: all, or none",
               responses.JobBatch, body=bodies.CreateJobsBody, status=201, more=(200,), headers=schemas.MetaHeaders,
               errors=(422,)),
-    Operation("post", "/jobs/cancel", _r.cancel_jobs, "Cancel the queued and running jobs a filter selects",
+    Operation("post", "/jobs/cancel", _r.cancel_jobs, "Cancel the waiting, queued and running jobs a filter selects",
               responses.BulkAnswer, body=bulk_bodies.CancelManyBody, headers=schemas.MetaHeaders, description=_BULK),
     Operation("post", "/jobs/retry", _r.retry_jobs, "Queue again the failed and expired jobs a filter selects",
               responses.BulkAnswer, body=bulk_bodies.RetryManyBody, headers=schemas.MetaHeaders, description=_BULK),
@@ -122,6 +127,8 @@ OPERATIONS = (
               **_COMMAND),
     Operation("get", "/jobs/{id}/events", _r.job_events, "A job's events", responses.JobEvents,
               query=schemas.JobEventsQuery),
+    Operation("get", "/jobs/{id}/graph", graph_routes.job_graph, "A job's parents and children, with their statuses",
+              responses.JobGraph, description=_GRAPH),
     Operation("get", "/jobs/{id}/verify", _r.verify_job, "Check a job's hash chain", responses.Verification),
     Operation("get", "/events", _r.all_events, "The log, in position order", responses.EventPage,
               query=schemas.EventsQuery),

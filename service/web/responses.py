@@ -64,6 +64,11 @@ class Estimate(Answer):
     samples: int = Field(ge=estimates.MIN_SAMPLES, description="the type's completed runs it was taken from")
 
 
+class Parent(Answer):
+    job: UUID
+    on_failure: Literal["cancel", "run"] = Field(description="what the parent's failure, cancel or expiry does to the job")
+
+
 class Job(Answer):
     """The job document; `version` is its event count, `position` the log position of its latest event."""
 
@@ -92,6 +97,9 @@ class Job(Answer):
     cancel_reason: str | None
     cancelled_by: str | None
     artifacts: list[Artifact]
+    depends_on: list[Parent] = Field(default_factory=list, description="the jobs it runs after (README, Dependencies)")
+    waiting_on: list[UUID] = Field(default_factory=list, description="the parents it still waits for, while `waiting`")
+    children: Count = Field(0, description="jobs created depending on it while it had not ended")
     idempotency_key: str | None
     created_at: datetime
     run_at: datetime | None
@@ -106,6 +114,31 @@ class Job(Answer):
         description=f"null: a finished job, a job as it was in the past, or a type with fewer than "
         f"{estimates.MIN_SAMPLES} completed runs (README \"Estimates\")"
     )
+
+
+class GraphNode(Answer):
+    id: UUID
+    type: str
+    status: Status
+
+
+class GraphParent(GraphNode):
+    on_failure: Literal["cancel", "run"]
+    result: Any = Field(description="the parent's result once it completed; null before")
+
+
+class GraphChild(GraphNode):
+    on_failure: Literal["cancel", "run"]
+
+
+class GraphJob(GraphNode):
+    waiting_on: list[UUID] = Field(description="the parents it still waits for, while `waiting`")
+
+
+class JobGraph(Answer):
+    job: GraphJob
+    parents: list[GraphParent] = Field(description="in the order of its depends_on")
+    children: list[GraphChild]
 
 
 class JobBatch(Answer):

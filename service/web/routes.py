@@ -10,9 +10,9 @@ from jobledger.domain import commands, errors
 from jobledger.domain.events import EVENT_TYPES
 from jobledger.eventlog.records import JobFilter
 from jobledger.projections import stats
-from jobledger.application import audit, bulk, erasure, estimates, projection_runner
+from jobledger.application import audit, bulk, erasure, estimates, graph, projection_runner
 from jobledger.application.snapshot import owner
-from jobledger.application import bodies
+from jobledger.application import bodies, graph_bodies
 from jobledger.web import auth, handling, keys, logs, schemas
 from jobledger.application.jobs import request_hash, utcnow
 
@@ -32,7 +32,8 @@ async def create_job(request: web.Request) -> web.Response:
     job_type = await request.app[keys.types_key].check_payload(principal.tenant, body.type, body.payload)
     digest = request_hash(body.model_dump(mode="json"))
     command = body.command(principal.tenant, headers.idempotency_key, digest, job_type, principal.user)
-    snapshot, created = await request.app[keys.jobs_key].create(command, handling.meta(request, headers))
+    meta, jobs = handling.meta(request, headers), request.app[keys.jobs_key]
+    snapshot, created = await (graph.create(jobs, command, meta, principal) if command.depends_on else jobs.create(command, meta))
     logs.bind(job_id=str(snapshot.job.id))  # for this request's log lines
     return await handling.job_response(
         request, snapshot, 201 if created else 200, scope=principal, Location=f"/jobs/{snapshot.job.id}"
@@ -58,9 +59,14 @@ async def create_jobs(request: web.Request) -> web.Response:
         except errors.InvalidCommand as exc:  # named within the batch
             fields = [{**f, "field": f"jobs.{i}.{f['field']}"} for f in exc.details["fields"]]
             raise errors.InvalidCommand(fields=fields) from None
-        digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key"}))  # as POST /jobs's
+        digest = request_hash(job.model_dump(mode="json", exclude={"idempotency_key", "ref"}))  # as POST /jobs's
         commands_.append(job.command(principal.tenant, job.idempotency_key, digest, job_type, principal.user))
-    answers = await request.app[keys.jobs_key].create_many(commands_, handling.meta(request, headers))
+    jobs, meta = request.app[keys.jobs_key], handling.meta(request, headers)
+    if any(job.ref is not None or job.depends_on for job in body.jobs):  # a graph (application/graph.py)
+        refs, references = [job.ref for job in body.jobs], [[graph_bodies.parent(p) for p in job.depends_on] for job in body.jobs]
+        answers = await graph.create_batch(jobs, commands_, refs, references, meta, principal)
+    else:
+        answers = await jobs.create_many(commands_, meta)
     found = await handling.estimates_of(request, [snapshot.job for snapshot, _ in answers])
     documents = ",".join(
         estimates.spliced(handling.shown(principal, snapshot.document_json), estimate)

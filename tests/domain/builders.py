@@ -10,6 +10,7 @@ from jobledger.domain.status import Status
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 JOB_ID = UUID("00000000-0000-4000-8000-000000000001")
+PARENT_ID = UUID("00000000-0000-4000-8000-0000000000aa")
 PHASES = ("research", "audit")
 EXPIRES_IN = timedelta(hours=24)
 AFTER_EXPIRY = T0 + EXPIRES_IN + timedelta(minutes=1)
@@ -67,6 +68,8 @@ def running(*steps: commands.Command, phases: tuple[str, ...] = PHASES) -> job.J
 def in_status(status: Status, *steps: commands.Command) -> job.Job:
     """A job in `status`; `steps` are applied only to a running job, right after it starts."""
     match status:
+        case Status.WAITING:  # a parent that has not ended
+            return created(depends_on=(job.Dependency(PARENT_ID),))
         case Status.QUEUED:
             return created()
         case Status.RUNNING:

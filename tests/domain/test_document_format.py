@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from jobledger.domain.events import JobCreated
-from jobledger.domain.job import Artifact, Draft, Job, Phase, Progress
+from jobledger.domain.job import Artifact, Dependency, Draft, Job, Phase, Progress
 from jobledger.domain.status import PhaseStatus, Status
 from jobledger.projections import job_status
 
@@ -51,6 +51,9 @@ JOB = Job(
     retry_base_seconds=2.0,
     retry_max_seconds=120.0,
     artifacts=(Artifact("notes.txt", "text/plain", 5, AT, 7), Artifact("a.pdf", "application/pdf", 9, T, 4)),
+    depends_on=(Dependency(UUID("00000000-0000-4000-8000-0000000000aa")), Dependency(UUID(int=7), "run")),
+    waiting_on=(UUID(int=7),),
+    children=2,
     version=9,
 )
 
@@ -126,6 +129,12 @@ DOCUMENT = {
             "version": 4,
         },
     ],
+    "depends_on": [
+        {"job": "00000000-0000-4000-8000-0000000000aa", "on_failure": "cancel"},
+        {"job": "00000000-0000-0000-0000-000000000007", "on_failure": "run"},
+    ],
+    "waiting_on": ["00000000-0000-0000-0000-000000000007"],
+    "children": 2,
     "idempotency_key": "key-1",
     "created_at": "2024-03-01T17:30:00+05:30",
     "run_at": None,

@@ -147,6 +147,7 @@ def test_the_history_covers_every_event_type_after_job_created():
         events.JobCancelled,
         events.JobExpired,
         events.JobErased,  # test_erasure.py
+        *(events.ChildAdded, events.DependencyResolved, events.DependenciesMet),  # test_dependencies.py
     }
 
 

@@ -10,6 +10,7 @@ from jobledger.domain.decide import decide
 from jobledger.domain.status import PhaseStatus, Status
 from tests.domain import builders
 
+W = Status.WAITING
 Q, R, C, F, X, E = Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED
 
 COMMANDS = {
@@ -67,6 +68,8 @@ LEGAL = {
     ],
     (Q, "CancelJob"): [events.JobCancelled(reason="stop", cancelled_by="bob")],
     (Q, "ExpireJob"): "expired",
+    (W, "CancelJob"): [events.JobCancelled(reason="stop", cancelled_by="bob")],
+    (W, "ExpireJob"): "expired",
     (R, "ReportProgress"): [events.ProgressReported(percent=42.5, message="halfway", details={"rows": 10})],
     (R, "StartPhase"): [events.PhaseStarted(phase="research")],
     (R, "CompletePhase"): [events.PhaseCompleted(phase="research", result={"sources": 3}, confidence=0.8)],
@@ -99,6 +102,13 @@ REASONS = {
 NO_LEASE = {(status, name) for status in Status for name in ("Heartbeat", "ReleaseJob")}
 
 JOB_MACHINE = {
+    (W, "cancel"): X,
+    (W, "expire"): E,
+    (W, "adopt"): W,
+    (Q, "adopt"): Q,
+    (R, "adopt"): R,
+    (W, "resolve"): W,
+    (W, "unblock"): Q,
     (Q, "start"): R,
     (Q, "cancel"): X,
     (Q, "expire"): E,
@@ -127,8 +137,10 @@ PHASE_MACHINE = {
 
 JOB_TRIGGERS = (
     "start", "progress", "report", "heartbeat", "complete", "fail", "lose_lease", "release", "cancel", "expire",
-    "requeue", "erase",
+    "requeue", "erase", *("adopt", "resolve", "unblock"),
 )
+# decided by a parent's end or a child's creation (domain/dependencies.py), never by a command
+DEPENDENCY_TRIGGERS = {"adopt", "resolve", "unblock"}
 PHASE_TRIGGERS = ("start", "complete", "fail")
 
 
@@ -144,11 +156,11 @@ def _is_command(cls) -> bool:
 
 
 def test_the_tables_cover_every_status_and_command():
-    assert set(Status) == {Q, R, C, F, X, E}
+    assert set(Status) == {W, Q, R, C, F, X, E}
     assert {type(c).__name__ for c in COMMANDS.values()} == set(COMMANDS)
     assert set(machine.JOB_TRIGGERS) == set(JOB_TRIGGERS)
     assert {name for name, cls in vars(commands).items() if _is_command(cls)} == set(COMMANDS)
-    assert {c.trigger for c in COMMANDS.values()} == set(JOB_TRIGGERS)
+    assert {c.trigger for c in COMMANDS.values()} == set(JOB_TRIGGERS) - DEPENDENCY_TRIGGERS
     assert set(machine.PHASE_TRIGGERS) == set(PHASE_TRIGGERS)
 
 

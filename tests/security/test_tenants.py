@@ -17,6 +17,7 @@ PER_JOB = [
     ("GET", "/jobs/{id}?at_position=1", None),
     ("GET", "/jobs/{id}/events", None),
     ("GET", "/jobs/{id}/verify", None),
+    ("GET", "/jobs/{id}/graph", None),
     ("GET", "/jobs/{id}/artifacts", None),
     ("GET", "/jobs/{id}/artifacts/a", None),
     ("POST", "/jobs/{id}/cancel", {}),
@@ -54,6 +55,25 @@ async def test_another_tenants_job_is_not_found_on_every_endpoint(secure, store,
             assert foreign.status == unknown.status == 404, (role, method, path, await foreign.text())
             assert (await foreign.json())["error"]["code"] == (await unknown.json())["error"]["code"]
             assert await store.log.head() == head
+
+
+async def test_another_tenants_job_is_no_parent_and_shows_in_no_graph(secure, store, tenants):
+    acme, job, globex = tenants
+    head = await store.log.head()
+    alone = {"type": "audit", "depends_on": [job["id"]]}
+    refused = await secure.post("/jobs", json=alone, headers=globex["admin"])
+    assert refused.status == 400 and (await refused.json())["error"]["details"]["fields"] == [
+        {"field": "depends_on.0", "reason": "no job with this id"}
+    ]
+    batch = {"jobs": [{"type": "a", "ref": "a"}, {"type": "b", "depends_on": ["a", {"job": job["id"], "on_failure": "run"}]}]}
+    refused = await secure.post("/jobs/batch", json=batch, headers=globex["admin"])
+    assert refused.status == 400 and (await refused.json())["error"]["details"]["fields"] == [
+        {"field": "jobs.1.depends_on.1", "reason": "no job with this id"}
+    ]
+    assert await store.log.head() == head
+    child = await ok(await secure.post("/jobs", json=alone, headers=acme), 201)
+    graph = await ok(await secure.get(f"/jobs/{job['id']}/graph", headers=acme))
+    assert [c["id"] for c in graph["children"]] == [child["id"]]
 
 
 async def test_lists_logs_and_stats_hold_only_the_callers_tenant(secure, tenants):

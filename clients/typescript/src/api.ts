@@ -180,6 +180,10 @@ export class Jobledger {
   log(query: Query<"all_events"> = {}, options: CallOptions = {}): Promise<S["EventPage"]> {
     return this.call("get", "/events", { query, signal: options.signal });
   }
+  /** The job's parents (with their results once completed) and children, with their statuses (README, Dependencies). */
+  graph(id: string, options: CallOptions = {}): Promise<S["JobGraph"]> {
+    return this.call("get", "/jobs/{id}/graph", { path: { id }, signal: options.signal });
+  }
   verify(id: string, options: CallOptions = {}): Promise<S["Verification"]> {
     return this.call("get", "/jobs/{id}/verify", { path: { id }, signal: options.signal });
   }

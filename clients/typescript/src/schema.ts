@@ -55,7 +55,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel the queued and running jobs a filter selects
+         * Cancel the waiting, queued and running jobs a filter selects
          * @description Each selected job gets its own event (cancelled, retried, or erased), a page of jobs at a time; each event's metadata records the actor and `bulk` (the action, its filter and `as_of`). `dry_run` counts without acting. Only jobs selected by `as_of` are taken (created before it to cancel, finished before it to retry or purge): after a crash, the same request with the answer's `as_of` acts on the rest, never twice on one job.
          */
         post: operations["cancel_jobs"];
@@ -291,6 +291,26 @@ export interface paths {
         };
         /** A job's events */
         get: operations["job_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job's parents and children, with their statuses
+         * @description A job created with `depends_on` is `waiting` until each parent has ended: completed, or ended otherwise over an edge whose `on_failure` is `run`; a parent that fails, is cancelled or expires over a `cancel` edge cancels it. Parents show their result once completed. Jobs of other tenants never appear.
+         */
+        get: operations["job_graph"];
         put?: never;
         post?: never;
         delete?: never;
@@ -997,11 +1017,37 @@ export interface components {
              */
             message?: string | null;
             /**
+             * Depends On
+             * @description as POST /jobs's, where a parent is the `ref` of a job of the batch, else a job's id
+             */
+            depends_on?: (string | components["schemas"]["BatchParentBody"])[];
+            /**
              * Idempotency Key
              * @description as the Idempotency-Key header of POST /jobs: the same key and job again answer the same job
              * @default null
              */
             idempotency_key?: string | null;
+            /**
+             * Ref
+             * @description a name for this job within the batch, for others' depends_on
+             * @default null
+             */
+            ref?: string | null;
+        };
+        /** BatchParentBody */
+        BatchParentBody: {
+            /**
+             * Job
+             * @description the `ref` of a job of the batch, else a job's id
+             */
+            job: string;
+            /**
+             * On Failure
+             * @description if the parent fails, is cancelled or expires: cancel this job (the default), or run it anyway
+             * @default cancel
+             * @enum {string}
+             */
+            on_failure?: "cancel" | "run";
         };
         /** Break */
         Break: {
@@ -1106,10 +1152,10 @@ export interface components {
         CancelFilter: {
             /**
              * Status
-             * @description queued or running: what cancel takes
+             * @description waiting, queued or running: what cancel takes
              * @default null
              */
-            status?: ("queued" | "running") | null;
+            status?: ("waiting" | "queued" | "running") | null;
             /**
              * Type
              * @default null
@@ -1263,6 +1309,22 @@ export interface components {
             cancelled_by: string | null;
             /** Artifacts */
             artifacts: components["schemas"]["Artifact"][];
+            /**
+             * Depends On
+             * @description the jobs it runs after (README, Dependencies)
+             */
+            depends_on?: components["schemas"]["Parent"][];
+            /**
+             * Waiting On
+             * @description the parents it still waits for, while `waiting`
+             */
+            waiting_on?: string[];
+            /**
+             * Children
+             * @description jobs created depending on it while it had not ended
+             * @default 0
+             */
+            children?: number;
             /** Idempotency Key */
             idempotency_key: string | null;
             /**
@@ -1389,6 +1451,11 @@ export interface components {
              * @default null
              */
             message?: string | null;
+            /**
+             * Depends On
+             * @description jobs this one runs after: it is `waiting` until they have all completed (README, Dependencies); each a job id, or {job, on_failure}
+             */
+            depends_on?: (string | components["schemas"]["ParentBody"])[];
         };
         /** CreateJobsBody */
         CreateJobsBody: {
@@ -1445,7 +1512,7 @@ export interface components {
              * @description the job events sent; absent or null: every one
              * @default null
              */
-            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased")[] | null;
+            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "ChildAdded" | "DependencyResolved" | "DependenciesMet")[] | null;
             /**
              * Job Types
              * @description only the events of jobs of these types; absent or null: every type
@@ -1578,7 +1645,7 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "TypeDefined" | "TypePaused" | "TypeResumed" | "ScheduleCreated" | "ScheduleUpdated" | "SchedulePaused" | "ScheduleResumed" | "ScheduleDeleted" | "ScheduleFired" | "ScheduleFireSkipped" | "ScheduleFiresMissed" | "WebhookCreated" | "WebhookUpdated" | "WebhookSecretRotated" | "WebhookDisabled" | "WebhookEnabled" | "WebhookDeleted" | "WebhookResendRequested";
+        EventType: "JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "ChildAdded" | "DependencyResolved" | "DependenciesMet" | "TypeDefined" | "TypePaused" | "TypeResumed" | "ScheduleCreated" | "ScheduleUpdated" | "SchedulePaused" | "ScheduleResumed" | "ScheduleDeleted" | "ScheduleFired" | "ScheduleFireSkipped" | "ScheduleFiresMissed" | "WebhookCreated" | "WebhookUpdated" | "WebhookSecretRotated" | "WebhookDisabled" | "WebhookEnabled" | "WebhookDeleted" | "WebhookResendRequested";
         /** FailBody */
         FailBody: {
             /**
@@ -1619,6 +1686,59 @@ export interface components {
              * @description why it made no job (overlap skip, superseded); null: it made one
              */
             skipped: string | null;
+        };
+        /** GraphChild */
+        GraphChild: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Type */
+            type: string;
+            status: components["schemas"]["Status"];
+            /**
+             * On Failure
+             * @enum {string}
+             */
+            on_failure: "cancel" | "run";
+        };
+        /** GraphJob */
+        GraphJob: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Type */
+            type: string;
+            status: components["schemas"]["Status"];
+            /**
+             * Waiting On
+             * @description the parents it still waits for, while `waiting`
+             */
+            waiting_on: string[];
+        };
+        /** GraphParent */
+        GraphParent: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Type */
+            type: string;
+            status: components["schemas"]["Status"];
+            /**
+             * On Failure
+             * @enum {string}
+             */
+            on_failure: "cancel" | "run";
+            /**
+             * Result
+             * @description the parent's result once it completed; null before
+             */
+            result: unknown;
         };
         /**
          * Health
@@ -1767,6 +1887,22 @@ export interface components {
             cancelled_by: string | null;
             /** Artifacts */
             artifacts: components["schemas"]["Artifact"][];
+            /**
+             * Depends On
+             * @description the jobs it runs after (README, Dependencies)
+             */
+            depends_on?: components["schemas"]["Parent"][];
+            /**
+             * Waiting On
+             * @description the parents it still waits for, while `waiting`
+             */
+            waiting_on?: string[];
+            /**
+             * Children
+             * @description jobs created depending on it while it had not ended
+             * @default 0
+             */
+            children?: number;
             /** Idempotency Key */
             idempotency_key: string | null;
             /**
@@ -1825,6 +1961,17 @@ export interface components {
             job_id: string;
             /** Events */
             events: components["schemas"]["Event"][];
+        };
+        /** JobGraph */
+        JobGraph: {
+            job: components["schemas"]["GraphJob"];
+            /**
+             * Parents
+             * @description in the order of its depends_on
+             */
+            parents: components["schemas"]["GraphParent"][];
+            /** Children */
+            children: components["schemas"]["GraphChild"][];
         };
         /** JobPage */
         JobPage: {
@@ -1895,6 +2042,11 @@ export interface components {
              * @default null
              */
             message?: string | null;
+            /**
+             * Depends On
+             * @description jobs this one runs after: it is `waiting` until they have all completed (README, Dependencies); each a job id, or {job, on_failure}
+             */
+            depends_on?: (string | components["schemas"]["ParentBody"])[];
         };
         /** JobType */
         JobType: {
@@ -2060,6 +2212,35 @@ export interface components {
              * @default null
              */
             lease_token?: string | null;
+        };
+        /** Parent */
+        Parent: {
+            /**
+             * Job
+             * Format: uuid
+             */
+            job: string;
+            /**
+             * On Failure
+             * @description what the parent's failure, cancel or expiry does to the job
+             * @enum {string}
+             */
+            on_failure: "cancel" | "run";
+        };
+        /** ParentBody */
+        ParentBody: {
+            /**
+             * Job
+             * @description a job's id
+             */
+            job: string;
+            /**
+             * On Failure
+             * @description if the parent fails, is cancelled or expires: cancel this job (the default), or run it anyway
+             * @default cancel
+             * @enum {string}
+             */
+            on_failure?: "cancel" | "run";
         };
         /** PauseBody */
         PauseBody: {
@@ -2458,7 +2639,7 @@ export interface components {
          * Status
          * @enum {string}
          */
-        Status: "queued" | "running" | "completed" | "failed" | "cancelled" | "expired";
+        Status: "waiting" | "queued" | "running" | "completed" | "failed" | "cancelled" | "expired";
         /**
          * TypeChange
          * @description The type after a pause or resume; `changed`: whether this request changed it.
@@ -2577,7 +2758,7 @@ export interface components {
              * Event Types
              * @default null
              */
-            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased")[] | null;
+            event_types?: ("JobCreated" | "JobStarted" | "PhaseStarted" | "ProgressReported" | "PhaseCompleted" | "PhaseFailed" | "JobCompleted" | "JobFailed" | "JobCancelled" | "JobExpired" | "LeaseExtended" | "LeaseExpired" | "JobReleased" | "RetryScheduled" | "CancellationRequested" | "ArtifactAdded" | "JobErased" | "ChildAdded" | "DependencyResolved" | "DependenciesMet")[] | null;
             /**
              * Job Types
              * @default null
@@ -3225,7 +3406,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Cancel the queued and running jobs a filter selects */
+            /** @description Cancel the waiting, queued and running jobs a filter selects */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3848,6 +4029,34 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            503: components["responses"]["503"];
+        };
+    };
+    job_graph: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A job's parents and children, with their statuses */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobGraph"];
+                };
+            };
             401: components["responses"]["401"];
             403: components["responses"]["403"];
             404: components["responses"]["404"];

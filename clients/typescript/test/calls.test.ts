@@ -146,6 +146,13 @@ describe("Jobledger: every operation", () => {
     await refused(jl.progress(created.id, { ...lease, percent: 1 }), 409, "lease_lost");
   });
 
+  it("answers a job's graph", async () => {
+    const child = await jl.create({ type: tracked, depends_on: [job.id] });
+    const graph = await jl.graph(child.id);
+    assert.deepEqual(graph.parents.map((p) => [p.id, p.on_failure]), [[job.id, "cancel"]]);
+    assert.deepEqual((await jl.graph(job.id)).children.map((c) => [c.id, c.status]), [[child.id, child.status]]);
+  });
+
   it("answers events, the log, verification, checkpoints, proofs and bundles", async () => {
     const events = await jl.events(job.id);
     assert.equal(events.events[0]?.type, "JobCreated");

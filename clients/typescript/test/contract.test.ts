@@ -153,6 +153,19 @@ describe(`every operation of ${url}/openapi.json`, () => {
     done = made.body.jobs[0]!;
   });
 
+  it("creates a graph in a batch: a child waits for its parent", async () => {
+    const type = `ts-graph-${run}`;  // a type of its own: the list below counts the tracked type's jobs
+    const batch = { jobs: [{ type, ref: "parent" }, { type, depends_on: [{ job: "parent", on_failure: "run" as const }] }] };
+    const [parent, child] = expectStatus(await api.request("post", "/jobs/batch", { body: batch }), 201).body.jobs;
+    assert.deepEqual([parent!.status, child!.status, child!.waiting_on], ["queued", "waiting", [parent!.id]]);
+    const graph = expectStatus(await api.request("get", "/jobs/{id}/graph", { path: { id: child!.id } }), 200).body;
+    assert.deepEqual(graph.parents.map((p) => [p.id, p.status, p.on_failure]), [[parent!.id, "queued", "run"]]);
+    const cancel = await api.request("post", "/jobs/{id}/cancel", { path: { id: parent!.id }, body: {} });
+    assert.equal(expectStatus(cancel, 200).body.status, "cancelled");
+    const after = expectStatus(await api.request("get", "/jobs/{id}", { path: { id: child!.id } }), 200).body;
+    assert.equal(after.status, "queued");  // its edge runs it anyway
+  });
+
   it("reads a job, a 304 for the version held, and lists in pages", async () => {
     const read = expectStatus(await api.request("get", "/jobs/{id}", { path: { id: life.id } }), 200);
     assert.deepEqual(read.body, life);

@@ -9,7 +9,7 @@ import { duration } from "./format.js";
 import { Loader } from "./loader.js";
 
 const REFRESH_MS = 1000;
-const TOTALS = ["queued", "running", "completed", "failed", "cancelled", "expired"];
+const TOTALS = ["waiting", "queued", "running", "completed", "failed", "cancelled", "expired"];
 
 export function statsCards(ctx) {
   const totals = h("div", { class: "totals" });

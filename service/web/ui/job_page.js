@@ -6,6 +6,7 @@ import { api, problem } from "./api.js";
 import { h, fill } from "./dom.js";
 import { clockTime, duration, errorText, isTerminal, json } from "./format.js";
 import { Loader } from "./loader.js";
+import { graphView, hasGraph } from "./graph.js";
 import { eventItem } from "./timeline.js";
 import { badge, progressBar, timeAgo } from "./widgets.js";
 
@@ -20,10 +21,12 @@ export function jobPage(ctx, id) {
       h("aside", { class: "panel timeline-panel" },
         h("div", { class: "panel-head" }, h("h2", {}, "Event timeline"), timelineCount), timeline)));
   let job = null;
+  let graph = null;  // its parents and children (README, Dependencies), when it has any
   let lastVersion = 0;
   const loader = new Loader({
-    load: () => Promise.all([api.get(id), api.events(id)]),
-    apply([doc, history]) {
+    load: () => Promise.all([api.get(id), api.events(id), api.graph(id)]),
+    apply([doc, history, related]) {
+      graph = related;
       job = ctx.store.put(doc);
       renderJob();
       fill(timeline, history.events.map(eventItem));
@@ -37,9 +40,25 @@ export function jobPage(ctx, id) {
   });
 
   function changed(doc) {
+    if (graph && doc.id !== id && related(doc.id)) refreshGraph();
     if (doc.id !== id || loader.hold(() => changed(doc))) return;
+    const before = job;
     job = ctx.store.get(id) ?? doc;
+    if (before && (before.children !== job.children || before.status !== job.status)) refreshGraph();
     renderJob();
+  }
+
+  function related(other) {
+    return graph.parents.some((p) => p.id === other) || graph.children.some((c) => c.id === other);
+  }
+
+  async function refreshGraph() {
+    try {
+      graph = await api.graph(id);
+      if (job) renderJob();
+    } catch (error) {
+      ctx.notify(`Could not load the job's graph: ${problem(error)}`);
+    }
   }
 
   function event(message) {
@@ -56,7 +75,7 @@ export function jobPage(ctx, id) {
 
   function renderJob() {
     fill(head, jobHeading(job, retry));
-    fill(main, jobSections(job));
+    fill(main, jobSections(job, graph));
   }
 
   async function retry(button) {
@@ -84,7 +103,7 @@ function jobHeading(job, retry) {
   ];
 }
 
-function jobSections(job) {
+function jobSections(job, graph) {
   const outcome = job.error !== null && job.error !== undefined
     ? section("Error", h("pre", { class: "json error-json" }, json(job.error)))
     : section("Result", job.result === null || job.result === undefined
@@ -95,6 +114,7 @@ function jobSections(job) {
       job.progress ? ["reported ", timeAgo(job.progress.reported_at)] : "no progress reported yet"),
       estimateLine(job)),
     job.phases.length ? section("Phases", h("ol", { class: "phases" }, job.phases.map(phaseItem))) : null,
+    graph && hasGraph(job) ? section("Dependencies", h("div", { class: "graph-wrap" }, graphView(graph))) : null,
     outcome,
     section("Details", details(job)),
     section("Payload", h("pre", { class: "json" }, json(job.payload))),

@@ -10,7 +10,7 @@ import { badge, phaseSummary, progressBar, timeAgo } from "./widgets.js";
 
 const PAGE = 50;
 const MAX_ROWS = 500;
-const STATUSES = ["queued", "running", "completed", "failed", "cancelled", "expired"];
+const STATUSES = ["waiting", "queued", "running", "completed", "failed", "cancelled", "expired"];
 const COLUMNS = ["Job", "Type", "Status", "Progress", "Phase", "Attempts", "Created", "Updated"];
 
 export class JobTable {

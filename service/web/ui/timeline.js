@@ -8,6 +8,7 @@ const KINDS = {
   PhaseFailed: "failed", ProgressReported: "progress", ArtifactAdded: "artifact", LeaseExtended: "lease",
   LeaseExpired: "failed", JobReleased: "retry", RetryScheduled: "retry", CancellationRequested: "cancelled",
   JobCompleted: "completed", JobFailed: "failed", JobCancelled: "cancelled", JobExpired: "cancelled",
+  ChildAdded: "other", DependencyResolved: "progress", DependenciesMet: "started",
 };
 
 const SUMMARIES = {
@@ -23,6 +24,9 @@ const SUMMARIES = {
   CancellationRequested: (d) => d.reason ?? "",
   JobFailed: (d) => errorText(d.error),
   JobCancelled: (d) => d.reason ?? "",
+  ChildAdded: (d) => `child ${d.child}${d.on_failure === "run" ? " (runs anyway)" : ""}`,
+  DependencyResolved: (d) => `parent ${d.parent} ${d.status}`,
+  DependenciesMet: () => "every parent ended: queued",
 };
 
 export function eventItem(event) {

@@ -111,6 +111,9 @@ export class Jobledger {
     log(query = {}, options = {}) {
         return this.call("get", "/events", { query, signal: options.signal });
     }
+    graph(id, options = {}) {
+        return this.call("get", "/jobs/{id}/graph", { path: { id }, signal: options.signal });
+    }
     verify(id, options = {}) {
         return this.call("get", "/jobs/{id}/verify", { path: { id }, signal: options.signal });
     }

@@ -1,8 +1,8 @@
 export function createClient(options) {
     const send = options.fetch ?? globalThis.fetch;
     const base = options.baseUrl.replace(/\/+$/, "");
-    async function request(method, path, ...[init]) {
-        const { path: params, query, header, body, signal } = (init ?? {});
+    async function request(method, path, init) {
+        const { path: params, query, header, body, signal } = init ?? {};
         const headers = new Headers(options.headers);
         const key = keyOf(options);
         if (key)
@@ -14,10 +14,9 @@ export function createClient(options) {
         const response = await send(base + fill(path, params) + search(query), {
             method: method.toUpperCase(), headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
         });
-        const answer = { status: response.status, body: await read(response), headers: response.headers };
-        return answer;
+        return { status: response.status, body: await read(response), headers: response.headers };
     }
-    return { request };
+    return { request: request };
 }
 export class UnexpectedStatus extends Error {
     status;
