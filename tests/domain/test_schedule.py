@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobledger.domain import errors, events, schedule
+from jobledger.domain import errors, schedule, schedule_events
 from jobledger.domain.status import ScheduleStatus
 
 AT = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
@@ -19,16 +19,16 @@ def state(status: ScheduleStatus, **more) -> schedule.ScheduleState:
 @pytest.mark.parametrize(
     ("status", "trigger", "args", "expected"),
     [
-        (ScheduleStatus.NEW, "create", {"config": CONFIG, "next_fire_at": AT}, [events.ScheduleCreated]),
-        (ScheduleStatus.DELETED, "create", {"config": CONFIG, "next_fire_at": AT}, [events.ScheduleCreated]),
+        (ScheduleStatus.NEW, "create", {"config": CONFIG, "next_fire_at": AT}, [schedule_events.ScheduleCreated]),
+        (ScheduleStatus.DELETED, "create", {"config": CONFIG, "next_fire_at": AT}, [schedule_events.ScheduleCreated]),
         (ScheduleStatus.ACTIVE, "create", {"config": CONFIG, "next_fire_at": AT}, errors.ScheduleExists),
-        (ScheduleStatus.PAUSED, "update", {"config": {**CONFIG, "cron": "0 * * * *"}, "next_fire_at": AT}, [events.ScheduleUpdated]),
+        (ScheduleStatus.PAUSED, "update", {"config": {**CONFIG, "cron": "0 * * * *"}, "next_fire_at": AT}, [schedule_events.ScheduleUpdated]),
         (ScheduleStatus.ACTIVE, "update", {"config": CONFIG, "next_fire_at": AT}, []),  # the same definition again
-        (ScheduleStatus.ACTIVE, "pause", {"reason": "x"}, [events.SchedulePaused]),
+        (ScheduleStatus.ACTIVE, "pause", {"reason": "x"}, [schedule_events.SchedulePaused]),
         (ScheduleStatus.PAUSED, "pause", {}, []),
-        (ScheduleStatus.PAUSED, "resume", {"next_fire_at": AT}, [events.ScheduleResumed]),
+        (ScheduleStatus.PAUSED, "resume", {"next_fire_at": AT}, [schedule_events.ScheduleResumed]),
         (ScheduleStatus.ACTIVE, "resume", {"next_fire_at": AT}, []),
-        (ScheduleStatus.PAUSED, "delete", {}, [events.ScheduleDeleted]),
+        (ScheduleStatus.PAUSED, "delete", {}, [schedule_events.ScheduleDeleted]),
         (ScheduleStatus.DELETED, "delete", {}, errors.ScheduleNotFound),
         (ScheduleStatus.NEW, "pause", {}, errors.ScheduleNotFound),
         (ScheduleStatus.ACTIVE, "update", {"config": CONFIG}, errors.InvalidCommand),  # an expression that never fires
@@ -48,11 +48,11 @@ def test_decide(status, trigger, args, expected):
 @pytest.mark.parametrize(
     ("overlap", "running", "creates", "cancels", "event"),
     [
-        ("skip", True, False, None, events.ScheduleFireSkipped),
-        ("skip", False, True, None, events.ScheduleFired),
-        ("allow", True, True, None, events.ScheduleFired),
-        ("cancel_previous", True, True, "prev", events.ScheduleFired),
-        ("cancel_previous", False, True, None, events.ScheduleFired),
+        ("skip", True, False, None, schedule_events.ScheduleFireSkipped),
+        ("skip", False, True, None, schedule_events.ScheduleFired),
+        ("allow", True, True, None, schedule_events.ScheduleFired),
+        ("cancel_previous", True, True, "prev", schedule_events.ScheduleFired),
+        ("cancel_previous", False, True, None, schedule_events.ScheduleFired),
     ],
 )
 def test_a_fire_by_its_overlap_policy(overlap, running, creates, cancels, event):
