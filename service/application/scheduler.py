@@ -87,7 +87,11 @@ class Scheduler:
             if tenant not in round_.types:
                 round_.missing.add(tenant)
                 continue
-            requests += plan_fires(schedule, now, round_.types[tenant])
+            try:
+                requests += plan_fires(schedule, now, round_.types[tenant])
+            except Exception as exc:  # one schedule that cannot fire must not hold back the others
+                log.exception("schedule %r of tenant %r cannot fire: paused", schedule.row.name, tenant)
+                requests.append(_paused(schedule, now, f"cannot fire: {exc}"))
             round_.handled += 1
         return requests
 
@@ -159,6 +163,15 @@ def plan_fires(schedule: DueSchedule, now: datetime, types: dict[str, JobType]) 
         return []
     recorded = [codec.new_event(e, now, meta) for e in stream_events]
     return [AppendRequest(schedule.row.stream_id, schedule.row.version, recorded), *job_requests]
+
+
+def _paused(schedule: DueSchedule, now: datetime, reason: str) -> AppendRequest:
+    """SchedulePaused, by the scheduler, for a schedule whose fire failed (a definition stored
+    before a check it now fails): it stops being due, and its history says why."""
+    row = schedule.row
+    event = events.SchedulePaused(row.tenant, row.name, reason[:1000])
+    meta = {"actor": "scheduler", "schedule": row.name, "tenant": row.tenant}
+    return AppendRequest(row.stream_id, row.version, [codec.new_event(event, now, meta)])
 
 
 def _last_dropped(

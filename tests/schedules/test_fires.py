@@ -4,6 +4,7 @@ catch-up policies after downtime."""
 
 from datetime import timedelta
 
+from jobledger.web import keys
 from tests.schedules.conftest import fired, jobs_by_key, schedule_events, utc
 from tests.service.helpers import ok
 
@@ -115,3 +116,25 @@ async def test_catch_up_policies_after_downtime(app, tick):
         assert [(m["first"][11:16], m["last"][11:16]) for m in missed] == ([("09:05", last_missed)] if last_missed else [])
         assert (await ok(await client.get(f"/schedules/{name}")))["next_fire_at"] == "2031-03-01T09:25:00+00:00"
     assert len(await jobs_by_key(client)) == 7
+
+
+async def test_a_schedule_that_cannot_fire_is_paused_and_holds_back_no_other(app, tick, backend):
+    """A definition the service would refuse today (stored before a check it fails) pauses its
+    schedule, with why, at its fire time; the others fire."""
+    client, clock = app
+    await create(client, "broken", "* * * * *")
+    await create(client, "fine", "* * * * *")
+    schedules = client.app[keys.stores_key].schedules
+    if backend == "sqlite":
+        await schedules.db.write("UPDATE schedules SET config = json_set(config, '$.cron', 'not cron') WHERE name = 'broken'")
+    else:
+        await schedules.db.fetch(
+            "UPDATE schedules SET config = jsonb_set(config::jsonb, '{cron}', '\"not cron\"')::json WHERE name = 'broken'"
+        )
+
+    await tick(clock.now + timedelta(minutes=1))
+
+    broken = await ok(await client.get("/schedules/broken"))
+    assert broken["status"] == "paused" and broken["paused_reason"].startswith("cannot fire: not a cron expression")
+    assert (await schedule_events(client, "broken"))[-1]["metadata"]["actor"] == "scheduler"
+    assert list(await fired(client, "fine")) == ["2031-03-01T09:01:00+00:00"]
