@@ -242,17 +242,21 @@ async def run(args) -> int:
         service = await start_service(db, port)
         url = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{url}/webhooks", json={"url": f"http://127.0.0.1:{receiver.port}/hook"}) as resp:
-                assert resp.status == 201, await resp.text()
             jobs = []
             for i in range(args.jobs):
                 async with session.post(f"{url}/jobs", json={"type": "bench", "payload": {"i": i}}) as resp:
                     jobs.append((await resp.json())["id"])
                 async with session.post(f"{url}/jobs/{jobs[-1]}/start", json={}) as resp:
                     assert resp.status == 200
+            began = time.perf_counter()
+            alone = await append(session, url, jobs, args.rate, args.seconds) / (time.perf_counter() - began)
+            print(f"   the service alone (no endpoint): {alone:.0f} of {args.rate:g} progress events/s appended", flush=True)
+            async with session.post(f"{url}/webhooks", json={"url": f"http://127.0.0.1:{receiver.port}/hook"}) as resp:
+                assert resp.status == 201, await resp.text()
             print(f"2. steady: {args.rate:g} progress events/s for {args.seconds:g} s over {args.jobs} jobs", flush=True)
             steady_from = time.time()
             sent = await append(session, url, jobs, args.rate, args.seconds)
+            rate = sent / (time.time() - steady_from)
             wanted = await expected(db)
             deadline = time.monotonic() + 10
             while len(steady := await receiver.received()) < len(wanted) and time.monotonic() < deadline:
@@ -261,7 +265,7 @@ async def run(args) -> int:
             steady_check = check(steady, wanted)
             lat = latencies(steady, steady_from)
             p99 = percentile(lat, 99) * 1000
-            print(f"   appended {sent}; commit -> delivery  {ms(lat)}", flush=True)
+            print(f"   appended {sent} ({rate:.0f}/s); commit -> delivery  {ms(lat)}", flush=True)
             print(f"   {steady_check}", flush=True)
             print(f"3. outage: the receiver down {args.down:g} s while {args.rate:g} events/s go on", flush=True)
             outage = asyncio.create_task(append(session, url, jobs, args.rate, args.down))

@@ -39,6 +39,27 @@ UPDATE webhook_deliveries SET leased_until = $2 WHERE delivery_id IN (
 ) RETURNING {_DELIVERY}"""
 
 
+_ENQUEUE = f"""
+WITH moved AS (
+    INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', $2) ON CONFLICT (name) DO UPDATE
+    SET position = $2 WHERE webhook_checkpoint.position = $1 RETURNING 1
+), written AS (
+    INSERT INTO webhook_deliveries ({_DELIVERY}, leased_until)
+    SELECT d.id, d.webhook, d.job, d.position, d.type, d.body, 'pending', 0, 0, $3, $3, NULL, d.lease
+    FROM unnest($4::text[], $5::text[], $6::uuid[], $7::bigint[], $8::text[], $9::text[], $10::timestamptz[])
+        AS d(id, webhook, job, position, type, body, lease)
+    WHERE EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT DO NOTHING RETURNING 1
+) SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM written) AS written"""
+_RECORD = """
+WITH attempts AS (
+    INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, duration_ms)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::text[], $6::float8[])
+    ON CONFLICT DO NOTHING RETURNING 1
+) UPDATE webhook_deliveries d SET state = u.state, attempts = u.attempt, next_attempt_at = u.due, leased_until = NULL,
+    delivered_at = CASE WHEN u.state = 'delivered' THEN u.at ELSE d.delivered_at END
+FROM unnest($1::text[], $2::int[], $3::timestamptz[], $7::text[], $8::timestamptz[]) AS u(id, attempt, at, state, due)
+WHERE d.delivery_id = u.id"""
 _PENDING = (
     "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
     "AND (webhook_id, job_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
@@ -87,41 +108,35 @@ class PostgresWebhooks:
         self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
         room: dict[str, int],
     ) -> list[Delivery] | None:
-        async with self.db.connection() as conn, conn.transaction():
-            moved = await conn.fetch(
-                "INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', $2) ON CONFLICT (name) DO UPDATE "
-                "SET position = $2 WHERE webhook_checkpoint.position = $1 RETURNING 1", after, position,
-            )
-            if not moved:
-                return None
-            if not deliveries:
-                return []
+        """Two statements, neither in a transaction of its own making: which (endpoint, job) pairs
+        have a delivery pending (read first: only this dispatcher, holding the checkpoint, adds
+        deliveries, and a pending one only ever stops being so), then the checkpoint's move and
+        the inserts in one statement, so one short transaction holds back the log's followers."""
+        taken: set[str] = set()
+        if deliveries:
             pairs = list({(d.webhook_id, d.job_id) for d in deliveries})
-            rows = await conn.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
+            rows = await self.db.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
             taken = handed_over(deliveries, {(r["webhook_id"], r["job_id"]) for r in rows}, room)
-            await conn.executemany(
-                f"INSERT INTO webhook_deliveries ({_DELIVERY}, leased_until) "
-                "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, $7, NULL, $8) ON CONFLICT DO NOTHING",
-                [(d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body, now,
-                  lease_until if d.delivery_id in taken else None) for d in deliveries],
-            )
+        columns = list(zip(*[
+            (d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body,
+             lease_until if d.delivery_id in taken else None) for d in deliveries
+        ])) or [[]] * 7
+        row = (await self.db.fetch(_ENQUEUE, after, position, now, *map(list, columns)))[0]
+        if not row["moved"]:
+            return None
         return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
         return [_delivery(r) for r in await self.db.fetch(_CLAIM, now, lease_until, limit, list(busy))]
 
     async def record_attempts(self, results: Sequence[tuple[Attempt, str, datetime]]) -> None:
-        async with self.db.connection() as conn, conn.transaction():
-            await conn.executemany(
-                "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, duration_ms) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                [(a.delivery_id, a.attempt, a.attempted_at, a.status_code, a.error, a.duration_ms) for a, _, _ in results],
-            )
-            await conn.executemany(
-                "UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, leased_until = NULL, "
-                "delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE delivery_id = $1",
-                [(a.delivery_id, state, a.attempt, due, a.attempted_at) for a, state, due in results],
-            )
+        """One statement: the attempts, and each delivery's state after its attempt."""
+        a = [r[0] for r in results]
+        await self.db.fetch(
+            _RECORD, [x.delivery_id for x in a], [x.attempt for x in a], [x.attempted_at for x in a],
+            [x.status_code for x in a], [x.error for x in a], [x.duration_ms for x in a],
+            [state for _, state, _ in results], [due for _, _, due in results],
+        )
 
     async def list_deliveries(self, webhook_id: str, limit: int) -> list[tuple[Delivery, list[Attempt]]]:
         sql = f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY position DESC LIMIT $2"

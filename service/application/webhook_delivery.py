@@ -136,7 +136,8 @@ class Endpoints:
 class Taker(Protocol):
     """What a dispatcher hands the deliveries it leases as it queues them to (webhook_sender.Sender)."""
 
-    wake: asyncio.Event  #: set: deliveries were queued that a claim may find
+    def queued(self) -> None:
+        """Deliveries were queued that only a claim hands out."""
 
     def room(self, webhook_ids: set[str]) -> dict[str, int]: ...
 
@@ -177,7 +178,7 @@ class Dispatcher:
             self._position = batch[-1].position
             self.sender.take(taken)
             if len(taken) < len(deliveries):
-                self.sender.wake.set()
+                self.sender.queued()
 
     async def _deliveries(self, batch: list[RecordedEvent]) -> list[Delivery]:
         await self.endpoints.refresh(any(e.type in events.WEBHOOK_EVENT_TYPES for e in batch))

@@ -35,6 +35,7 @@ class Sender:
         self.webhooks, self.stores = webhooks, webhooks.stores
         self.post, self.settings, self.clock = post, settings, clock
         self.wake = asyncio.Event()
+        self._backlog = True  # a claim may find something: not known otherwise since the last empty claim
         self._in_flight: dict[str, int] = {}
         self._tasks: set[asyncio.Task] = set()
         self._results: list[tuple[Attempt, str, datetime]] = []
@@ -71,6 +72,11 @@ class Sender:
         free = self.settings.in_flight - sum(self._in_flight.values())
         return {w: max(0, min(free, self.settings.per_endpoint - self._in_flight.get(w, 0))) for w in webhook_ids}
 
+    def queued(self) -> None:
+        """Deliveries were queued that only a claim hands out (a later one of a job, a resend)."""
+        self._backlog = True
+        self.wake.set()
+
     def take(self, deliveries: list[Delivery]) -> None:
         """Send deliveries leased to this instance (by the dispatcher, as it queued them)."""
         for delivery in deliveries:
@@ -81,7 +87,10 @@ class Sender:
         if room <= 0:
             return []
         busy = [w for w, n in self._in_flight.items() if n >= self.settings.per_endpoint]
-        return await self.stores.webhooks.claim_deliveries(self.clock(), self.lease_until(), room, busy)
+        claimed = await self.stores.webhooks.claim_deliveries(self.clock(), self.lease_until(), room, busy)
+        if not claimed and not self._in_flight:  # nothing waits behind an attempt still out
+            self._backlog = False  # until the dispatcher, a resend or a retry's time says otherwise
+        return claimed
 
     def _start(self, delivery: Delivery) -> None:
         self._in_flight[delivery.webhook_id] = self._in_flight.get(delivery.webhook_id, 0) + 1
@@ -98,7 +107,7 @@ class Sender:
             if self._flusher is None:
                 self._flusher = asyncio.create_task(self._flush())
             if state == "pending":
-                asyncio.get_running_loop().call_later((due - now).total_seconds(), self.wake.set)
+                asyncio.get_running_loop().call_later((due - now).total_seconds(), self.queued)
             elif state == "failed":
                 await self._give_up(delivery)
         except Exception:
@@ -153,7 +162,8 @@ class Sender:
                     await self.stores.webhooks.record_attempts(batch)
                 except Exception:
                     log.exception("webhook attempts not recorded; their leases run out and they are sent again")
-                self.wake.set()  # the next deliveries of these jobs are claimable now
+                if self._backlog:
+                    self.wake.set()  # the next deliveries of these jobs are claimable now
         finally:
             self._flusher = None
 

@@ -135,7 +135,7 @@ async def resend_webhook_delivery(request: web.Request) -> web.Response:
     await schemas.read_body(request, bodies.EmptyBody)
     webhooks, tenant, now = _context(request)
     await webhooks.resend(tenant, path.webhook_id, path.delivery_id, now, handling.meta(request))
-    request.app[keys.webhook_sender_key].wake.set()
+    request.app[keys.webhook_sender_key].queued()
     return web.Response(status=202)
 
 
