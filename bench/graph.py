@@ -46,7 +46,10 @@ TARGET_MS = 50.0
 META = {"actor": "bench"}
 
 
-def subtree(k: int, fanout: tuple[int, int]) -> tuple[list[commands.CreateJob], list[str | None], list[list[tuple[str, str]]]]:
+Subtree = tuple[list[commands.CreateJob], list[str | None], list[list[tuple[str, str]]]]
+
+
+def subtree(k: int, fanout: tuple[int, int]) -> Subtree:
     """The commands, refs and references of subtree `k`: a root, its children, and theirs."""
     made, refs, references = [commands.CreateJob(type=f"g{k}.l1")], ["root"], [[]]
     for i in range(fanout[0]):

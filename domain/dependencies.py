@@ -21,7 +21,9 @@ CANCEL, RUN = "cancel", "run"
 ON_FAILURE = (CANCEL, RUN)  #: what a parent that ends without completing does to its waiting child
 
 
-def created(job_id: UUID, command: commands.CreateJob, parents: Mapping[UUID, Job], now: datetime) -> list[events.Event]:
+def created(
+    job_id: UUID, command: commands.CreateJob, parents: Mapping[UUID, Job], now: datetime
+) -> list[events.Event]:
     """The events that create a job with `parents` (each as read now): JobCreated, then the end of
     each parent that has already ended, as `parent_ended` records it."""
     new_events = decide.create(job_id, command, now)

@@ -28,7 +28,8 @@ class SQLiteGraph:
         self.db = db
 
     async def children(self, parent: UUID) -> list[tuple[UUID, str]]:
-        rows = await self.db.fetch("SELECT child, on_failure FROM job_edges WHERE parent = ? ORDER BY child", parent.hex)
+        sql = "SELECT child, on_failure FROM job_edges WHERE parent = ? ORDER BY child"
+        rows = await self.db.fetch(sql, parent.hex)
         return [(UUID(r["child"]), r["on_failure"]) for r in rows]
 
     async def waiting_children(self, parent: UUID) -> list[StatusRow]:

@@ -144,7 +144,9 @@ class JobContext:
             if not self._run.document.get("depends_on"):
                 return []
             graph = await self._report(self._run, "graph", ())
-            self._parents = [Parent(p["id"], p["type"], p["status"], p["on_failure"], p["result"]) for p in graph["parents"]]
+            self._parents = [
+                Parent(p["id"], p["type"], p["status"], p["on_failure"], p["result"]) for p in graph["parents"]
+            ]
         return self._parents
 
     @property

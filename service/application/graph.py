@@ -92,8 +92,11 @@ async def _append(jobs: Jobs, plan: _Plan, meta: dict[str, Any], new: Sequence[U
     return snapshots
 
 
-async def create(jobs: Jobs, command: commands.CreateJob, meta: dict[str, Any], scope: Scope | None) -> tuple[Snapshot, bool]:
-    """Create a job with parents (`command.depends_on`); with an idempotency key, a replay returns the first job and False."""
+async def create(
+    jobs: Jobs, command: commands.CreateJob, meta: dict[str, Any], scope: Scope | None
+) -> tuple[Snapshot, bool]:
+    """Create a job with parents (`command.depends_on`); with an idempotency key, a replay returns
+    the first job and False."""
     job_id = new_job_id(command)
     wanted = {d.job: f"depends_on.{i}" for i, d in enumerate(command.depends_on)}
     for _ in range(_ATTEMPTS):
@@ -224,9 +227,12 @@ async def read(jobs: Jobs, job_id: UUID, scope: Scope | None) -> dict[str, Any]:
     for d in job.depends_on:
         if d.job in docs:
             parent = docs[d.job]
-            parents.append({**_node(parent, d.on_failure), "result": parent["result"] if parent["status"] == "completed" else None})
+            result = parent["result"] if parent["status"] == "completed" else None
+            parents.append({**_node(parent, d.on_failure), "result": result})
     return {
-        "job": {"id": str(job.id), "type": job.type, "status": job.status.value, "waiting_on": [str(p) for p in job.waiting_on]},
+        "job": {
+            "id": str(job.id), "type": job.type, "status": job.status.value, "waiting_on": [str(p) for p in job.waiting_on]
+        },
         "parents": parents,
         "children": [_node(docs[child], on_failure) for child, on_failure in edges if child in docs],
     }

@@ -65,7 +65,8 @@ async def test_another_tenants_job_is_no_parent_and_shows_in_no_graph(secure, st
     assert refused.status == 400 and (await refused.json())["error"]["details"]["fields"] == [
         {"field": "depends_on.0", "reason": "no job with this id"}
     ]
-    batch = {"jobs": [{"type": "a", "ref": "a"}, {"type": "b", "depends_on": ["a", {"job": job["id"], "on_failure": "run"}]}]}
+    parents = ["a", {"job": job["id"], "on_failure": "run"}]
+    batch = {"jobs": [{"type": "a", "ref": "a"}, {"type": "b", "depends_on": parents}]}
     refused = await secure.post("/jobs/batch", json=batch, headers=globex["admin"])
     assert refused.status == 400 and (await refused.json())["error"]["details"]["fields"] == [
         {"field": "jobs.1.depends_on.1", "reason": "no job with this id"}

@@ -12,13 +12,15 @@ from tests.workers.helpers import error_of, get_job, history, log_length, ok
 async def _complete(client, claim, job: dict, result=None) -> dict:
     [doc] = await claim(types=[job["type"]])
     assert doc["id"] == job["id"]
-    return await ok(await client.post(f"/jobs/{job['id']}/complete", json={"lease_token": doc["lease_token"], "result": result}))
+    body = {"lease_token": doc["lease_token"], "result": result}
+    return await ok(await client.post(f"/jobs/{job['id']}/complete", json=body))
 
 
 async def _fail(client, claim, job: dict) -> dict:
     [doc] = await claim(types=[job["type"]])
     assert doc["id"] == job["id"]
-    return await ok(await client.post(f"/jobs/{job['id']}/fail", json={"lease_token": doc["lease_token"], "error": "boom"}))
+    body = {"lease_token": doc["lease_token"], "error": "boom"}
+    return await ok(await client.post(f"/jobs/{job['id']}/fail", json=body))
 
 
 async def _types(client, job: dict) -> list[str]:
@@ -43,7 +45,9 @@ async def test_a_child_waits_for_both_parents_and_is_queued_with_the_last_comple
     released = await get_job(client, child)
     assert released["status"] == "queued" and released["waiting_on"] == []
     child_events = await history(client, child)
-    assert [e["type"] for e in child_events] == ["JobCreated", "DependencyResolved", "DependencyResolved", "DependenciesMet"]
+    assert [e["type"] for e in child_events] == [
+        "JobCreated", "DependencyResolved", "DependencyResolved", "DependenciesMet"
+    ]
     assert child_events[-1]["position"] == done["position"] + 2  # in the transaction of b's completion
     assert child_events[-2]["data"] == {"parent": b["id"], "status": "completed"}
     [claimed] = await claim(types=["audit"])
@@ -112,7 +116,9 @@ async def test_a_batch_creates_a_graph_in_one_transaction(client, claim):
     before = await log_length(client)
     audit, research, upload = (await ok(await client.post("/jobs/batch", json=body), 201))["jobs"]
     assert audit["status"] == "waiting"
-    assert audit["depends_on"] == [{"job": research["id"], "on_failure": "cancel"}, {"job": upload["id"], "on_failure": "run"}]
+    assert audit["depends_on"] == [
+        {"job": research["id"], "on_failure": "cancel"}, {"job": upload["id"], "on_failure": "run"}
+    ]
     assert research["children"] == 1 and upload["children"] == 1
     assert await log_length(client) == before + 5  # 3 JobCreated, 2 ChildAdded
 
@@ -127,7 +133,8 @@ async def test_a_batch_creates_a_graph_in_one_transaction(client, claim):
     graph = await ok(await client.get(f"/jobs/{audit['id']}/graph"))
     assert graph["job"] == {"id": audit["id"], "type": "audit", "status": "queued", "waiting_on": []}
     assert graph["parents"] == [
-        {"id": research["id"], "type": "research", "status": "completed", "on_failure": "cancel", "result": {"sources": 2}},
+        {"id": research["id"], "type": "research", "status": "completed", "on_failure": "cancel",
+         "result": {"sources": 2}},
         {"id": upload["id"], "type": "upload", "status": "failed", "on_failure": "run", "result": None},
     ]
 
@@ -137,10 +144,12 @@ async def test_a_batch_creates_a_graph_in_one_transaction(client, claim):
     [
         ([{"type": "a", "ref": "x", "depends_on": ["y"]}, {"type": "b", "ref": "y", "depends_on": ["x"]}],
          "jobs.0.depends_on", "the dependencies make a cycle: jobs.0 -> jobs.1 -> jobs.0"),
-        ([{"type": "a", "ref": "x", "depends_on": ["x"]}], "jobs.0.depends_on", "the dependencies make a cycle: jobs.0 -> jobs.0"),
+        ([{"type": "a", "ref": "x", "depends_on": ["x"]}], "jobs.0.depends_on",
+         "the dependencies make a cycle: jobs.0 -> jobs.0"),
         ([{"type": "a", "depends_on": ["nobody"]}], "jobs.0.depends_on.0",
          "no job of the batch has this ref, and it is not a job id"),
-        ([{"type": "a", "depends_on": ["00000000-0000-4000-8000-000000000099"]}], "jobs.0.depends_on.0", "no job with this id"),
+        ([{"type": "a", "depends_on": ["00000000-0000-4000-8000-000000000099"]}], "jobs.0.depends_on.0",
+         "no job with this id"),
         ([{"type": "a", "ref": "x"}, {"type": "b", "ref": "x"}], "jobs", "jobs 0 and 1 have the same ref"),
     ],
     ids=["cycle", "self", "unknown ref", "unknown id", "ref twice"],

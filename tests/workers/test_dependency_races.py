@@ -31,7 +31,9 @@ async def test_two_parents_completing_at_once_release_their_child_exactly_once(c
 
     for child in children:
         events = await history(client, child)
-        assert [e["type"] for e in events] == ["JobCreated", "DependencyResolved", "DependencyResolved", "DependenciesMet"]
+        assert [e["type"] for e in events] == [
+            "JobCreated", "DependencyResolved", "DependencyResolved", "DependenciesMet"
+        ]
         assert {e["data"]["parent"] for e in events[1:3]} == set(child["waiting_on"])
     released = (await ok(await client.get("/jobs?type=child&status=queued&limit=100")))["jobs"]
     assert len(released) == PAIRS
