@@ -97,11 +97,11 @@ def _checked(host: str, allowed: frozenset[str]) -> str:
 
 
 async def checked_url(url: str, allowed: frozenset[str]) -> str:
-    """`url` if it may be a webhook's target; InvalidCommand (400, naming `url`) otherwise."""
+    """`url` if it may be a webhook's target; errors.TargetRefused (422, naming `url`) otherwise."""
     try:
         await check_target(url, allowed)
     except TargetRefused as exc:
-        raise errors.InvalidCommand(f"url: {exc}", fields=[{"field": "url", "reason": str(exc)}]) from None
+        raise errors.TargetRefused(f"url: {exc}", fields=[{"field": "url", "reason": str(exc)}]) from None
     return url
 
 

@@ -44,7 +44,8 @@ ERRORS = {
     408: "request_timeout: the body did not arrive within body_timeout_seconds (the connection is closed)",
     413: "payload_too_large: the body is over max_body_bytes",
     415: "unsupported_media_type: a body that is not Content-Type: application/json, or any Content-Encoding",
-    422: "idempotency_key_reused: the key was sent before with another body",
+    422: "idempotency_key_reused: the key was sent before with another body; target_refused: a webhook URL whose "
+         "host is, or resolves to, an address this service does not send to (loopback, private, link-local, ...)",
     429: "rate_limited: too many requests with this key (Retry-After)",
     500: "tree_inconsistent: the stored Merkle tree does not extend the last checkpoint; nothing was signed",
     503: "store_unavailable: the database cannot be reached (Retry-After)",
@@ -189,11 +190,11 @@ OPERATIONS = (
     Operation("get", "/types/{name}/events", _t.type_events, "A job type's history: definitions, pauses, resumes",
               responses.TypeEvents, errors=(400, 404)),
     Operation("post", "/webhooks", _h.create_webhook, "Create a webhook endpoint (WebhookCreated); its secret, once",
-              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400,)),
+              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400, 422)),
     Operation("get", "/webhooks", _h.list_webhooks, "The tenant's webhook endpoints", _wr.WebhookList),
     Operation("get", "/webhooks/{webhook_id}", _h.get_webhook, "A webhook endpoint", _wr.Webhook, errors=_WH),
     Operation("patch", "/webhooks/{webhook_id}", _h.update_webhook, "Change, disable or enable a webhook endpoint",
-              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=_WH),
+              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=(*_WH, 422)),
     Operation("delete", "/webhooks/{webhook_id}", _h.delete_webhook, "Delete a webhook endpoint", None, status=204,
               errors=_WH),
     Operation("post", "/webhooks/{webhook_id}/rotate", _h.rotate_webhook_secret, "Rotate a webhook endpoint's secret; "
