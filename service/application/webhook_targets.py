@@ -85,6 +85,8 @@ async def check_target(url: str, allowed: frozenset[str]) -> list[str]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise TargetRefused(f"{host} does not resolve ({exc.strerror or exc})") from None
+    except (UnicodeError, ValueError) as exc:  # a name no resolver takes: a label over 63 characters, ...
+        raise TargetRefused(f"{host} is not a host name ({exc})") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:
         check_address(address, allowed)
