@@ -92,6 +92,13 @@ class InvalidCommand(JobServiceError):
         super().__init__(message or f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
 
 
+class TargetRefused(InvalidCommand):
+    """A webhook URL this service may not send to: a well-formed URL whose host is, or resolves to,
+    an address the configuration does not allow (SSRF), or does not resolve."""
+
+    code = "target_refused"
+
+
 class IdempotencyKeyReused(JobServiceError):
     """This Idempotency-Key was already used with a different request."""
 

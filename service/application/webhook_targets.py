@@ -85,6 +85,8 @@ async def check_target(url: str, allowed: frozenset[str]) -> list[str]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise TargetRefused(f"{host} does not resolve ({exc.strerror or exc})") from None
+    except (UnicodeError, ValueError) as exc:  # a name no resolver takes: a label over 63 characters, ...
+        raise TargetRefused(f"{host} is not a host name ({exc})") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:
         check_address(address, allowed)
@@ -97,11 +99,11 @@ def _checked(host: str, allowed: frozenset[str]) -> str:
 
 
 async def checked_url(url: str, allowed: frozenset[str]) -> str:
-    """`url` if it may be a webhook's target; InvalidCommand (400, naming `url`) otherwise."""
+    """`url` if it may be a webhook's target; errors.TargetRefused (422, naming `url`) otherwise."""
     try:
         await check_target(url, allowed)
     except TargetRefused as exc:
-        raise errors.InvalidCommand(f"url: {exc}", fields=[{"field": "url", "reason": str(exc)}]) from None
+        raise errors.TargetRefused(f"url: {exc}", fields=[{"field": "url", "reason": str(exc)}]) from None
     return url
 
 

@@ -28,6 +28,7 @@ STATUS = {
     errors.VersionConflict: 409,
     errors.InvalidCommand: 400,
     errors.IdempotencyKeyReused: 422,
+    errors.TargetRefused: 422,
     errors.StoreUnavailable: 503,
     auth.Unauthorized: 401,
     auth.Forbidden: 403,

@@ -32,11 +32,11 @@ SCHEDULES = (
 )
 WEBHOOKS = (
     Operation("post", "/webhooks", _h.create_webhook, "Create a webhook endpoint (WebhookCreated); its secret, once",
-              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400,)),
+              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400, 422)),
     Operation("get", "/webhooks", _h.list_webhooks, "The tenant's webhook endpoints", _wr.WebhookList),
     Operation("get", "/webhooks/{webhook_id}", _h.get_webhook, "A webhook endpoint", _wr.Webhook, errors=_WH),
     Operation("patch", "/webhooks/{webhook_id}", _h.update_webhook, "Change, disable or enable a webhook endpoint",
-              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=_WH),
+              _wr.Webhook, body=webhook_bodies.UpdateWebhookBody, errors=(*_WH, 422)),
     Operation("delete", "/webhooks/{webhook_id}", _h.delete_webhook, "Delete a webhook endpoint", None, status=204,
               errors=_WH),
     Operation("post", "/webhooks/{webhook_id}/rotate", _h.rotate_webhook_secret, "Rotate a webhook endpoint's secret; "

@@ -42,7 +42,8 @@ ERRORS = {
     408: "request_timeout: the body did not arrive within body_timeout_seconds (the connection is closed)",
     413: "payload_too_large: the body is over max_body_bytes",
     415: "unsupported_media_type: a body that is not Content-Type: application/json, or any Content-Encoding",
-    422: "idempotency_key_reused: the key was sent before with another body",
+    422: "idempotency_key_reused: the key was sent before with another body; target_refused: a webhook URL whose "
+         "host is, or resolves to, an address this service does not send to (loopback, private, link-local, ...)",
     429: "rate_limited: too many requests with this key (Retry-After)",
     500: "tree_inconsistent: the stored Merkle tree does not extend the last checkpoint; nothing was signed",
     503: "store_unavailable: the database cannot be reached (Retry-After)",

@@ -22,7 +22,7 @@ REFUSED = [
 async def test_targets_that_are_not_global_are_refused_at_create_and_at_delivery(serve, settings, hook_settings, receiver):
     strict = await serve(settings)  # the default: no kind of private address allowed
     for url, kind in REFUSED:
-        details = await error_of(await strict.post("/webhooks", json={"url": url}), 400, "invalid_request")
+        details = await error_of(await strict.post("/webhooks", json={"url": url}), 422, "target_refused")
         assert details["fields"][0]["field"] == "url" and kind in details["fields"][0]["reason"], url
     assert (await ok(await strict.get("/events")))["events"] == []
 

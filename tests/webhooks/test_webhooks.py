@@ -115,25 +115,26 @@ async def test_update_disable_enable_and_delete_are_events_of_the_endpoints_stre
     assert (await ok(await hooks_client.get("/webhooks")))["webhooks"] == []
 
 
-BAD = [
-    ({"url": "ftp://example.com/x"}, "url"),
-    ({"url": "http://"}, "url"),
-    ({"url": "http://user:pw@127.0.0.1/x"}, "url"),
-    ({"url": "http://127.0.0.1/x", "event_types": ["NoSuchEvent"]}, "event_types.0"),
-    ({"url": "http://127.0.0.1/x", "event_types": ["TypeDefined"]}, "event_types.0"),
-    ({"url": "http://127.0.0.1/x", "job_types": []}, "job_types"),
-    ({"url": "http://127.0.0.1/x", "colour": "blue"}, "colour"),
-    ({"url": None}, "url"),
+BAD = [  # (body, field, status, code): a bad field is 400; a well-formed URL this service refuses, 422
+    ({"url": "ftp://example.com/x"}, "url", 400, "invalid_request"),
+    ({"url": "http://"}, "url", 400, "invalid_request"),
+    ({"url": "http://user:pw@127.0.0.1/x"}, "url", 422, "target_refused"),
+    ({"url": f"http://{'a' * 64}.example/x"}, "url", 422, "target_refused"),  # a label no resolver takes
+    ({"url": "http://127.0.0.1/x", "event_types": ["NoSuchEvent"]}, "event_types.0", 400, "invalid_request"),
+    ({"url": "http://127.0.0.1/x", "event_types": ["TypeDefined"]}, "event_types.0", 400, "invalid_request"),
+    ({"url": "http://127.0.0.1/x", "job_types": []}, "job_types", 400, "invalid_request"),
+    ({"url": "http://127.0.0.1/x", "colour": "blue"}, "colour", 400, "invalid_request"),
+    ({"url": None}, "url", 400, "invalid_request"),
 ]
 
 
-async def test_a_bad_endpoint_or_change_is_400_naming_the_field_and_writes_nothing(hooks_client, receiver):
-    for body, field in BAD:
-        details = await error_of(await hooks_client.post("/webhooks", json=body), 400, "invalid_request")
+async def test_a_bad_endpoint_or_change_is_refused_naming_the_field_and_writes_nothing(hooks_client, receiver):
+    for body, field, status, code in BAD:
+        details = await error_of(await hooks_client.post("/webhooks", json=body), status, code)
         assert details["fields"][0]["field"] == field, body
     assert (await ok(await hooks_client.get("/events")))["events"] == []
     made = await make_webhook(hooks_client, receiver, "x")
-    for body, field in [*BAD[:6], ({"enabled": "perhaps"}, "enabled")]:
-        details = await error_of(await hooks_client.patch(f"/webhooks/{made['id']}", json=body), 400, "invalid_request")
+    for body, field, status, code in [*BAD[:7], ({"enabled": "perhaps"}, "enabled", 400, "invalid_request")]:
+        details = await error_of(await hooks_client.patch(f"/webhooks/{made['id']}", json=body), status, code)
         assert details["fields"][0]["field"] == field, body
     assert len((await ok(await hooks_client.get("/events")))["events"]) == 1

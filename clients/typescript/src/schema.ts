@@ -3167,7 +3167,7 @@ export interface components {
                 };
             };
         };
-        /** @description idempotency_key_reused: the key was sent before with another body */
+        /** @description idempotency_key_reused: the key was sent before with another body; target_refused: a webhook URL whose host is, or resolves to, an address this service does not send to (loopback, private, link-local, ...) */
         422: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3177,7 +3177,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "idempotency_key_reused";
+                        code?: "idempotency_key_reused" | "target_refused";
                     };
                 };
             };
@@ -4950,6 +4950,7 @@ export interface operations {
             408: components["responses"]["408"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
+            422: components["responses"]["422"];
             429: components["responses"]["429"];
             503: components["responses"]["503"];
         };
@@ -5042,6 +5043,7 @@ export interface operations {
             408: components["responses"]["408"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
+            422: components["responses"]["422"];
             429: components["responses"]["429"];
             503: components["responses"]["503"];
         };
