@@ -167,5 +167,13 @@ async def test_an_unknown_parent_answers_400_and_writes_nothing(client, create_j
     unknown = {"type": "task", "depends_on": [parent["id"], "00000000-0000-4000-8000-000000000099"]}
     details = await error_of(await client.post("/jobs", json=unknown), 400, "invalid_request")
     assert details["fields"] == [{"field": "depends_on.1", "reason": "no job with this id"}]
+    for depends_on, field in (
+        (["not-an-id"], "depends_on.0.id"),
+        ([{"job": parent["id"], "on_failure": "ignore"}], "depends_on.0.edge.on_failure"),
+        ([parent["id"], {"job": parent["id"]}], "depends_on"),
+    ):
+        resp = await client.post("/jobs", json={"type": "task", "depends_on": depends_on})
+        details = await error_of(resp, 400, "invalid_request")
+        assert [f["field"] for f in details["fields"]] == [field]
     assert await log_length(client) == before
     assert (await get_job(client, parent))["children"] == 0
