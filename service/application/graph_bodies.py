@@ -4,7 +4,7 @@ it may be the `ref` of another job of the batch. Either as a string, or as {job,
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from jobledger.domain.job import Dependency
 
@@ -46,8 +46,19 @@ def _each_once(depends_on: list) -> list:
     return depends_on
 
 
-DependsOn = Annotated[list[JobId | ParentBody], Field(max_length=MAX_PARENTS), AfterValidator(_each_once)]
-BatchDependsOn = Annotated[list[Ref | BatchParentBody], Field(max_length=MAX_PARENTS), AfterValidator(_each_once)]
+def _form(item: object) -> str:
+    return "id" if isinstance(item, str) else "edge"  # an error then names `depends_on.0.id` or `depends_on.0.edge.job`
+
+
+_ONE = Discriminator(_form)
+DependsOn = Annotated[
+    list[Annotated[Annotated[JobId, Tag("id")] | Annotated[ParentBody, Tag("edge")], _ONE]],
+    Field(max_length=MAX_PARENTS), AfterValidator(_each_once),
+]
+BatchDependsOn = Annotated[
+    list[Annotated[Annotated[Ref, Tag("id")] | Annotated[BatchParentBody, Tag("edge")], _ONE]],
+    Field(max_length=MAX_PARENTS), AfterValidator(_each_once),
+]
 
 
 def parents(depends_on: list[str | ParentBody]) -> tuple[Dependency, ...]:

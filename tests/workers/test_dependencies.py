@@ -4,8 +4,6 @@ unless its edge says run, and a batch creates a whole graph in one transaction."
 
 import asyncio
 
-import pytest
-
 from tests.workers.helpers import error_of, get_job, history, log_length, ok
 
 
@@ -139,25 +137,24 @@ async def test_a_batch_creates_a_graph_in_one_transaction(client, claim):
     ]
 
 
-@pytest.mark.parametrize(
-    ("jobs", "field", "reason"),
-    [
-        ([{"type": "a", "ref": "x", "depends_on": ["y"]}, {"type": "b", "ref": "y", "depends_on": ["x"]}],
-         "jobs.0.depends_on", "the dependencies make a cycle: jobs.0 -> jobs.1 -> jobs.0"),
-        ([{"type": "a", "ref": "x", "depends_on": ["x"]}], "jobs.0.depends_on",
-         "the dependencies make a cycle: jobs.0 -> jobs.0"),
-        ([{"type": "a", "depends_on": ["nobody"]}], "jobs.0.depends_on.0",
-         "no job of the batch has this ref, and it is not a job id"),
-        ([{"type": "a", "depends_on": ["00000000-0000-4000-8000-000000000099"]}], "jobs.0.depends_on.0",
-         "no job with this id"),
-        ([{"type": "a", "ref": "x"}, {"type": "b", "ref": "x"}], "jobs", "jobs 0 and 1 have the same ref"),
-    ],
-    ids=["cycle", "self", "unknown ref", "unknown id", "ref twice"],
-)
-async def test_a_bad_graph_answers_400_naming_the_field_and_writes_nothing(client, jobs, field, reason):
+BAD_GRAPHS = [  # (jobs, field, reason): a cycle, a job depending on itself, an unknown ref, an unknown id, a ref twice
+    ([{"type": "a", "ref": "x", "depends_on": ["y"]}, {"type": "b", "ref": "y", "depends_on": ["x"]}],
+     "jobs.0.depends_on", "the dependencies make a cycle: jobs.0 -> jobs.1 -> jobs.0"),
+    ([{"type": "a", "ref": "x", "depends_on": ["x"]}], "jobs.0.depends_on",
+     "the dependencies make a cycle: jobs.0 -> jobs.0"),
+    ([{"type": "a", "depends_on": ["nobody"]}], "jobs.0.depends_on.0",
+     "no job of the batch has this ref, and it is not a job id"),
+    ([{"type": "a", "depends_on": ["00000000-0000-4000-8000-000000000099"]}], "jobs.0.depends_on.0",
+     "no job with this id"),
+    ([{"type": "a", "ref": "x"}, {"type": "b", "ref": "x"}], "jobs", "jobs 0 and 1 have the same ref"),
+]
+
+
+async def test_a_bad_graph_answers_400_naming_the_field_and_writes_nothing(client):
     before = await log_length(client)
-    details = await error_of(await client.post("/jobs/batch", json={"jobs": jobs}), 400, "invalid_request")
-    assert details["fields"] == [{"field": field, "reason": reason}]
+    for jobs, field, reason in BAD_GRAPHS:
+        details = await error_of(await client.post("/jobs/batch", json={"jobs": jobs}), 400, "invalid_request")
+        assert details["fields"] == [{"field": field, "reason": reason}]
     assert await log_length(client) == before
 
 
@@ -167,5 +164,13 @@ async def test_an_unknown_parent_answers_400_and_writes_nothing(client, create_j
     unknown = {"type": "task", "depends_on": [parent["id"], "00000000-0000-4000-8000-000000000099"]}
     details = await error_of(await client.post("/jobs", json=unknown), 400, "invalid_request")
     assert details["fields"] == [{"field": "depends_on.1", "reason": "no job with this id"}]
+    for depends_on, field in (
+        (["not-an-id"], "depends_on.0.id"),
+        ([{"job": parent["id"], "on_failure": "ignore"}], "depends_on.0.edge.on_failure"),
+        ([parent["id"], {"job": parent["id"]}], "depends_on"),
+    ):
+        resp = await client.post("/jobs", json={"type": "task", "depends_on": depends_on})
+        details = await error_of(resp, 400, "invalid_request")
+        assert [f["field"] for f in details["fields"]] == [field]
     assert await log_length(client) == before
     assert (await get_job(client, parent))["children"] == 0
