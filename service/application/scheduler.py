@@ -169,7 +169,7 @@ def _paused(schedule: DueSchedule, now: datetime, reason: str) -> AppendRequest:
     """SchedulePaused, by the scheduler, for a schedule whose fire failed (a definition stored
     before a check it now fails): it stops being due, and its history says why."""
     row = schedule.row
-    event = events.SchedulePaused(row.tenant, row.name, reason[:1000])
+    event = schedule_events.SchedulePaused(row.tenant, row.name, reason[:1000])
     meta = {"actor": "scheduler", "schedule": row.name, "tenant": row.tenant}
     return AppendRequest(row.stream_id, row.version, [codec.new_event(event, now, meta)])
 

@@ -26,10 +26,16 @@ MAX_LISTED = 500  #: schedules in one page of GET /schedules
 
 
 class JobTemplate(bodies.CreateJobBody):
-    """The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once).
-    Fields left out take the job type's defaults as they are at each fire."""
+    """The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once) and
+    depends_on. Fields left out take the job type's defaults as they are at each fire."""
 
     run_at: None = Field(None, description="always null: a schedule's jobs are due at their fire time")
+    depends_on: None = Field(
+        None, description="always null: a fire's job waits on no other job (a parent would be the same job for every fire)"
+    )
+
+    def parents(self) -> tuple:
+        return ()
 
 
 class ScheduleDefinition(bodies.Body):

@@ -56,6 +56,7 @@ BAD = [
     ({"timezone": "../../etc/passwd"}, "timezone"),
     ({"job": {"payload": {}}}, "job.type"),
     ({"job": {"type": "report", "run_at": "2031-03-02T00:00:00Z"}}, "job.run_at"),
+    ({"job": {"type": "report", "depends_on": ["00000000-0000-0000-0000-000000000001"]}}, "job.depends_on"),
     ({"job": {"type": "report", "priority": "high"}}, "job.priority"),
     ({"overlap": "queue"}, "overlap"),
     ({"catch_up": "all", "catch_up_limit": 0}, "catch_up_limit"),

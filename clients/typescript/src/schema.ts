@@ -1985,8 +1985,8 @@ export interface components {
         };
         /**
          * JobTemplate
-         * @description The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once).
-         *     Fields left out take the job type's defaults as they are at each fire.
+         * @description The job each fire creates: a POST /jobs body, less run_at (a fire's job is due at once) and
+         *     depends_on. Fields left out take the job type's defaults as they are at each fire.
          */
         JobTemplate: {
             /** Type */
@@ -2044,9 +2044,10 @@ export interface components {
             message?: string | null;
             /**
              * Depends On
-             * @description jobs this one runs after: it is `waiting` until they have all completed (README, Dependencies); each a job id, or {job, on_failure}
+             * @description always null: a fire's job waits on no other job (a parent would be the same job for every fire)
+             * @default null
              */
-            depends_on?: (string | components["schemas"]["ParentBody"])[];
+            depends_on?: null;
         };
         /** JobType */
         JobType: {
