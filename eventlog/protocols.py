@@ -318,6 +318,14 @@ class WebhookStore(Protocol):
         """The type of each of these jobs the status read model holds."""
         ...
 
+    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
+        """(delivery_id, event_type, body) of every delivery of the job's events, to any endpoint."""
+        ...
+
+    async def replace_bodies(self, bodies: dict[str, str]) -> None:
+        """Store these bodies (by delivery id) in place of the ones queued (an erased job's data gone)."""
+        ...
+
 
 class Graph(Protocol):
     """Jobs and their parents (domain/dependencies.py): the job_edges read model, written by the

@@ -297,6 +297,7 @@ webhook_deliveries = sa.Table(
     sa.UniqueConstraint("webhook_id", "position", name="webhook_deliveries_webhook_position_key"),
     sa.Index("webhook_deliveries_due", "state", "next_attempt_at"),
     sa.Index("webhook_deliveries_job", "webhook_id", "job_id", "position"),
+    sa.Index("webhook_deliveries_of_job", "job_id"),  # a purge rewrites a job's bodies
 )
 
 webhook_attempts = sa.Table(

@@ -161,3 +161,11 @@ class PostgresWebhooks:
     async def job_types(self, job_ids: Sequence[UUID]) -> dict[UUID, str]:
         sql = "SELECT job_id, type FROM job_status WHERE job_id = ANY($1::uuid[])"
         return {r["job_id"]: r["type"] for r in await self.db.fetch(sql, list(job_ids))}
+
+    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
+        sql = "SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = $1"
+        return [(r["delivery_id"], r["event_type"], r["body"]) for r in await self.db.fetch(sql, job_id)]
+
+    async def replace_bodies(self, bodies: dict[str, str]) -> None:
+        sql = "UPDATE webhook_deliveries SET body = b.body FROM unnest($1::text[], $2::text[]) AS b(id, body) WHERE delivery_id = b.id"
+        await self.db.fetch(sql, list(bodies), list(bodies.values()))

@@ -175,6 +175,14 @@ class SQLiteWebhooks:
         rows = await self.db.fetch(sql, _json_list([j.hex for j in job_ids]))
         return {UUID(r["job_id"]): r["type"] for r in rows}
 
+    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
+        sql = "SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = ?"
+        return [(r["delivery_id"], r["event_type"], r["body"]) for r in await self.db.fetch(sql, job_id.hex)]
+
+    async def replace_bodies(self, bodies: dict[str, str]) -> None:
+        for delivery_id, body in bodies.items():
+            await self.db.write("UPDATE webhook_deliveries SET body = ? WHERE delivery_id = ?", body, delivery_id)
+
 
 def _json_list(values: Sequence[str]) -> str:
     return codec.dumps(list(values))

@@ -70,6 +70,7 @@ def upgrade() -> None:
     )
     op.create_index("webhook_deliveries_due", "webhook_deliveries", ["state", "next_attempt_at"])
     op.create_index("webhook_deliveries_job", "webhook_deliveries", ["webhook_id", "job_id", "position"])
+    op.create_index("webhook_deliveries_of_job", "webhook_deliveries", ["job_id"])  # a purge rewrites them
     op.create_table(
         "webhook_attempts",
         sa.Column("delivery_id", sa.Text(), primary_key=True),

@@ -57,3 +57,24 @@ async def test_a_slow_endpoint_times_out_and_holds_up_no_other(hooks_client, rec
 
     attempt = (await wait_until(timed_out))[0]
     assert attempt["status_code"] is None and "no answer within 0.5 s" in attempt["error"]
+
+
+async def test_a_purged_jobs_data_leaves_its_deliveries_and_a_resend_carries_none_of_it(hooks_client, receiver):
+    hook = await make_webhook(hooks_client, receiver, "erased", event_types=["JobCreated", "JobCancelled"])
+    secret = "ssn 123-45-6789"
+    job = await ok(await hooks_client.post("/jobs", json={"type": "report", "payload": {"who": secret}}), 201)
+    await ok(await hooks_client.post(f"/jobs/{job['id']}/cancel", json={"reason": secret}))
+    sent = await arrived(receiver, "erased", 2)
+    assert [b["type"] for b in sent] == ["JobCreated", "JobCancelled"] and secret in sent[0]["data"]["payload"]["who"]
+
+    await ok(await hooks_client.post(f"/jobs/{job['id']}/purge", json={"reason": "asked"}))
+    for delivery in await deliveries(hooks_client, hook):
+        resp = await hooks_client.post(f"/webhooks/{hook['id']}/deliveries/{delivery['id']}/resend", json={})
+        assert resp.status == 202
+    again = await arrived(receiver, "erased", 4)
+
+    assert {b["type"] for b in again[2:]} == {"JobCreated", "JobCancelled"}
+    assert all(secret.encode() not in r["body"] for r in receiver.received["erased"][2:])  # the same messages, without it
+    assert {r["headers"]["webhook-id"] for r in receiver.received["erased"][2:]} == {
+        r["headers"]["webhook-id"] for r in receiver.received["erased"][:2]
+    }
