@@ -112,10 +112,11 @@ describe("waitFor", () => {
 
   it("rejects with JobFailed carrying the job's error, or its cancellation", async () => {
     const job = await jl.create({ type: typed });
-    const waiting = jl.waitFor(job.id);
+    // its outcome is taken at once: the failure can reject it before the next line awaits it
+    const outcome = jl.waitFor(job.id).then(() => assert.fail("expected JobFailed"), (e: unknown) => e);
     await jl.start(job.id);
     await jl.fail(job.id, { error: { code: "unreadable", message: "page 3 is blank" } });
-    const error = await waiting.then(() => assert.fail("expected JobFailed"), (e: unknown) => e);
+    const error = await outcome;
     assert.ok(error instanceof JobFailed);
     assert.deepEqual([error.code, error.error, error.job.status], ["unreadable", { code: "unreadable", message: "page 3 is blank" }, "failed"]);
     const cancelled = await jl.create({ type: typed });
