@@ -180,8 +180,12 @@ class SQLiteWebhooks:
         return [(r["delivery_id"], r["event_type"], r["body"]) for r in await self.db.fetch(sql, job_id.hex)]
 
     async def replace_bodies(self, bodies: dict[str, str]) -> None:
-        for delivery_id, body in bodies.items():
-            await self.db.write("UPDATE webhook_deliveries SET body = ? WHERE delivery_id = ?", body, delivery_id)
+        sql = (
+            "UPDATE webhook_deliveries SET body = (SELECT value FROM json_each(?) WHERE key = delivery_id) "
+            "WHERE delivery_id IN (SELECT key FROM json_each(?))"
+        )
+        given = codec.dumps(bodies)
+        await self.db.write(sql, given, given)
 
 
 def _json_list(values: Sequence[str]) -> str:
