@@ -132,18 +132,20 @@ def _claim(job: Job, c: commands.ClaimJob, now: datetime) -> list[events.Event]:
 
 def _progress(job: Job, c: commands.ReportProgress, now: datetime) -> list[events.Event]:
     """A running job reports a percent; a queued one a message only, so that nothing about it
-    looks started (a percent would draw a progress bar under a job no worker holds)."""
+    looks started (a percent would draw a progress bar under a job no worker holds). Each rule is
+    one of the job's status, so a body that breaks it conflicts with the job (409, naming the
+    field), as a transition its status does not allow does; it is not malformed (400)."""
     if job.status is Status.QUEUED and c.percent is not None:
-        raise _progress_refused("percent", "a queued job reports a message, not a percent: send percent once it runs")
+        raise _progress_refused(job, "percent", "a queued job reports a message, not a percent: send percent once it runs")
     if job.status is Status.QUEUED and c.message is None:
-        raise _progress_refused("message", "a queued job's progress is a message: it is required while the job waits")
+        raise _progress_refused(job, "message", "a queued job's progress is a message: it is required while the job waits")
     if job.status is Status.RUNNING and c.percent is None:
-        raise _progress_refused("percent", "a running job's progress needs a percent from 0 to 100")
+        raise _progress_refused(job, "percent", "a running job's progress needs a percent from 0 to 100")
     return [events.ProgressReported(percent=c.percent, message=c.message, details=c.details)]
 
 
-def _progress_refused(field: str, reason: str) -> errors.InvalidCommand:
-    return errors.InvalidCommand(fields=[{"field": field, "reason": reason}])
+def _progress_refused(job: Job, field: str, reason: str) -> errors.IllegalTransition:
+    return errors.IllegalTransition(job.id, job.status.value, "progress", f"{field}: {reason}", version=job.version)
 
 
 def _complete(job: Job, c: commands.CompleteJob, now: datetime) -> list[events.Event]:

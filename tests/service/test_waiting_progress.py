@@ -85,10 +85,25 @@ async def test_a_queued_job_has_no_lease_to_report_under(create_job, send, uncha
 async def test_a_queued_job_reports_no_percent(create_job, send, unchanged):
     job = await create_job()
     async with unchanged():
-        details = await error_of(await send(job, "progress", {"percent": 0, **WAITING}), 400, "invalid_request")
-    assert details["fields"] == [
-        {"field": "percent", "reason": "a queued job reports a message, not a percent: send percent once it runs"}
-    ]
+        answer = await send(job, "progress", {"percent": 0, **WAITING})
+        details = await error_of(answer, 409, "illegal_transition")
+    assert (details["status"], details["transition"], details["version"]) == ("queued", "progress", 1)
+    message = (await answer.json())["error"]["message"]
+    assert message == "percent: a queued job reports a message, not a percent: send percent once it runs"
+
+
+@pytest.mark.parametrize(("state", "body", "field"), [
+    ("queued", {}, "message"), ("queued", {"percent": None}, "message"), ("queued", {"details": {"a": 1}}, "message"),
+    ("running", {}, "percent"), ("running", {"percent": None, "message": "half"}, "percent"),
+])
+async def test_a_body_that_breaks_its_status_rule_conflicts_and_names_the_field(job_in, send, unchanged, state, body, field):
+    """Schema-valid bodies refused by the job's status: 409 (as schemathesis expects of a valid body), not 400."""
+    job = await job_in(state)
+    async with unchanged():
+        answer = await send(job, "progress", body)
+        details = await error_of(answer, 409, "illegal_transition")
+    assert (details["status"], details["transition"]) == (state, "progress")
+    assert (await answer.json())["error"]["message"].startswith(f"{field}: ")
 
 
 @pytest.mark.parametrize("action", ["phases/research/start", "phases/research/complete", "complete"])
