@@ -1,8 +1,9 @@
-"""Bad bodies answer 400 naming each bad field, and write nothing."""
+"""Bad bodies answer 400 naming each bad field, and write nothing; well-formed ones that break a rule of
+the job's status answer 409 naming it."""
 
 import pytest
 
-from tests.service.helpers import bad_fields, ok
+from tests.service.helpers import bad_fields, error_of, ok
 
 INVALID_JSON = [b'{"type": ', b"{'type': 'report'}", b"\xff\xfe", b'{"type": "report"} trailing']
 NOT_AN_OBJECT = [b"[]", b'"report"', b"42", b"null", b"true"]
@@ -40,22 +41,17 @@ CREATE = [
 
 COMMANDS = [
     ("queued", "start", {"force": True}, ["force"]),
-    ("running", "progress", {}, ["percent"]),
     ("running", "progress", {"percent": -0.1}, ["percent"]),
     ("running", "progress", {"percent": 100.01}, ["percent"]),
     ("running", "progress", {"percent": "fifty"}, ["percent"]),
-    ("running", "progress", {"percent": None}, ["percent"]),
     ("running", "progress", {"percent": [50]}, ["percent"]),
     ("running", "progress", {"percent": 5, "message": 7}, ["message"]),
     ("running", "progress", {"percent": 5, "message": "m" * 10_001}, ["message"]),
     ("running", "progress", {"percent": 5, "eta": 30}, ["eta"]),
     ("running", "progress", {"percent": 500, "note": "x"}, ["percent", "note"]),
     ("running", "phases/research/start", {"now": True}, ["now"]),
-    ("queued", "progress", {"percent": 5, "message": "waiting"}, ["percent"]),  # a queued job reports no percent
-    ("queued", "progress", {"details": {"ahead": 3}}, ["message"]),
     ("queued", "progress", {"message": 7}, ["message"]),
     ("queued", "progress", {"message": "m" * 10_001}, ["message"]),
-    ("running", "progress", {"message": "no percent"}, ["percent"]),
     ("phase_running", "phases/research/complete", {"confidence": 1.5}, ["confidence"]),
     ("phase_running", "phases/research/complete", {"confidence": -0.1}, ["confidence"]),
     ("phase_running", "phases/research/complete", {"confidence": "high"}, ["confidence"]),
@@ -71,6 +67,18 @@ COMMANDS = [
     ("running", "cancel", {"why": "x"}, ["why"]),
 ]
 ACTIONS = sorted({(state, action) for state, action, _, _ in COMMANDS})
+
+# Well-formed bodies that break a rule of the job's status: 409 illegal_transition, its message
+# naming the field (a running job's progress needs a percent; a queued job's is a message only).
+STATUS_RULES = [
+    ("running", {}, "percent"),
+    ("running", {"percent": None}, "percent"),
+    ("running", {"message": "no percent"}, "percent"),
+    ("queued", {}, "message"),
+    ("queued", {"percent": None}, "message"),
+    ("queued", {"details": {"ahead": 3}}, "message"),
+    ("queued", {"percent": 5, "message": "waiting"}, "percent"),
+]
 
 
 @pytest.mark.parametrize(("body", "fields"), CREATE)
@@ -97,6 +105,17 @@ async def test_command_with_bad_fields_answers_400(job_in, send, unchanged, stat
 
     async with unchanged():
         assert await bad_fields(await send(job, action, body)) == fields
+
+
+@pytest.mark.parametrize(("state", "body", "field"), STATUS_RULES)
+async def test_progress_that_breaks_its_status_rule_answers_409_naming_the_field(job_in, send, unchanged, state, body, field):
+    job = await job_in(state)
+
+    async with unchanged():
+        answer = await send(job, "progress", body)
+        details = await error_of(answer, 409, "illegal_transition")
+    assert (details["status"], details["transition"], details["version"]) == (state, "progress", job["version"])
+    assert (await answer.json())["error"]["message"].startswith(f"{field}: ")
 
 
 @pytest.mark.parametrize("raw", NOT_AN_OBJECT_SAMPLE)

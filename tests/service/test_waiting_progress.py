@@ -92,20 +92,6 @@ async def test_a_queued_job_reports_no_percent(create_job, send, unchanged):
     assert message == "percent: a queued job reports a message, not a percent: send percent once it runs"
 
 
-@pytest.mark.parametrize(("state", "body", "field"), [
-    ("queued", {}, "message"), ("queued", {"percent": None}, "message"), ("queued", {"details": {"a": 1}}, "message"),
-    ("running", {}, "percent"), ("running", {"percent": None, "message": "half"}, "percent"),
-])
-async def test_a_body_that_breaks_its_status_rule_conflicts_and_names_the_field(job_in, send, unchanged, state, body, field):
-    """Schema-valid bodies refused by the job's status: 409 (as schemathesis expects of a valid body), not 400."""
-    job = await job_in(state)
-    async with unchanged():
-        answer = await send(job, "progress", body)
-        details = await error_of(answer, 409, "illegal_transition")
-    assert (details["status"], details["transition"]) == (state, "progress")
-    assert (await answer.json())["error"]["message"].startswith(f"{field}: ")
-
-
 @pytest.mark.parametrize("action", ["phases/research/start", "phases/research/complete", "complete"])
 async def test_a_queued_job_still_cannot_start_a_phase_or_finish(create_job, send, unchanged, action):
     job = await create_job(phases=["research"])
