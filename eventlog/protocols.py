@@ -34,6 +34,9 @@ from jobledger.eventlog.records import (
 )
 from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 
+#: (event_type, body) -> the body without the erased job's data, or None if it holds none
+Redact = Callable[[str, str], str | None]
+
 
 class EventLog(Protocol):
     """The append-only log: the source of truth."""
@@ -285,11 +288,17 @@ class WebhookStore(Protocol):
 
     async def enqueue(
         self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
-        room: dict[str, int],
+        room: dict[str, int], redact: Redact,
     ) -> list[Delivery] | None:
         """Queue `deliveries` and move the checkpoint from `after` to `position`, in one transaction;
         None (nothing written) if another dispatcher moved it first. Else those leased to the caller
-        until `lease_until` as they are queued (webhook_rows.handed_over: at most `room[endpoint]`)."""
+        until `lease_until` as they are queued (webhook_rows.handed_over: at most `room[endpoint]`).
+
+        A delivery of a job erased by then (its status row's `erased_at`, committed with JobErased)
+        is queued with `redact(event_type, body)` in place of its body (where not None): the events
+        were read before the erasure rewrote them. Against an erasure not yet committed, the check
+        and redact_bodies exclude each other (PostgreSQL: a lock per job; SQLite: one writer), so
+        a body with the job's data is either rewritten by the erasure or never queued."""
         ...
 
     async def claim_deliveries(
@@ -318,12 +327,10 @@ class WebhookStore(Protocol):
         """The type of each of these jobs the status read model holds."""
         ...
 
-    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
-        """(delivery_id, event_type, body) of every delivery of the job's events, to any endpoint."""
-        ...
-
-    async def replace_bodies(self, bodies: dict[str, str]) -> None:
-        """Store these bodies (by delivery id) in place of the ones queued (an erased job's data gone)."""
+    async def redact_bodies(self, job_id: UUID, redact: Redact) -> int:
+        """Rewrite every delivery of the job's events, to any endpoint, with `redact(event_type, body)`
+        (where not None), in one transaction that no enqueue of the job's deliveries overlaps; how
+        many were rewritten."""
         ...
 
 

@@ -6,6 +6,7 @@ ever moves forward: `version` is the endpoint's stream version it has seen.
 Migration 0019 ran these statements: a change to them needs a migration of its own.
 """
 
+from dataclasses import replace
 from datetime import datetime
 
 from jobledger.domain import events
@@ -116,3 +117,9 @@ def handed_over(deliveries, blocked: set, room: dict[str, int]) -> set[str]:
             left[d.webhook_id] -= 1
         seen.add(pair)
     return taken
+
+
+def redacted(delivery, redact):
+    """The delivery with `redact(event_type, body)` as its body, unless that is None (nothing to take out)."""
+    body = redact(delivery.event_type, delivery.body)
+    return delivery if body is None else replace(delivery, body=body)

@@ -12,7 +12,8 @@ from uuid import UUID
 
 import asyncpg
 
-from jobledger.eventlog.webhook_rows import handed_over, webhook_row
+from jobledger.eventlog.protocols import Redact
+from jobledger.eventlog.webhook_rows import handed_over, redacted, webhook_row
 from jobledger.eventlog.postgres.connection import Database
 from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 
@@ -60,6 +61,11 @@ WITH attempts AS (
     delivered_at = CASE WHEN u.state = 'delivered' THEN u.at ELSE d.delivered_at END
 FROM unnest($1::text[], $2::int[], $3::timestamptz[], $7::text[], $8::timestamptz[]) AS u(id, attempt, at, state, due)
 WHERE d.delivery_id = u.id"""
+# A job's deliveries: queued (shared) and rewritten by an erasure (exclusive) never overlap; see enqueue.
+_JOB_LOCK_CLASS = 0x77686B73  # "whks": the first key of the two-key advisory locks, apart from other locks
+_SHARE_JOBS = f"SELECT pg_advisory_xact_lock_shared({_JOB_LOCK_CLASS}, uuid_hash(j)) FROM unnest($1::uuid[]) AS j"
+_LOCK_JOB = f"SELECT pg_advisory_xact_lock({_JOB_LOCK_CLASS}, uuid_hash($1::uuid))"
+_ERASED = "SELECT job_id FROM job_status WHERE job_id = ANY($1::uuid[]) AND doc->>'erased_at' IS NOT NULL"
 _PENDING = (
     "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
     "AND (webhook_id, job_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
@@ -106,24 +112,31 @@ class PostgresWebhooks:
 
     async def enqueue(
         self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
-        room: dict[str, int],
+        room: dict[str, int], redact: Redact,
     ) -> list[Delivery] | None:
-        """Two statements, neither in a transaction of its own making: which (endpoint, job) pairs
-        have a delivery pending (read first: only this dispatcher, holding the checkpoint, adds
-        deliveries, and a pending one only ever stops being so), then the checkpoint's move and
-        the inserts in one statement, so one short transaction holds back the log's followers."""
-        taken: set[str] = set()
-        if deliveries:
-            pairs = list({(d.webhook_id, d.job_id) for d in deliveries})
-            rows = await self.db.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
+        """With no deliveries, the checkpoint's move alone. Else one short transaction: the jobs'
+        locks (shared: dispatchers do not wait on each other, redact_bodies waits, and waits for),
+        the erased jobs among them and the pending (endpoint, job) pairs (only this dispatcher,
+        holding the checkpoint, adds deliveries, and a pending one only ever stops being so), then
+        the checkpoint's move and the inserts in one statement."""
+        if not deliveries:
+            row = (await self.db.fetch(_ENQUEUE, after, position, now, *[[]] * 7))[0]
+            return None if not row["moved"] else []
+        jobs = sorted({d.job_id for d in deliveries})
+        pairs = list({(d.webhook_id, d.job_id) for d in deliveries})
+        async with self.db.connection() as conn, conn.transaction():
+            await conn.execute(_SHARE_JOBS, jobs)
+            erased = {r["job_id"] for r in await conn.fetch(_ERASED, jobs)}
+            rows = await conn.fetch(_PENDING, [w for w, _ in pairs], [j for _, j in pairs])
+            deliveries = [redacted(d, redact) if d.job_id in erased else d for d in deliveries]
             taken = handed_over(deliveries, {(r["webhook_id"], r["job_id"]) for r in rows}, room)
-        columns = list(zip(*[
-            (d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body,
-             lease_until if d.delivery_id in taken else None) for d in deliveries
-        ])) or [[]] * 7
-        row = (await self.db.fetch(_ENQUEUE, after, position, now, *map(list, columns)))[0]
-        if not row["moved"]:
-            return None
+            columns = list(zip(*[
+                (d.delivery_id, d.webhook_id, d.job_id, d.position, d.event_type, d.body,
+                 lease_until if d.delivery_id in taken else None) for d in deliveries
+            ]))
+            row = (await conn.fetch(_ENQUEUE, after, position, now, *map(list, columns)))[0]
+            if not row["moved"]:
+                return None  # the transaction's end lets the locks go; nothing was written
         return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
@@ -162,10 +175,15 @@ class PostgresWebhooks:
         sql = "SELECT job_id, type FROM job_status WHERE job_id = ANY($1::uuid[])"
         return {r["job_id"]: r["type"] for r in await self.db.fetch(sql, list(job_ids))}
 
-    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
-        sql = "SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = $1"
-        return [(r["delivery_id"], r["event_type"], r["body"]) for r in await self.db.fetch(sql, job_id)]
-
-    async def replace_bodies(self, bodies: dict[str, str]) -> None:
-        sql = "UPDATE webhook_deliveries SET body = b.body FROM unnest($1::text[], $2::text[]) AS b(id, body) WHERE delivery_id = b.id"
-        await self.db.fetch(sql, list(bodies), list(bodies.values()))
+    async def redact_bodies(self, job_id: UUID, redact: Redact) -> int:
+        async with self.db.connection() as conn, conn.transaction():
+            await conn.execute(_LOCK_JOB, job_id)
+            rows = await conn.fetch("SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = $1", job_id)
+            bodies = {r["delivery_id"]: body for r in rows if (body := redact(r["event_type"], r["body"])) is not None}
+            if bodies:
+                sql = (
+                    "UPDATE webhook_deliveries SET body = b.body FROM unnest($1::text[], $2::text[]) AS b(id, body) "
+                    "WHERE delivery_id = b.id"
+                )
+                await conn.execute(sql, list(bodies), list(bodies.values()))
+        return len(bodies)

@@ -13,7 +13,8 @@ from uuid import UUID
 from jobledger.eventlog import codec
 from jobledger.eventlog.records import Attempt, Delivery, WebhookRow
 from jobledger.eventlog.sqlite.connection import Database, first, time_text
-from jobledger.eventlog.webhook_rows import handed_over, webhook_row
+from jobledger.eventlog.protocols import Redact
+from jobledger.eventlog.webhook_rows import handed_over, redacted, webhook_row
 
 _WEBHOOK = (
     "webhook_id, tenant, url, event_types, job_types, description, status, disabled_reason, secret_id, "
@@ -89,9 +90,11 @@ class SQLiteWebhooks:
 
     async def enqueue(
         self, after: int, position: int, deliveries: Sequence[Delivery], now: datetime, lease_until: datetime,
-        room: dict[str, int],
+        room: dict[str, int], redact: Redact,
     ) -> list[Delivery] | None:
-        def enqueue(conn: sqlite3.Connection) -> set[str] | None:
+        """One write transaction, so the one writer keeps redact_bodies from overlapping it."""
+
+        def enqueue(conn: sqlite3.Connection) -> tuple[set[str], list[Delivery]] | None:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
                 current = first(conn, "SELECT position FROM webhook_checkpoint WHERE name = 'dispatch'")
@@ -101,27 +104,36 @@ class SQLiteWebhooks:
                     "INSERT INTO webhook_checkpoint (name, position) VALUES ('dispatch', ?) "
                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position", (position,),
                 )
+                jobs = _json_list({d.job_id.hex for d in deliveries})
+                erased = {
+                    UUID(r[0]) for r in conn.execute(
+                        "SELECT job_id FROM job_status WHERE job_id IN (SELECT value FROM json_each(?)) "
+                        "AND json_extract(doc, '$.erased_at') IS NOT NULL", (jobs,),
+                    )
+                } if deliveries else set()
+                queued = [redacted(d, redact) if d.job_id in erased else d for d in deliveries]
                 pending = {
                     (r[0], UUID(r[1])) for r in conn.execute(
                         "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
                         "AND webhook_id IN (SELECT value FROM json_each(?)) AND job_id IN (SELECT value FROM json_each(?))",
-                        (_json_list({d.webhook_id for d in deliveries}), _json_list({d.job_id.hex for d in deliveries})),
+                        (_json_list({d.webhook_id for d in deliveries}), jobs),
                     )
                 } if deliveries else set()
-                taken = handed_over(deliveries, pending, room)
+                taken = handed_over(queued, pending, room)
                 at, lease = time_text(now), time_text(lease_until)
                 conn.executemany(
                     f"INSERT OR IGNORE INTO webhook_deliveries ({_DELIVERY}, leased_until) "
                     "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, NULL, ?)",
                     [(d.delivery_id, d.webhook_id, d.job_id.hex, d.position, d.event_type, d.body, at, at,
-                      lease if d.delivery_id in taken else None) for d in deliveries],
+                      lease if d.delivery_id in taken else None) for d in queued],
                 )
-            return taken
+            return taken, queued
 
-        taken = await self.db.writer.run(enqueue)
-        if taken is None:
+        done = await self.db.writer.run(enqueue)
+        if done is None:
             return None
-        return [replace(d, next_attempt_at=now, created_at=now) for d in deliveries if d.delivery_id in taken]
+        taken, queued = done
+        return [replace(d, next_attempt_at=now, created_at=now) for d in queued if d.delivery_id in taken]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int, busy: Sequence[str]) -> list[Delivery]:
         at = time_text(now)
@@ -175,17 +187,23 @@ class SQLiteWebhooks:
         rows = await self.db.fetch(sql, _json_list([j.hex for j in job_ids]))
         return {UUID(r["job_id"]): r["type"] for r in rows}
 
-    async def bodies_of_job(self, job_id: UUID) -> list[tuple[str, str, str]]:
-        sql = "SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = ?"
-        return [(r["delivery_id"], r["event_type"], r["body"]) for r in await self.db.fetch(sql, job_id.hex)]
+    async def redact_bodies(self, job_id: UUID, redact: Redact) -> int:
+        def rewrite(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                rows = conn.execute(
+                    "SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE job_id = ?", (job_id.hex,)
+                ).fetchall()
+                bodies = {r[0]: body for r in rows if (body := redact(r[1], r[2])) is not None}
+                if bodies:
+                    given = codec.dumps(bodies)
+                    conn.execute(
+                        "UPDATE webhook_deliveries SET body = (SELECT value FROM json_each(?) WHERE key = delivery_id) "
+                        "WHERE delivery_id IN (SELECT key FROM json_each(?))", (given, given),
+                    )
+            return len(bodies)
 
-    async def replace_bodies(self, bodies: dict[str, str]) -> None:
-        sql = (
-            "UPDATE webhook_deliveries SET body = (SELECT value FROM json_each(?) WHERE key = delivery_id) "
-            "WHERE delivery_id IN (SELECT key FROM json_each(?))"
-        )
-        given = codec.dumps(bodies)
-        await self.db.write(sql, given, given)
+        return await self.db.writer.run(rewrite)
 
 
 def _json_list(values: Sequence[str]) -> str:

@@ -2,7 +2,8 @@
 the job's stream, then its events rewritten without the job's data (domain/erasure.py), the log
 keeping the commitments of what they were (eventlog Erasure), so verification and proofs hold.
 
-Its webhook deliveries' bodies are rewritten too. The two steps are not one transaction: a crash between them leaves an erased job whose events
+Its webhook deliveries' bodies are rewritten too (and a dispatcher behind the log queues none
+with the data: Webhooks.enqueue). The two steps are not one transaction: a crash between them leaves an erased job whose events
 still hold its data; erasing it again (the same request) rewrites them, and records nothing new.
 """
 
@@ -48,12 +49,12 @@ async def redact(stores: Stores, job_id: UUID) -> int:
 async def _redact_deliveries(stores: Stores, job_id: UUID) -> None:
     """The webhook deliveries of the job's events, sent or still to send, keep none of its data
     either: a pending one (or one sent again by hand) goes without it. A dispatcher that read an
-    event before its rewrite may still queue it with the data after this: erasing again clears it."""
-    bodies = {}
-    for delivery_id, event_type, body in await stores.webhooks.bodies_of_job(job_id):
-        sent = codec.loads(body)
-        data = erasure.redact(event_type, sent.get("data") or {})
-        if data is not None:
-            bodies[delivery_id] = codec.dumps({**sent, "data": data})
-    if bodies:
-        await stores.webhooks.replace_bodies(bodies)
+    event before the rewrite queues it without the data as well (Webhooks.enqueue, delivery_body)."""
+    await stores.webhooks.redact_bodies(job_id, delivery_body)
+
+
+def delivery_body(event_type: str, body: str) -> str | None:
+    """A webhook delivery's body (webhook_delivery.body) without its erased job's data; None if it holds none."""
+    sent = codec.loads(body)
+    data = erasure.redact(event_type, sent.get("data") or {})
+    return None if data is None else codec.dumps({**sent, "data": data})

@@ -30,7 +30,7 @@ import orjson
 
 from jobledger.domain import errors, events, webhook as stream
 from jobledger.domain.status import WebhookStatus
-from jobledger.application import projection_runner
+from jobledger.application import erasure, projection_runner
 from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import Delivery, RecordedEvent, WebhookRow
@@ -171,7 +171,7 @@ class Dispatcher:
             room = self.sender.room({d.webhook_id for d in deliveries})
             self._position = None
             taken = await self.stores.webhooks.enqueue(
-                position, batch[-1].position, deliveries, self.clock(), self.sender.lease_until(), room
+                position, batch[-1].position, deliveries, self.clock(), self.sender.lease_until(), room, erasure.delivery_body
             )
             if taken is None:
                 continue  # another instance's dispatcher moved the checkpoint first: read it again
