@@ -13,8 +13,9 @@ loop (a thread on PostgreSQL, SQLite's writer thread).
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from jobledger.domain import commands, decide, errors, events, schedule as schedule_stream, schedule_events
 from jobledger.domain.job import fold
 from jobledger.domain.status import TERMINAL
-from jobledger.application import cron
+from jobledger.application import cron, type_schemas
 from jobledger.application.jobs import Jobs, request_hash
 from jobledger.application.schedules import JobTemplate, state_of
 from jobledger.application.types import JobType, TypeRegistry
@@ -40,6 +41,9 @@ MAX_SLEEP = 30.0  #: seconds the loop sleeps at most with nothing due (a wake-up
 BUSY_SLEEP = 0.02  #: seconds before looking again at due schedules another instance holds
 _WAKING = frozenset({"ScheduleCreated", "ScheduleUpdated", "ScheduleResumed"})
 _FINISHED = frozenset(s.value for s in TERMINAL)
+
+#: (the tenant's type as read, its name, a payload): InvalidCommand if a create of it would be refused (TypeRegistry.check_loaded)
+PayloadCheck = Callable[[JobType | None, str, Any], None]
 
 
 @dataclass
@@ -88,7 +92,11 @@ class Scheduler:
                 round_.missing.add(tenant)
                 continue
             try:
-                requests += plan_fires(schedule, now, round_.types[tenant])
+                check = functools.partial(self.types.check_loaded, budget=type_schemas.INLINE_BUDGET)
+                requests += plan_fires(schedule, now, round_.types[tenant], check)
+            except errors.InvalidCommand as exc:  # its job would be refused now (its type changed since)
+                log.warning("schedule %r of tenant %r cannot fire: paused: %s", schedule.row.name, tenant, exc)
+                requests.append(_paused(schedule, now, f"cannot fire: {exc}"))
             except Exception as exc:  # one schedule that cannot fire must not hold back the others
                 log.exception("schedule %r of tenant %r cannot fire: paused", schedule.row.name, tenant)
                 requests.append(_paused(schedule, now, f"cannot fire: {exc}"))
@@ -121,9 +129,11 @@ class Scheduler:
         return min(MAX_SLEEP, seconds) if seconds > 0 else (0 if handled else BUSY_SLEEP)
 
 
-def plan_fires(schedule: DueSchedule, now: datetime, types: dict[str, JobType]) -> list[AppendRequest]:
+def plan_fires(schedule: DueSchedule, now: datetime, types: dict[str, JobType], check: PayloadCheck) -> list[AppendRequest]:
     """The appends that handle a due schedule's fire times up to `now`: its stream's events, the
-    jobs they create, and the previous jobs they cancel."""
+    jobs they create, and the previous jobs they cancel. Each job's payload is checked against
+    its type as it is now (`check`), as a create's is: a schema changed since the schedule was
+    made is the one a fire meets (an error pauses the schedule, saying why)."""
     state = state_of(schedule.row)
     config = state.config
     expression, zone = config["cron"], config["timezone"]
@@ -157,7 +167,7 @@ def plan_fires(schedule: DueSchedule, now: datetime, types: dict[str, JobType]) 
         if fire.cancels is not None and schedule.last_job_doc is not None:
             job_requests += _cancel(schedule.last_job_doc, state.name, now, meta)
         if fire.creates:
-            job_requests.append(_create(job_id, key, state.tenant, config["job"], types, now, meta))
+            job_requests.append(_create(job_id, key, state.tenant, config["job"], types, check, now, meta))
             previous_running = True
     if not stream_events:
         return []
@@ -190,8 +200,9 @@ def _next(config: dict[str, Any], at: datetime) -> datetime:
     return cron.after(config["cron"], config["timezone"], at)
 
 
-def _create(job_id, key: str, tenant: str, template: dict[str, Any], types, now: datetime, meta) -> AppendRequest:
+def _create(job_id, key: str, tenant: str, template: dict[str, Any], types, check: PayloadCheck, now: datetime, meta) -> AppendRequest:
     body = JobTemplate.model_validate(template)
+    check(types.get(body.type), body.type, body.payload)
     command = body.command(tenant, key, request_hash(template), types.get(body.type))
     new_events = decide.create(job_id, command, now)
     job = fold(None, new_events, now, job_id)

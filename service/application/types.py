@@ -196,6 +196,16 @@ class TypeRegistry:
     async def check_payload(self, tenant: str, type_name: str, payload: Any) -> JobType | None:
         """The tenant's settings for the type; raises InvalidCommand naming the field a payload breaks."""
         job_type = await self.get(tenant, type_name)
+        try:
+            self.check_loaded(job_type, type_name, payload, type_schemas.INLINE_BUDGET)
+        except type_schemas.BudgetExceeded:  # checked again in a thread within the larger budget
+            _refuse(await _validated(job_type._validator, payload))
+        return job_type
+
+    def check_loaded(self, job_type: JobType | None, type_name: str, payload: Any, budget: int) -> None:
+        """check_payload's checks against the type as already read (a scheduler's fire is planned
+        inside its transaction, with no time to read or wait): InvalidCommand naming the field,
+        BudgetExceeded if the schema's validation takes more than `budget` units of work."""
         limit = (job_type and job_type.max_payload_bytes) or self.max_payload_bytes
         if limit is not None and (size := len(orjson.dumps(payload))) > limit:
             reason = f"{size} bytes as JSON, more than the {limit} allowed for type {type_name!r}"
@@ -205,7 +215,7 @@ class TypeRegistry:
                 raise errors.InvalidCommand(
                     f"type: {type_name!r} is not registered", fields=[{"field": "type", "reason": "not a registered type"}]
                 )
-            return None
+            return
         if job_type._refused is not None:
             reason = (
                 f"the schema registered for {type_name!r} is refused ({job_type._refused}); "
@@ -213,20 +223,20 @@ class TypeRegistry:
             )
             raise errors.InvalidCommand(f"type: {reason}", fields=[{"field": "type", "reason": reason}])
         if job_type._validator is not None:
-            problems = sorted(await _validated(job_type._validator, payload), key=lambda e: list(e.absolute_path))
-            if problems:
-                fields = [{"field": _path(p), "reason": p.message} for p in problems]
-                raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
-        return job_type
+            _refuse(job_type._validator.errors(payload, budget))
+
+
+def _refuse(problems: list[jsonschema.ValidationError]) -> None:
+    """InvalidCommand naming each field the payload's schema errors are at, if any."""
+    if problems:
+        problems = sorted(problems, key=lambda e: list(e.absolute_path))
+        fields = [{"field": _path(p), "reason": p.message} for p in problems]
+        raise errors.InvalidCommand(f"{fields[0]['field']}: {fields[0]['reason']}", fields=fields)
 
 
 async def _validated(validator: type_schemas.PayloadValidator, payload: Any) -> list[jsonschema.ValidationError]:
-    """The payload's errors: checked on the loop within a small budget (most payloads), else in a
-    thread within a larger one, so the loop answers other requests meanwhile."""
-    try:
-        return validator.errors(payload, type_schemas.INLINE_BUDGET)
-    except type_schemas.BudgetExceeded:
-        pass
+    """The payload's errors, checked in a thread within the larger budget (past the loop's), so the
+    loop answers other requests meanwhile."""
     try:
         return await asyncio.to_thread(validator.errors, payload)
     except type_schemas.BudgetExceeded:

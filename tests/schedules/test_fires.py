@@ -138,3 +138,26 @@ async def test_a_schedule_that_cannot_fire_is_paused_and_holds_back_no_other(app
     assert broken["status"] == "paused" and broken["paused_reason"].startswith("cannot fire: not a cron expression")
     assert (await schedule_events(client, "broken"))[-1]["metadata"]["actor"] == "scheduler"
     assert list(await fired(client, "fine")) == ["2031-03-01T09:01:00+00:00"]
+
+
+async def test_a_fire_checks_its_payload_against_the_types_schema_as_it_is_then(app, tick):
+    """A type's schema tightened after its schedule was made: the next fire makes no job the
+    schema refuses (a create through the API would be refused too); the schedule is paused,
+    naming the field, and another schedule of the type whose payload still passes fires."""
+    client, clock = app
+    await ok(await client.put("/types/report", json={"schema": {"type": "object", "properties": {"scope": {"type": "string"}}}}))
+    await create(client, "daily", "* * * * *")
+    await create(client, "numbered", "* * * * *", job={"type": "report", "payload": {"scope": "weekly", "n": 1}})
+    assert await tick(clock.now + timedelta(minutes=1)) == 2
+
+    tighter = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    await ok(await client.put("/types/report", json={"schema": tighter}))
+    refused = await client.post("/jobs", json=TEMPLATE)
+    assert refused.status == 400
+    await tick(clock.now + timedelta(minutes=1))
+
+    daily = await ok(await client.get("/schedules/daily"))
+    assert daily["status"] == "paused" and daily["paused_reason"] == "cannot fire: payload: 'n' is a required property"
+    assert list(await fired(client, "daily")) == ["2031-03-01T09:01:00+00:00"]  # no second job
+    assert list(await fired(client, "numbered")) == ["2031-03-01T09:01:00+00:00", "2031-03-01T09:02:00+00:00"]
+    assert len(await jobs_by_key(client)) == 3
