@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from jobledger.eventlog.chain import RawEvent
+from jobledger.eventlog.trigger_models import TriggerModel
 from jobledger.eventlog.records import (
     ApiKey,
     AppendRequest,
@@ -188,6 +189,11 @@ class ProjectionStore(Protocol):
 
     async def activate_generation(self, name: str, generation: int) -> None:
         """Make `generation` the one reads see, and drop the others, in one transaction."""
+        ...
+
+    async def rebuild_table(self, model: TriggerModel) -> int:
+        """Make a read model that triggers on the log keep (eventlog/trigger_models.py) again from
+        the log alone, in one transaction its writers wait for; how many rows it has."""
         ...
 
 

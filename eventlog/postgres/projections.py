@@ -8,7 +8,7 @@ an event twice or skips one, and two runners never both apply a batch.
 from datetime import datetime
 from typing import Any
 
-from jobledger.eventlog import codec
+from jobledger.eventlog import codec, trigger_models
 from jobledger.eventlog.postgres.connection import Database
 
 
@@ -91,3 +91,17 @@ class PostgresProjections:
             await conn.execute(
                 "DELETE FROM projection_checkpoints WHERE projection = $1 AND generation <> $2", name, generation
             )
+
+    async def rebuild_table(self, model: trigger_models.TriggerModel) -> int:
+        """Make a trigger-kept read model again from the log (eventlog/trigger_models.py); its rows."""
+        async with self.db.connection() as conn, conn.transaction():
+            await conn.execute(f"LOCK TABLE {model.table} IN EXCLUSIVE MODE")  # after it: every event that wrote to it is committed
+            await conn.execute("CREATE TEMP TABLE replay (LIKE events) ON COMMIT DROP")
+            for statement in trigger_models.replay_triggers(model.postgres, temp=False):
+                await conn.execute(statement)
+            await conn.execute(f"DELETE FROM {model.table}")
+            await conn.execute(
+                "INSERT INTO replay SELECT * FROM events WHERE type = ANY($1::text[]) ORDER BY position", list(model.event_types)
+            )
+            return await conn.fetchval(f"SELECT count(*) FROM {model.table}")
+

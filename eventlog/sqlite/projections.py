@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from jobledger.eventlog import codec
+from jobledger.eventlog import codec, trigger_models
 from jobledger.eventlog.sqlite.connection import Database, first, time_text
 
 _LOAD_CHUNK = 500  # keys looked up per statement (SQLite limits the number of parameters)
@@ -93,3 +93,25 @@ class SQLiteProjections:
                 conn.execute("DELETE FROM projection_checkpoints WHERE projection = ? AND generation <> ?", (name, generation))
 
         await self.db.writer.run(activate)
+
+    async def rebuild_table(self, model: trigger_models.TriggerModel) -> int:
+        """Make a trigger-kept read model again from the log (eventlog/trigger_models.py); its rows."""
+
+        def rebuild(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("CREATE TEMP TABLE replay AS SELECT * FROM events WHERE 0")
+                try:
+                    for statement in trigger_models.replay_triggers(model.sqlite, temp=True):
+                        conn.execute(statement)
+                    conn.execute(f"DELETE FROM {model.table}")
+                    conn.execute(
+                        "INSERT INTO replay SELECT * FROM events WHERE type IN (SELECT value FROM json_each(?)) "
+                        "ORDER BY position", (codec.dumps(list(model.event_types)),),
+                    )
+                    return conn.execute(f"SELECT count(*) FROM {model.table}").fetchone()[0]
+                finally:
+                    conn.execute("DROP TABLE temp.replay")  # and its triggers
+
+        return await self.db.writer.run(rebuild)
+

@@ -18,6 +18,7 @@ from jobledger.projections import job_status
 from jobledger.web import auth, logs
 from jobledger.application import bodies, projection_runner, storage, sweeper, transfer
 from jobledger.application.jobs import utcnow
+from jobledger.eventlog import trigger_models
 from jobledger.cli import audit as signed_log
 from jobledger.cli import verify
 from jobledger.cli.tail import tail
@@ -195,20 +196,37 @@ def projections() -> None:
 
 @projections.command("rebuild")
 @_db_option
-@click.argument("name", default=job_status.NAME, type=click.Choice([job_status.NAME, *projection_runner.PROJECTIONS]))
+@click.argument(
+    "name", default=job_status.NAME,
+    type=click.Choice([job_status.NAME, *projection_runner.PROJECTIONS, *trigger_models.MODELS]),
+)
 def rebuild(db: str | None, name: str) -> None:
     """Rebuild a read model from the log (default: job_status).
 
     job_status is replaced in one transaction (reads go on; appends wait). An
     asynchronous projection is built beside the live one, then swapped in.
+    job_edges, schedules and webhooks are made again by their triggers' own code,
+    replaying their events in one transaction (reads go on; their writers wait).
     """
     settings = _settings(db=db)
     if name == job_status.NAME:
         count = asyncio.run(_rebuild(settings.db, settings.retention_seconds))
         click.echo(f"rebuilt {job_status.NAME}: {count} jobs")
         return
+    if name in trigger_models.MODELS:
+        count = asyncio.run(_rebuild_table(settings.db, trigger_models.MODELS[name]))
+        click.echo(f"rebuilt {name}: {count} rows")
+        return
     position = asyncio.run(_rebuild_async(settings.db, name))
     click.echo(f"rebuilt {name} up to position {position} and swapped it in")
+
+
+async def _rebuild_table(url: str, model: trigger_models.TriggerModel) -> int:
+    stores = await storage.open_stores(url)
+    try:
+        return await stores.projections.rebuild_table(model)
+    finally:
+        await stores.close()
 
 
 async def _rebuild_async(url: str, name: str) -> int:

@@ -16,21 +16,14 @@ from jobledger.eventlog.sqlite import sqlite_path
 from jobledger.projections import job_status
 from jobledger.application.jobs import Jobs
 from jobledger.application.snapshot import replay
+from tests.projections.helpers import query
 
 PHASES = ("research", "audit", "write")
 
 
 async def dump_status(db_url: str) -> list[tuple]:
     """Every row and column of job_status, straight from the database."""
-    sql = "SELECT * FROM job_status ORDER BY created_position"
-    if db_url.startswith("sqlite"):
-        with sqlite3.connect(sqlite_path(db_url)) as conn:
-            return conn.execute(sql).fetchall()
-    conn = await asyncpg.connect(db_url)
-    try:
-        return [tuple(r) for r in await conn.fetch(sql)]
-    finally:
-        await conn.close()
+    return await query(db_url, "SELECT * FROM job_status ORDER BY created_position")
 
 
 def random_command(rng: random.Random) -> commands.Command:
