@@ -99,6 +99,18 @@ class TargetRefused(InvalidCommand):
     code = "target_refused"
 
 
+class LimitReached(JobServiceError):
+    """The tenant has as many of these as the service lets one tenant have."""
+
+    code = "limit_reached"
+
+    def __init__(self, what: str, limit: int, setting: str):
+        super().__init__(
+            f"the tenant has {limit} {what}, the most one tenant may have ({setting}): delete one first",
+            limit=limit, setting=setting,
+        )
+
+
 class IdempotencyKeyReused(JobServiceError):
     """This Idempotency-Key was already used with a different request."""
 

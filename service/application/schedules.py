@@ -15,6 +15,7 @@ from pydantic import Field
 from jobledger.domain import errors, schedule as schedule_stream
 from jobledger.application import bodies, cron as cron_times
 from jobledger.application.json_types import json_int, text
+from jobledger.application.keyed_lock import KeyedLock
 from jobledger.application.types import TypeRegistry
 from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
@@ -80,10 +81,12 @@ def answer(row: ScheduleRow) -> dict[str, Any]:
 
 
 class Schedules:
-    def __init__(self, stores: Stores, types: TypeRegistry, clock):
+    def __init__(self, stores: Stores, types: TypeRegistry, clock, max_per_tenant: int = 1000):
         self.stores = stores
         self.types = types
         self.clock = clock  # the jobs' clock: () -> now (tests set it)
+        self.max_per_tenant = max_per_tenant  # schedules a tenant may have (not deleted): JOBLEDGER_MAX_SCHEDULES
+        self._creating = KeyedLock()  # a tenant's creates take turns in this instance: its count is exact here
 
     async def checked(self, tenant: str, definition: ScheduleDefinition) -> datetime:
         """The definition's first fire time from now; InvalidCommand naming `cron`, `timezone` or the
@@ -97,8 +100,15 @@ class Schedules:
         return first
 
     async def create(self, tenant: str, body: CreateScheduleBody, meta: dict[str, Any]) -> ScheduleRow:
+        """A new schedule; LimitReached past max_per_tenant (instances counting at once may pass it by one each)."""
         first = await self.checked(tenant, body)
-        return await self.change(tenant, body.name, "create", meta, config=body.config(), next_fire_at=first)
+        await self._creating.acquire(tenant)
+        try:
+            if len(await self.stores.schedules.list_schedules(tenant, None, self.max_per_tenant)) >= self.max_per_tenant:
+                raise errors.LimitReached("schedules", self.max_per_tenant, "JOBLEDGER_MAX_SCHEDULES")
+            return await self.change(tenant, body.name, "create", meta, config=body.config(), next_fire_at=first)
+        finally:
+            self._creating.release(tenant)
 
     async def update(self, tenant: str, name: str, body: ScheduleDefinition, meta: dict[str, Any]) -> ScheduleRow:
         first = await self.checked(tenant, body)

@@ -15,6 +15,7 @@ from typing import Any
 
 from jobledger.domain import errors, webhook as stream
 from jobledger.application import webhook_targets
+from jobledger.application.keyed_lock import KeyedLock
 from jobledger.application.webhook_bodies import CreateWebhookBody, UpdateWebhookBody
 from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
@@ -29,16 +30,28 @@ SENDER_ACTOR = {"actor": "webhook-sender"}  #: who disables an endpoint whose re
 class WebhookSettings:
     allowed: frozenset[str] = frozenset()  #: kinds of non-global addresses that may be targets
     rotation_overlap: float = 86400.0  #: seconds the previous secret still signs after a rotation
+    max_per_tenant: int = 100  #: endpoints a tenant may have (not deleted): JOBLEDGER_MAX_WEBHOOKS
 
 
 class Webhooks:
     def __init__(self, stores: Stores, settings: WebhookSettings):
         self.stores = stores
         self.settings = settings
+        self._creating = KeyedLock()  # a tenant's creates take turns in this instance: its count is exact here
 
     async def create(self, tenant: str, body: CreateWebhookBody, now: datetime, meta: dict[str, Any]) -> tuple[WebhookRow, str]:
-        """A new endpoint (WebhookCreated) and its secret, which is answered this once."""
+        """A new endpoint (WebhookCreated) and its secret, which is answered this once; LimitReached
+        past max_per_tenant (instances counting at once may pass it by one each)."""
         await webhook_targets.checked_url(body.url, self.settings.allowed)
+        await self._creating.acquire(tenant)
+        try:
+            if len(await self.all(tenant)) >= self.settings.max_per_tenant:
+                raise errors.LimitReached("webhooks", self.settings.max_per_tenant, "JOBLEDGER_MAX_WEBHOOKS")
+            return await self._create(tenant, body, now, meta)
+        finally:
+            self._creating.release(tenant)
+
+    async def _create(self, tenant: str, body: CreateWebhookBody, now: datetime, meta: dict[str, Any]) -> tuple[WebhookRow, str]:
         webhook_id = f"wh_{uuid.uuid4().hex}"
         secret, secret_id = await self._new_secret(webhook_id, now)
         state = stream.WebhookState(tenant, webhook_id)

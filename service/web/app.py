@@ -108,7 +108,8 @@ async def _stores_context(app: web.Application):
         stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.rate_limit,
         tokens=verifier and verifier.principal, is_token=tokens.looks_like_jwt,
     )
-    app[keys.schedules_key] = Schedules(stores, app[keys.types_key], lambda: jobs.clock())  # the clock tests set
+    # the jobs' clock, which tests set
+    app[keys.schedules_key] = Schedules(stores, app[keys.types_key], lambda: jobs.clock(), settings.max_schedules)
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     webhook_retry_schedule: str = ""
     webhook_timeout: float = Field(10.0, gt=0, le=300)
     webhook_rotation_overlap: float = Field(86400.0, ge=0)
+    # What one tenant may hold, so that no tenant's fires or deliveries crowd out the others'
+    max_webhooks: int = Field(100, ge=1, le=100_000)  #: endpoints not deleted, per tenant
+    max_schedules: int = Field(1000, ge=1, le=1_000_000)  #: schedules not deleted, per tenant
 
     # Limits on a body's free-form JSON (payload, metadata, results): see README "Security"
     max_json_depth: int = Field(64, ge=1, le=1000)

@@ -18,6 +18,7 @@ STATUS = {
     errors.TypeNotFound: 404,
     errors.ScheduleNotFound: 404,
     errors.ScheduleExists: 409,
+    errors.LimitReached: 409,
     errors.WebhookNotFound: 404,
     errors.DeliveryNotFound: 404,
     errors.LeafNotFound: 404,

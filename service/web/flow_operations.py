@@ -32,7 +32,7 @@ SCHEDULES = (
 )
 WEBHOOKS = (
     Operation("post", "/webhooks", _h.create_webhook, "Create a webhook endpoint (WebhookCreated); its secret, once",
-              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400, 422)),
+              _wr.WebhookCreated, body=webhook_bodies.CreateWebhookBody, status=201, errors=(400, 409, 422)),
     Operation("get", "/webhooks", _h.list_webhooks, "The tenant's webhook endpoints", _wr.WebhookList),
     Operation("get", "/webhooks/{webhook_id}", _h.get_webhook, "A webhook endpoint", _wr.Webhook, errors=_WH),
     Operation("patch", "/webhooks/{webhook_id}", _h.update_webhook, "Change, disable or enable a webhook endpoint",

@@ -33,7 +33,9 @@ async def context(app: web.Application):
     """The endpoints' use case, and this instance's dispatcher (following the log) and sender."""
     settings, stores, jobs = app[keys.settings_key], app[keys.stores_key], app[keys.jobs_key]
     allowed = webhook_targets.allowed_kinds(settings.webhook_allow_private)
-    app[keys.webhooks_key] = webhooks = Webhooks(stores, WebhookSettings(allowed, settings.webhook_rotation_overlap))
+    app[keys.webhooks_key] = webhooks = Webhooks(
+        stores, WebhookSettings(allowed, settings.webhook_rotation_overlap, settings.max_webhooks)
+    )
     poster = webhook_http.Poster(allowed)
     delivery = webhook_delivery.DeliverySettings(
         schedule=webhook_delivery.parse_schedule(settings.webhook_retry_schedule), timeout=settings.webhook_timeout,

@@ -1,7 +1,11 @@
 """Schedules over HTTP, on both backends: create, read, list, update, pause, resume, delete, each
-an event of the schedule's stream, and bad definitions refused with the field named."""
+an event of the schedule's stream, bad definitions refused with the field named, and a tenant's
+schedules capped (JOBLEDGER_MAX_SCHEDULES)."""
+
+import asyncio
 
 from tests.schedules.conftest import schedule_events
+from tests.security.conftest import tenant_clients
 from tests.service.helpers import all_events, bad_fields, error_of, ok
 
 BODY = {
@@ -87,3 +91,23 @@ async def test_a_bad_definition_is_refused_naming_its_field_and_changes_nothing_
     assert [s["name"] for s in first["schedules"]] == ["a", "c"] and first["next_cursor"] == "c"
     assert [s["name"] for s in rest["schedules"]] == ["nightly-report"] and rest["next_cursor"] is None
 
+
+
+async def test_a_tenant_holds_at_most_max_schedules_and_another_tenant_is_not_held_back(serve, settings, store):
+    client, keys = await tenant_clients(serve, settings, store, max_schedules=2)
+
+    def body(name: str) -> dict:
+        return {"name": name, "cron": "0 * * * *", "timezone": "UTC", "job": {"type": "report"}}
+
+    for name in ("a", "b"):
+        await ok(await client.post("/schedules", json=body(name), headers=keys["acme"]), 201)
+    before = (await ok(await client.get("/events", headers=keys["acme"])))["events"]
+    details = await error_of(await client.post("/schedules", json=body("c"), headers=keys["acme"]), 409, "limit_reached")
+    assert details == {"limit": 2, "setting": "JOBLEDGER_MAX_SCHEDULES"}
+    assert (await ok(await client.get("/events", headers=keys["acme"])))["events"] == before  # nothing written
+    await ok(await client.post("/schedules", json=body("c"), headers=keys["globex"]), 201)
+
+    await ok(await client.delete("/schedules/a", headers=keys["acme"]))  # a deleted one counts no more
+    at_once = await asyncio.gather(*(client.post("/schedules", json=body(f"n{n}"), headers=keys["acme"]) for n in range(5)))
+    assert sorted(r.status for r in at_once) == [201, 409, 409, 409, 409]  # creates at once take turns: one fits
+    assert len((await ok(await client.get("/schedules", headers=keys["acme"])))["schedules"]) == 2

@@ -31,3 +31,16 @@ def make_key(store):
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def tenant_clients(serve, settings, store, **update) -> tuple:
+    """A service requiring keys (its settings with `update`), and an admin key's headers for the
+    tenants acme and globex."""
+    client = await serve(settings.model_copy(update={"auth": "required", "auth_cache_seconds": 0, **update}))
+    keys = {}
+    for tenant in ("acme", "globex"):
+        key, record = auth.new_key("admin", tenant, None, None, utcnow())
+        await store.registry.put_key(record)
+        keys[tenant] = bearer(key)
+    return client, keys
+

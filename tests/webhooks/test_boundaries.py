@@ -1,9 +1,11 @@
 """What a webhook may reach and see: targets that are not global addresses refused at create and
 again at delivery (SSRF), and each tenant's endpoints its own."""
 
+import asyncio
+
 import pytest
 
-from tests.security.conftest import bearer
+from tests.security.conftest import tenant_clients
 from tests.webhooks.conftest import arrived, deliveries, make_webhook
 from tests.workers.helpers import error_of, ok, wait_until
 
@@ -41,16 +43,26 @@ async def test_targets_that_are_not_global_are_refused_at_create_and_at_delivery
 
 @pytest.fixture
 async def tenants(serve, hook_settings, store):
-    from jobledger.application.jobs import utcnow
-    from jobledger.web import auth
+    return await tenant_clients(serve, hook_settings, store)
 
-    client = await serve(hook_settings.model_copy(update={"auth": "required", "auth_cache_seconds": 0}))
-    keys = {}
-    for tenant in ("acme", "globex"):
-        key, record = auth.new_key("admin", tenant, None, None, utcnow())
-        await store.registry.put_key(record)
-        keys[tenant] = bearer(key)
-    return client, keys
+
+async def test_a_tenant_holds_at_most_max_webhooks_endpoints_and_another_tenant_is_not_held_back(serve, hook_settings, store):
+    client, keys = await tenant_clients(serve, hook_settings, store, max_webhooks=2)
+    made = [await ok(await client.post("/webhooks", json={"url": f"http://127.0.0.1:9/{n}"}, headers=keys["acme"]), 201)
+            for n in range(2)]
+    before = (await ok(await client.get("/events", headers=keys["acme"])))["events"]
+
+    details = await error_of(await client.post("/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=keys["acme"]),
+                             409, "limit_reached")
+    assert details == {"limit": 2, "setting": "JOBLEDGER_MAX_WEBHOOKS"}
+    assert (await ok(await client.get("/events", headers=keys["acme"])))["events"] == before  # nothing written
+    await ok(await client.post("/webhooks", json={"url": "http://127.0.0.1:9/y"}, headers=keys["globex"]), 201)
+
+    assert (await client.delete(f"/webhooks/{made[0]['id']}", headers=keys["acme"])).status == 204  # counts no more
+    at_once = await asyncio.gather(*(client.post("/webhooks", json={"url": f"http://127.0.0.1:9/{n}"}, headers=keys["acme"])
+                                     for n in range(5)))
+    assert sorted(r.status for r in at_once) == [201, 409, 409, 409, 409]  # creates at once take turns: one fits
+    assert len((await ok(await client.get("/webhooks", headers=keys["acme"])))["webhooks"]) == 2
 
 
 async def test_another_tenants_endpoint_is_not_found_and_gets_none_of_its_events(tenants, receiver):

@@ -3133,7 +3133,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     error?: {
                         /** @enum {unknown} */
-                        code?: "illegal_transition" | "lease_lost" | "schedule_exists" | "version_conflict";
+                        code?: "illegal_transition" | "lease_lost" | "limit_reached" | "schedule_exists" | "version_conflict";
                     };
                 };
             };
@@ -4949,6 +4949,7 @@ export interface operations {
             401: components["responses"]["401"];
             403: components["responses"]["403"];
             408: components["responses"]["408"];
+            409: components["responses"]["409"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
             422: components["responses"]["422"];
