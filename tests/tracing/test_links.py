@@ -2,6 +2,7 @@
 handler's span and its completion (README, Traces); each event's metadata holds the trace
 context of the request that appended it. A real worker over real HTTP, on both backends."""
 
+import asyncio
 import secrets
 
 from opentelemetry.trace import SpanKind, StatusCode
@@ -9,6 +10,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from jobledger.sdk.worker import PermanentError
 
 from tests.sdk.helpers import history, wait_for
+from tests.workers.helpers import wait_until
 
 TRACE = secrets.randbits(128) | 1
 CALLER = secrets.randbits(64) | 1
@@ -17,6 +19,18 @@ TRACEPARENT = f"00-{TRACE:032x}-{CALLER:016x}-01"
 
 def traceparent(span) -> str:
     return f"00-{span.context.trace_id:032x}-{span.context.span_id:016x}-{span.context.trace_flags:02x}"
+
+
+async def once_ended(spans, name: str) -> list:
+    """The spans, once one named `name` has ended: a handler's span ends after its last call's
+    answer, so after the job's end is visible to anyone polling it."""
+
+    async def ended():
+        await asyncio.sleep(0)
+        return any(s.name == name for s in spans())
+
+    await wait_until(ended)
+    return spans()
 
 
 def one(spans, name: str, **where):
@@ -39,7 +53,7 @@ async def test_a_jobs_trace_links_its_creation_claim_handler_and_completion(clie
 
     make_worker.start(worker)
     assert (await wait_for(client, job["id"]))["status"] == "completed"
-    done = spans()
+    done = await once_ended(spans, "jobledger.handle report")
 
     created = one(done, "POST /jobs")
     assert created.kind == SpanKind.SERVER and created.context.trace_id == TRACE
@@ -97,7 +111,7 @@ async def test_a_failed_handlers_span_is_an_error_and_the_failure_its_child(clie
 
     make_worker.start(worker)
     assert (await wait_for(client, job["id"]))["status"] == "failed"
-    handler = one(spans(), "jobledger.handle report")
+    handler = one(await once_ended(spans, "jobledger.handle report"), "jobledger.handle report")
     assert handler.status.status_code == StatusCode.ERROR and handler.context.trace_id == TRACE
     assert [e.attributes["exception.message"] for e in handler.events] == ["no pages"]
     failed = (await history(client, job["id"]))[-1]
