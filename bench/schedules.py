@@ -81,12 +81,15 @@ async def creation_limit(url: str, seconds: float = 5.0, writers: int = 8) -> fl
 
 
 @contextlib.asynccontextmanager
-async def instances(url: str, count: int, log_dir: Path):
+async def instances(url: str, count: int, log_dir: Path, schedules: int):
     """`count` service processes on `url`: their base URLs once each answers /health."""
     ports = [free_port() for _ in range(count)]
     logs = [open(log_dir / f"serve-{port}.log", "wb") for port in ports]
     procs = [
-        await asyncio.create_subprocess_exec(*CLI, "serve", "--db", url, "--port", str(port), stdout=log, stderr=log)
+        await asyncio.create_subprocess_exec(
+            *CLI, "serve", "--db", url, "--port", str(port), stdout=log, stderr=log,
+            env={**os.environ, "JOBLEDGER_MAX_SCHEDULES": str(max(1000, schedules))},  # one tenant holds them all
+        )
         for port, log in zip(ports, logs)
     ]
     try:
@@ -182,7 +185,7 @@ async def main(options) -> int:
     async with append.scratch_database(options.pg, "jobledger_bench_schedules") as (_, url):
         limit = await creation_limit(url)
         log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-        async with instances(url, options.instances, log_dir) as bases:
+        async with instances(url, options.instances, log_dir, options.schedules) as bases:
             await create_schedules(bases[0], options.schedules)
             started = time.time()
             conn = await asyncpg.connect(url)

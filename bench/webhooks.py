@@ -2,7 +2,7 @@
 sent twice, and every delivery arriving after the receiver was down.
 
     python bench/webhooks.py [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--rate 500]
-                             [--seconds 10] [--down 10] [--jobs 500] [--keep]
+                             [--seconds 10] [--down 10] [--jobs 500] [--others 0] [--keep]
 
 Processes: the receiver (a bare aiohttp server on 127.0.0.1, its own process), a
 `jobledger serve` on a scratch database (loopback allowed as a target, the default retry
@@ -191,7 +191,7 @@ async def expected(db: str) -> list[tuple[int, str]]:
     try:
         rows = await conn.fetch(
             "SELECT position, stream_id::text AS job FROM events WHERE type = ANY($1::text[]) "
-            "AND position > (SELECT created_position FROM webhooks) ORDER BY position", list(EVENT_TYPES),
+            "AND position > (SELECT created_position FROM webhooks WHERE tenant = 'default') ORDER BY position", list(EVENT_TYPES),
         )
         return [(r["position"], r["job"]) for r in rows]
     finally:
@@ -219,6 +219,25 @@ def latencies(received: list[tuple], since: float = 0.0) -> list[float]:
     return [r[5] - datetime.fromisoformat(r[4]).timestamp() for r in received if r[5] >= since]
 
 
+async def other_tenants_endpoints(db: str, count: int) -> None:
+    """`count` active endpoints of other tenants (100 each, the default cap), asking for every event:
+    none gets this run's events, which are the tenant default's."""
+    from jobledger.application import storage
+    from jobledger.application.jobs import utcnow
+    from jobledger.application.webhook_bodies import CreateWebhookBody
+    from jobledger.application.webhooks import WebhookSettings, Webhooks
+
+    stores = await storage.open_stores(db)
+    try:
+        webhooks = Webhooks(stores, WebhookSettings(allowed=frozenset({"loopback"})))
+        for n in range(count):
+            body = CreateWebhookBody(url=f"http://127.0.0.1:9/other-{n}")
+            await webhooks.create(f"other-{n // 100}", body, utcnow(), {"actor": "bench"})
+    finally:
+        await stores.close()
+    print(f"   {count:,} endpoints of {-(-count // 100)} other tenants made", flush=True)
+
+
 async def run(args) -> int:
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"jobledger-bench-webhooks-{os.getpid()}"
     folder.mkdir(exist_ok=True)
@@ -232,6 +251,8 @@ async def run(args) -> int:
         from jobledger.application import storage
 
         await storage.migrate(db)
+        if args.others:
+            await other_tenants_endpoints(db, args.others)
         await receiver.start()
         await receiver.received()
         print(f"1. the machine's limit: bare POSTs to the receiver, {args.rate:g}/s for {args.seconds:g} s", flush=True)
@@ -314,6 +335,7 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=10)
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database, to look into")
+    parser.add_argument("--others", type=int, default=0, help="endpoints of other tenants, made first (none get the events)")
     parser.add_argument("--recover", type=float, default=120, help="seconds to wait for every delivery after the outage")
     args = parser.parse_args()
     if args.role == "receiver":

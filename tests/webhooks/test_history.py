@@ -30,3 +30,19 @@ async def test_an_endpoint_is_seen_as_it_was_at_each_position(store):
     await endpoints.refresh(True)
     assert [h.status for h in endpoints.at(now + 1)] == [WebhookStatus.ACTIVE]  # deleted later: active then
     assert [h.status for h in endpoints.at(await store.log.head() + 1)] == [WebhookStatus.DELETED]
+
+
+async def test_an_event_is_matched_against_its_own_tenants_endpoints_only(store):
+    """However many endpoints other tenants hold, they cost a tenant's events nothing: the
+    dispatcher looks only at the event's tenant's (each tenant's endpoints are capped apart)."""
+    webhooks = Webhooks(store, WebhookSettings(allowed=frozenset({"loopback"})))
+    for n in range(3):
+        await webhooks.create("globex", CreateWebhookBody(url=f"http://127.0.0.1:9/g{n}"), utcnow(), META)
+    mine, _ = await webhooks.create("acme", CreateWebhookBody(url="http://127.0.0.1:9/a"), utcnow(), META)
+    endpoints = Endpoints(store)
+    await endpoints.refresh(True)
+    head = await store.log.head() + 1
+
+    assert [h.webhook_id for h in endpoints.at(head, "acme")] == [mine.webhook_id]
+    assert {h.tenant for h in endpoints.at(head, "globex")} == {"globex"} and len(endpoints.at(head, "globex")) == 3
+    assert endpoints.at(head, "initech") == [] and len(endpoints.at(head)) == 4
