@@ -25,7 +25,10 @@ class CreateWebhookBody(bodies.Body):
 class UpdateWebhookBody(bodies.Body):
     """What to change; a field left out keeps its value (null for a filter: every event or type)."""
 
-    url: Url | None = None
+    url: Url = Field(  # type: ignore[assignment]
+        None, description="where deliveries go from now on (not null: an endpoint always has one)",
+        json_schema_extra=lambda schema: schema.pop("default", None),  # left out: unchanged; no null to document
+    )
     event_types: EventTypes | None = None
     job_types: JobTypes | None = None
     description: Description | None = None

@@ -257,17 +257,20 @@ def _answers(op: Operation) -> dict[str, Any]:
 
 #: what an answer names that other operations take: (the operation's path, the parameter, where in the answer)
 _LINKED = {("post", "/jobs"): ("{id}", "id", "$response.body#/id"),
-           ("put", "/types/{name}"): ("/types/{name}", "name", "$response.body#/name")}
+           ("put", "/types/{name}"): ("/types/{name}", "name", "$response.body#/name"),
+           ("post", "/schedules"): ("/schedules/{name}", "name", "$response.body#/name"),
+           ("post", "/webhooks"): ("/webhooks/{webhook_id}", "webhook_id", "$response.body#/id")}
 
 
 def _links(op: Operation) -> dict[str, Any]:
-    """OpenAPI links from a job (or type) just made to the operations on it: a client, or a stateful
-    test (schemathesis), follows them with the id the answer holds."""
+    """OpenAPI links from a job (type, schedule, webhook endpoint) just made to the operations on
+    it: a client, or a stateful test (schemathesis), follows them with the id the answer holds."""
     linked = _LINKED.get((op.method, op.path))
     if linked is None:
         return {}
     part, name, value = linked
-    targets = [o for o in OPERATIONS if part in o.path and o is not op and "{phase}" not in o.path]
+    unlinked = {"{phase}", "{delivery_id}"}  # a second parameter no answer holds
+    targets = [o for o in OPERATIONS if part in o.path and o is not op and not unlinked & set(o.path.split("/"))]
     return {_operation_id(o): {"operationId": _operation_id(o), "parameters": {f"path.{name}": value}} for o in targets}
 
 

@@ -31,6 +31,22 @@ def before_call(ctx, case, **kwargs):
         body["dry_run"] = True
     if case.path in ("/schedules", "/schedules/{name}"):
         schedule(body)
+    if case.path in ("/webhooks", "/webhooks/{webhook_id}"):
+        webhook(body)
+
+
+_WEBHOOK_URL = re.compile(r"^https?://[^\x00-\x20\x7f]+$")  # webhook_bodies.Url's pattern
+
+
+def webhook(body: dict) -> None:
+    """An endpoint's URL as the service can take it: the document's pattern allows any http(s) URL,
+    and the service refuses a name that does not resolve or an address that is not global
+    (422 target_refused, README Webhooks). A valid one becomes the loopback address the run's
+    service allows (JOBLEDGER_WEBHOOK_ALLOW_PRIVATE=loopback; nothing listens there); an invalid
+    one, or null, is left as it is."""
+    url = body.get("url")
+    if isinstance(url, str) and 0 < len(url) <= 2000 and _WEBHOOK_URL.match(url):
+        body["url"] = "http://127.0.0.1:9/hook"
 
 
 def schedule(body: dict) -> None:

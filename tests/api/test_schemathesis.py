@@ -36,9 +36,11 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
-def running(db_url, tmp_path, request):
+def running(db_url, tmp_path, request, monkeypatch):
     """A service that requires keys (or, parametrized "open", does not) and the headers of an admin
-    key for it; fails on any error it logs."""
+    key for it, allowed to send webhooks to loopback (schemathesis_hooks.webhook); fails on any
+    error it logs."""
+    monkeypatch.setenv("JOBLEDGER_WEBHOOK_ALLOW_PRIVATE", "loopback")
     headers, args = {}, []
     if getattr(request, "param", "keys") == "keys":
         admin = subprocess.run(

@@ -134,7 +134,8 @@ async def test_a_bad_endpoint_or_change_is_refused_naming_the_field_and_writes_n
         assert details["fields"][0]["field"] == field, body
     assert (await ok(await hooks_client.get("/events")))["events"] == []
     made = await make_webhook(hooks_client, receiver, "x")
-    for body, field, status, code in [*BAD[:7], ({"enabled": "perhaps"}, "enabled", 400, "invalid_request")]:
+    changes = [*BAD[:7], ({"enabled": "perhaps"}, "enabled", 400, "invalid_request"), ({"url": None}, "url", 400, "invalid_request")]
+    for body, field, status, code in changes:
         details = await error_of(await hooks_client.patch(f"/webhooks/{made['id']}", json=body), status, code)
         assert details["fields"][0]["field"] == field, body
     assert len((await ok(await hooks_client.get("/events")))["events"]) == 1

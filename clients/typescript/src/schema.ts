@@ -2752,9 +2752,9 @@ export interface components {
         UpdateWebhookBody: {
             /**
              * Url
-             * @default null
+             * @description where deliveries go from now on (not null: an endpoint always has one)
              */
-            url?: string | null;
+            url?: string;
             /**
              * Event Types
              * @default null
