@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobledger.domain import errors
-from jobledger.domain.events import EVENT_TYPES, JobCreated
+from jobledger.domain.events import EVENT_TYPES, JobCreated, TypeDefined
 from jobledger.domain.job import Job, fold
 from jobledger.eventlog import codec
 from jobledger.eventlog.records import RecordedEvent
@@ -45,9 +45,13 @@ def replay(history: list[RecordedEvent]) -> Job:
 
 
 def owner(first: RecordedEvent) -> tuple[str, str, str | None]:
-    """(tenant, job type, user) of a stream, from its first event: a job's, or a job type's own
-    (whose user is nobody's: only keys that see the whole tenant see it)."""
+    """(tenant, job type, user) of a stream, from its first event, for Scope.sees: a job's; a job
+    type's own (keys given that type see it); a schedule's or a webhook endpoint's (no job type:
+    only keys that see the whole tenant's types). The user of the last three is nobody's: a
+    user's token sees none of them."""
     event = codec.domain_event(first)
     if isinstance(event, JobCreated):
         return event.tenant, event.job_type, event.user
-    return event.tenant, event.name, None
+    if isinstance(event, TypeDefined):
+        return event.tenant, event.name, None
+    return event.tenant, "", None  # no type is named "": a key limited to types sees none

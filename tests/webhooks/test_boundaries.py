@@ -88,3 +88,30 @@ async def test_another_tenants_endpoint_is_not_found_and_gets_none_of_its_events
 
 async def deliveries_of(client, hook: str, headers: dict) -> list[dict]:
     return (await ok(await client.get(f"{hook}/deliveries", headers=headers)))["deliveries"]
+
+
+async def test_the_bundle_of_an_endpoints_or_a_schedules_stream_is_the_whole_tenants_only(serve, hook_settings, store):
+    """GET /jobs/{id}/bundle takes any stream of the log. An endpoint's or a schedule's belongs to
+    no job type: a key limited to types, even to one named like the schedule, gets 404 as for
+    another tenant's; a key that sees the whole tenant gets the bundle (or a 409 while no
+    checkpoint covers it yet), never a 500."""
+    from jobledger.application.jobs import utcnow
+    from jobledger.web import auth
+
+    client, keys = await tenant_clients(serve, hook_settings, store)
+    key, record = auth.new_key("admin", "acme", ("nightly",), None, utcnow())
+    await store.registry.put_key(record)
+    typed = {"Authorization": f"Bearer {key}"}
+    hook = await ok(await client.post("/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=keys["acme"]), 201)
+    schedule = {"name": "nightly", "cron": "0 2 * * *", "timezone": "UTC", "job": {"type": "nightly"}}
+    await ok(await client.post("/schedules", json=schedule, headers=keys["acme"]), 201)
+    streams = [
+        (await ok(await client.get(f"/webhooks/{hook['id']}/events", headers=keys["acme"])))["events"][0]["job_id"],
+        (await ok(await client.get("/schedules/nightly/events", headers=keys["acme"])))["events"][0]["job_id"],
+    ]
+
+    for stream in streams:
+        whole = await client.get(f"/jobs/{stream}/bundle", headers=keys["acme"])
+        assert whole.status in (200, 409), await whole.text()
+        for headers in (typed, keys["globex"]):
+            await error_of(await client.get(f"/jobs/{stream}/bundle", headers=headers), 404, "job_not_found")
