@@ -188,6 +188,12 @@ class SQLiteWebhooks:
         return {UUID(r["job_id"]): r["type"] for r in rows}
 
     async def redact_bodies(self, job_id: UUID, redact: Redact) -> int:
+        """A job with no delivery takes no write transaction: called once its erasure committed,
+        so an enqueue the one writer runs later sees the erasure and redacts by itself."""
+        sql = "SELECT 1 FROM webhook_deliveries WHERE job_id = ? LIMIT 1"
+        if not await self.db.fetch(sql, job_id.hex):
+            return 0
+
         def rewrite(conn: sqlite3.Connection) -> int:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
