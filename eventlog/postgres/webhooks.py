@@ -62,9 +62,15 @@ WITH attempts AS (
 FROM unnest($1::text[], $2::int[], $3::timestamptz[], $7::text[], $8::timestamptz[]) AS u(id, attempt, at, state, due)
 WHERE d.delivery_id = u.id"""
 # A job's deliveries: queued (shared) and rewritten by an erasure (exclusive) never overlap; see enqueue.
+# The locks are of 256 buckets of jobs, not of each job: a batch of 2,000 jobs' events takes at
+# most 256 of the server's shared lock table (64 x max_connections by default), and an erasure
+# waits at worst for an enqueue of other jobs of its bucket.
 _JOB_LOCK_CLASS = 0x77686B73  # "whks": the first key of the two-key advisory locks, apart from other locks
-_SHARE_JOBS = f"SELECT pg_advisory_xact_lock_shared({_JOB_LOCK_CLASS}, uuid_hash(j)) FROM unnest($1::uuid[]) AS j"
-_LOCK_JOB = f"SELECT pg_advisory_xact_lock({_JOB_LOCK_CLASS}, uuid_hash($1::uuid))"
+_SHARE_JOBS = (
+    f"SELECT pg_advisory_xact_lock_shared({_JOB_LOCK_CLASS}, b) "
+    "FROM (SELECT DISTINCT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j) AS buckets"
+)
+_LOCK_JOB = f"SELECT pg_advisory_xact_lock({_JOB_LOCK_CLASS}, uuid_hash($1::uuid) & 255)"
 _ERASED = "SELECT job_id FROM job_status WHERE job_id = ANY($1::uuid[]) AND doc->>'erased_at' IS NOT NULL"
 _PENDING = (
     "SELECT DISTINCT webhook_id, job_id FROM webhook_deliveries WHERE state = 'pending' "
