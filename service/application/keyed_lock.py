@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import contextlib
 from typing import Any
 
 
@@ -37,3 +38,13 @@ class KeyedLock:
                 waiter.set_result(None)
                 return
         del self._waiters[key]
+
+    @contextlib.asynccontextmanager
+    async def held(self, key: Any):
+        """`async with lock.held(key):` acquire, and release however the block ends."""
+        await self.acquire(key)
+        try:
+            yield
+        finally:
+            self.release(key)
+

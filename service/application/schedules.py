@@ -102,13 +102,10 @@ class Schedules:
     async def create(self, tenant: str, body: CreateScheduleBody, meta: dict[str, Any]) -> ScheduleRow:
         """A new schedule; LimitReached past max_per_tenant (instances counting at once may pass it by one each)."""
         first = await self.checked(tenant, body)
-        await self._creating.acquire(tenant)
-        try:
+        async with self._creating.held(tenant):
             if len(await self.stores.schedules.list_schedules(tenant, None, self.max_per_tenant)) >= self.max_per_tenant:
                 raise errors.LimitReached("schedules", self.max_per_tenant, "JOBLEDGER_MAX_SCHEDULES")
             return await self.change(tenant, body.name, "create", meta, config=body.config(), next_fire_at=first)
-        finally:
-            self._creating.release(tenant)
 
     async def update(self, tenant: str, name: str, body: ScheduleDefinition, meta: dict[str, Any]) -> ScheduleRow:
         first = await self.checked(tenant, body)

@@ -42,8 +42,8 @@ DEFAULT_SCHEDULE = tuple(5.0 * 3**k for k in range(10))
 _NAMESPACE = uuid.UUID("5c0a3e2d-7b14-5e8f-a6d2-91c4e7b3f028")
 # Every change of an endpoint is an event of the log: the dispatcher reads the endpoints again at
 # once when its batch holds one, or when another instance moved the checkpoint (past events it
-# did not see); this is only a backstop. (Read every second,
-# 5,000 endpoints of other tenants cost each second a pause of the loop: bench/webhooks.py --others.)
+# did not see); this is only a backstop. (Read every second, 5,000 endpoints of other tenants
+# cost each second a pause of the loop: bench/webhooks.py --others.)
 _HOOKS_SECONDS = 60.0
 
 #: sends a body: (url, headers, body, timeout seconds) -> the status answered (web/webhook_sender.py)

@@ -43,13 +43,10 @@ class Webhooks:
         """A new endpoint (WebhookCreated) and its secret, which is answered this once; LimitReached
         past max_per_tenant (instances counting at once may pass it by one each)."""
         await webhook_targets.checked_url(body.url, self.settings.allowed)
-        await self._creating.acquire(tenant)
-        try:
+        async with self._creating.held(tenant):
             if len(await self.all(tenant)) >= self.settings.max_per_tenant:
                 raise errors.LimitReached("webhooks", self.settings.max_per_tenant, "JOBLEDGER_MAX_WEBHOOKS")
             return await self._create(tenant, body, now, meta)
-        finally:
-            self._creating.release(tenant)
 
     async def _create(self, tenant: str, body: CreateWebhookBody, now: datetime, meta: dict[str, Any]) -> tuple[WebhookRow, str]:
         webhook_id = f"wh_{uuid.uuid4().hex}"
