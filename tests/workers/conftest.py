@@ -5,8 +5,18 @@ import contextlib
 import pytest
 from aiohttp.test_utils import TestClient
 
+from jobledger.application import jobs as jobs_module
 from jobledger.web.config import Settings
 from tests.workers.helpers import log_length, ok
+
+
+@pytest.fixture
+def woken_only(monkeypatch):
+    """A long poll reads the queue again only when woken: its once-a-second look for jobs coming due is put
+    off past any test's wait. A claim that answers with a job before its wait_seconds was then woken,
+    whatever the machine's load (a timed assertion would race it)."""
+    monkeypatch.setattr(jobs_module, "_CLAIM_RECHECK_SECONDS", 3600.0)
+
 
 
 @pytest.fixture

@@ -103,3 +103,7 @@ async def define_type(stores, tenant: str, name: str, config: dict) -> None:
     version = len(await stores.log.read_stream(stream))
     event = codec.new_event(events.TypeDefined(tenant, name, config), utcnow(), {"tenant": tenant, "actor": "test"})
     await stores.log.append(stream, version, [event])
+
+
+WAIT = 30  # seconds a woken_only test's long poll waits: unwoken, it reads the queue again only then
+WOKEN = 15  # seconds within which it must answer: woken, it answers in well under one on an idle machine

@@ -9,7 +9,7 @@ import pytest
 
 from tests.live.processes import Service
 from tests.ops.helpers import moved, scrape
-from tests.workers.helpers import error_of, get_job, history, ok, seconds_between
+from tests.workers.helpers import WAIT, WOKEN, error_of, get_job, history, ok, seconds_between
 
 
 async def test_a_claim_records_job_started_with_attempt_worker_and_lease(client, create_job, claim):
@@ -184,17 +184,16 @@ async def test_a_job_past_its_deadline_is_not_handed_to_a_worker_even_before_the
     assert "JobStarted" not in [e["type"] for e in await history(client, job)]
 
 
-async def test_a_long_poll_answers_as_soon_as_a_job_is_created(client, create_job, claim):
+async def test_a_long_poll_answers_as_soon_as_a_job_is_created(client, create_job, claim, woken_only):
     async def create_later():
         await asyncio.sleep(0.3)
         return await create_job(type="late")
 
     started = time.monotonic()
-    docs, job = await asyncio.gather(claim(types=["late"], wait_seconds=10), create_later())
-    elapsed = time.monotonic() - started
+    docs, job = await asyncio.gather(claim(types=["late"], wait_seconds=WAIT), create_later())
 
     assert [d["id"] for d in docs] == [job["id"]]
-    assert 0.3 <= elapsed < 2.5
+    assert 0.3 <= time.monotonic() - started < WOKEN  # woken by the create
 
 
 async def test_a_long_poll_answers_when_a_delayed_job_comes_due(create_job, claim):
@@ -217,7 +216,7 @@ async def test_a_long_poll_with_no_job_answers_empty_after_wait_seconds(create_j
     elapsed = time.monotonic() - started
 
     assert docs == []
-    assert 0.5 <= elapsed < 2
+    assert 0.5 <= elapsed < 10  # after its wait, not before, and not held on
 
 
 async def test_a_long_poll_is_not_woken_by_progress_reports(client, claimed, claim, send):
@@ -255,19 +254,19 @@ async def test_a_long_poll_is_not_woken_by_jobs_of_other_types(client, claimed, 
     assert 1 <= reads <= 5, reads
 
 
-async def test_a_long_poll_for_any_type_is_woken_by_a_job_of_any_type(client, create_job, claim):
+async def test_a_long_poll_for_any_type_is_woken_by_a_job_of_any_type(client, create_job, claim, woken_only):
     async def create_later():
         await asyncio.sleep(0.3)
         return await create_job(type="anything")
 
     started = time.monotonic()
-    docs, job = await asyncio.gather(claim(wait_seconds=10), create_later())
+    docs, job = await asyncio.gather(claim(wait_seconds=WAIT), create_later())
 
     assert [d["id"] for d in docs] == [job["id"]]
-    assert time.monotonic() - started < 0.9  # woken, not found by the once-a-second look
+    assert time.monotonic() - started < WOKEN
 
 
-async def test_a_long_poll_gets_a_job_of_a_full_type_once_a_running_one_ends(client, create_job, claim, send):
+async def test_a_long_poll_gets_a_job_of_a_full_type_once_a_running_one_ends(client, create_job, claim, send, woken_only):
     await ok(await client.put("/types/gpu", json={"max_running": 1}))
     await create_job(type="gpu")
     waiting = await create_job(type="gpu")
@@ -278,10 +277,10 @@ async def test_a_long_poll_gets_a_job_of_a_full_type_once_a_running_one_ends(cli
         await ok(await send(running, "complete", {"lease_token": running["lease_token"]}))
 
     started = time.monotonic()
-    docs, _ = await asyncio.gather(claim(types=["gpu"], wait_seconds=10), complete_later())
+    docs, _ = await asyncio.gather(claim(types=["gpu"], wait_seconds=WAIT), complete_later())
 
     assert [d["id"] for d in docs] == [waiting["id"]]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < WOKEN  # woken by the running job's end
 
 
 async def test_two_long_polls_and_one_new_job_one_winner(client, create_job, claim):
