@@ -64,11 +64,13 @@ WHERE d.delivery_id = u.id"""
 # A job's deliveries: queued (shared) and rewritten by an erasure (exclusive) never overlap; see enqueue.
 # The locks are of 256 buckets of jobs, not of each job: a batch of 2,000 jobs' events takes at
 # most 256 of the server's shared lock table (64 x max_connections by default), and an erasure
-# waits at worst for an enqueue of other jobs of its bucket.
+# waits at worst for an enqueue of other jobs of its bucket. An enqueue takes its buckets in
+# ascending order: two enqueues, each queued behind an erasure's lock the other holds a share of,
+# would otherwise wait for each other.
 _JOB_LOCK_CLASS = 0x77686B73  # "whks": the first key of the two-key advisory locks, apart from other locks
 _SHARE_JOBS = (
     f"SELECT pg_advisory_xact_lock_shared({_JOB_LOCK_CLASS}, b) "
-    "FROM (SELECT DISTINCT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j) AS buckets"
+    "FROM (SELECT DISTINCT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j ORDER BY b) AS buckets"
 )
 _LOCK_JOB = f"SELECT pg_advisory_xact_lock({_JOB_LOCK_CLASS}, uuid_hash($1::uuid) & 255)"
 _ERASED = "SELECT job_id FROM job_status WHERE job_id = ANY($1::uuid[]) AND doc->>'erased_at' IS NOT NULL"

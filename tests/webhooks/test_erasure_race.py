@@ -60,3 +60,38 @@ async def test_an_erasure_of_deliveries_waits_for_a_dispatcher_queueing_the_jobs
     finally:
         await conn.close()
         await stores.close()
+
+
+async def test_a_dispatcher_takes_its_jobs_locks_in_one_order(pg_url):
+    """PostgreSQL: two enqueues (two instances' dispatchers at the same checkpoint), each queued
+    behind an erasure's lock that the other holds a share of, would wait for each other if they took
+    their buckets in different orders. Every enqueue takes them in ascending order: held behind
+    all of its buckets, it waits first for the lowest."""
+    jobs = [UUID(int=n * 0x9E3779B97F4A7C15) for n in range(1, 41)]  # fixed ids over many buckets
+    conn, holder = await asyncpg.connect(pg_url), await asyncpg.connect(pg_url)
+    try:
+        buckets = sorted({r["b"] for r in await conn.fetch("SELECT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j", jobs)})
+        assert len(buckets) > 20
+        async with holder.transaction():  # an erasure on each bucket
+            for b in buckets:
+                await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", pg_webhooks._JOB_LOCK_CLASS, b)
+
+            async def enqueue():
+                async with conn.transaction():
+                    await conn.execute(pg_webhooks._SHARE_JOBS, jobs)
+
+            queued = asyncio.create_task(enqueue())
+            waited = []
+            for _ in range(100):
+                waited = await holder.fetch(
+                    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1",
+                    pg_webhooks._JOB_LOCK_CLASS,
+                )
+                if waited:
+                    break
+                await asyncio.sleep(0.05)
+            assert [r["objid"] for r in waited] == [buckets[0]]
+        await asyncio.wait_for(queued, 5)
+    finally:
+        await conn.close()
+        await holder.close()
