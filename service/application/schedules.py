@@ -16,6 +16,7 @@ from jobledger.domain import errors, schedule as schedule_stream
 from jobledger.application import bodies, cron as cron_times
 from jobledger.application.json_types import json_int, text
 from jobledger.application.keyed_lock import KeyedLock
+from jobledger.application.tenant_limits import PerTenant
 from jobledger.application.types import TypeRegistry
 from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
@@ -24,6 +25,7 @@ from jobledger.eventlog.records import RecordedEvent, ScheduleRow
 _ATTEMPTS = 5  # a change read and decided again after another instance changed the schedule first
 NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  #: letters, digits and . _ : - (it goes in URLs)
 MAX_LISTED = 500  #: schedules in one page of GET /schedules
+MAX_SCHEDULES = PerTenant(1000, "JOBLEDGER_MAX_SCHEDULES")  #: schedules (not deleted) a tenant may have
 
 
 class JobTemplate(bodies.CreateJobBody):
@@ -81,11 +83,11 @@ def answer(row: ScheduleRow) -> dict[str, Any]:
 
 
 class Schedules:
-    def __init__(self, stores: Stores, types: TypeRegistry, clock, max_per_tenant: int = 1000):
+    def __init__(self, stores: Stores, types: TypeRegistry, clock, max_per_tenant: PerTenant[int] = MAX_SCHEDULES):
         self.stores = stores
         self.types = types
         self.clock = clock  # the jobs' clock: () -> now (tests set it)
-        self.max_per_tenant = max_per_tenant  # schedules a tenant may have (not deleted): JOBLEDGER_MAX_SCHEDULES
+        self.max_per_tenant = max_per_tenant  # schedules a tenant may have (not deleted)
         self._creating = KeyedLock()  # a tenant's creates take turns in this instance: its count is exact here
 
     async def checked(self, tenant: str, definition: ScheduleDefinition) -> datetime:
@@ -103,8 +105,9 @@ class Schedules:
         """A new schedule; LimitReached past max_per_tenant (instances counting at once may pass it by one each)."""
         first = await self.checked(tenant, body)
         async with self._creating.held(tenant):
-            if len(await self.stores.schedules.list_schedules(tenant, None, self.max_per_tenant)) >= self.max_per_tenant:
-                raise errors.LimitReached("schedules", self.max_per_tenant, "JOBLEDGER_MAX_SCHEDULES")
+            most = self.max_per_tenant.of(tenant)
+            if len(await self.stores.schedules.list_schedules(tenant, None, most)) >= most:
+                raise self.max_per_tenant.reached(tenant, "schedules")
             return await self.change(tenant, body.name, "create", meta, config=body.config(), next_fire_at=first)
 
     async def update(self, tenant: str, name: str, body: ScheduleDefinition, meta: dict[str, Any]) -> ScheduleRow:

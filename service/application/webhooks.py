@@ -16,6 +16,7 @@ from typing import Any
 from jobledger.domain import errors, webhook as stream
 from jobledger.application import webhook_targets
 from jobledger.application.keyed_lock import KeyedLock
+from jobledger.application.tenant_limits import PerTenant
 from jobledger.application.webhook_bodies import CreateWebhookBody, UpdateWebhookBody
 from jobledger.eventlog import codec
 from jobledger.eventlog.protocols import Stores
@@ -24,13 +25,14 @@ from jobledger.eventlog.records import RecordedEvent, WebhookRow
 SECRET_BYTES = 32  #: random bytes in a secret (Standard Webhooks asks for 24 to 64)
 _ATTEMPTS = 5  # a change decided again after another request changed the endpoint first
 SENDER_ACTOR = {"actor": "webhook-sender"}  #: who disables an endpoint whose retries ran out
+MAX_WEBHOOKS = PerTenant(100, "JOBLEDGER_MAX_WEBHOOKS")  #: endpoints (not deleted) a tenant may have
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
     allowed: frozenset[str] = frozenset()  #: kinds of non-global addresses that may be targets
     rotation_overlap: float = 86400.0  #: seconds the previous secret still signs after a rotation
-    max_per_tenant: int = 100  #: endpoints a tenant may have (not deleted): JOBLEDGER_MAX_WEBHOOKS
+    max_per_tenant: PerTenant[int] = MAX_WEBHOOKS  #: endpoints a tenant may have (not deleted)
 
 
 class Webhooks:
@@ -44,8 +46,8 @@ class Webhooks:
         past max_per_tenant (instances counting at once may pass it by one each)."""
         await webhook_targets.checked_url(body.url, self.settings.allowed)
         async with self._creating.held(tenant):
-            if len(await self.all(tenant)) >= self.settings.max_per_tenant:
-                raise errors.LimitReached("webhooks", self.settings.max_per_tenant, "JOBLEDGER_MAX_WEBHOOKS")
+            if len(await self.all(tenant)) >= self.settings.max_per_tenant.of(tenant):
+                raise self.settings.max_per_tenant.reached(tenant, "webhooks")
             return await self._create(tenant, body, now, meta)
 
     async def _create(self, tenant: str, body: CreateWebhookBody, now: datetime, meta: dict[str, Any]) -> tuple[WebhookRow, str]:

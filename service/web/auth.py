@@ -31,6 +31,7 @@ from jobledger.eventlog.protocols import Stores
 from jobledger.eventlog.records import ApiKey
 from jobledger.web import logs
 from jobledger.application.jobs import DEFAULT_TENANT
+from jobledger.application.tenant_limits import PerTenant
 
 class Unauthorized(errors.JobServiceError):
     """An API key is required."""
@@ -200,7 +201,7 @@ class Authenticator:
     """Turns a bearer token into a Principal; caches lookups for `cache_seconds` (revocation delay)."""
 
     def __init__(
-        self, stores: Stores, *, required: bool, cache_seconds: float, rate: str, cache_size: int = 10_000,
+        self, stores: Stores, *, required: bool, cache_seconds: float, rate: PerTenant[str], cache_size: int = 10_000,
         tokens: Callable[[str], Awaitable["Principal"]] | None = None, is_token: Callable[[str], bool] = lambda _: False,
     ):
         """`tokens` checks a bearer token that `is_token` says is a JWT (jobledger.web.tokens), when JWTs are on."""
@@ -209,7 +210,7 @@ class Authenticator:
         self.is_token = is_token
         self.required = required
         self.cache_seconds = cache_seconds
-        self.rate = limits.parse(rate)
+        self.rate = PerTenant(limits.parse(rate.default), rate.setting, {t: limits.parse(r) for t, r in rate.own.items()})
         self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
         self._cache: dict[str, tuple[Principal | None, float]] = {}
         self._cache_size = cache_size
@@ -240,10 +241,11 @@ class Authenticator:
 
     def throttle(self, principal: Principal) -> None:
         """Count a request against its key's rate; raises RateLimited past it (the open mode is not limited)."""
-        if principal.key_id is None or self._limiter.hit(self.rate, principal.key_id):
+        rate = self.rate.of(principal.tenant)
+        if principal.key_id is None or self._limiter.hit(rate, principal.key_id):
             return
-        reset_at, _ = self._limiter.get_window_stats(self.rate, principal.key_id)
-        raise RateLimited(retry_after=max(1, round(reset_at - time.time() + 0.5)), limit=str(self.rate))
+        reset_at, _ = self._limiter.get_window_stats(rate, principal.key_id)
+        raise RateLimited(retry_after=max(1, round(reset_at - time.time() + 0.5)), limit=str(rate))
 
 
     @contextlib.contextmanager

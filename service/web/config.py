@@ -6,10 +6,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobledger.application import webhook_delivery, webhook_targets
+from jobledger.application.tenant_limits import PerTenant
 
 DEFAULT_DB = "sqlite:///jobledger.db"
 _HOSTNAME = re.compile(r"[a-z0-9_.-]+")  # a name or IPv4 address; IPv6 comes in brackets
@@ -42,6 +43,27 @@ def _is_ipv6(name: str) -> bool:
         return False
 
 
+def _checked_rate(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate like '100/second': {exc}") from None
+    return value
+
+
+class TenantLimits(BaseModel):
+    """One tenant's own figures, each in place of the service-wide setting of the same name (None: that one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_limit: str | None = None
+    max_webhooks: int | None = Field(None, ge=1, le=100_000)
+    max_schedules: int | None = Field(None, ge=1, le=1_000_000)
+
+    _rate = field_validator("rate_limit")(_checked_rate)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBLEDGER_", extra="ignore", populate_by_name=True)
 
@@ -67,6 +89,8 @@ class Settings(BaseSettings):
     # What one tenant may hold, so that no tenant's fires or deliveries crowd out the others'
     max_webhooks: int = Field(100, ge=1, le=100_000)  #: endpoints not deleted, per tenant
     max_schedules: int = Field(1000, ge=1, le=1_000_000)  #: schedules not deleted, per tenant
+    #: tenants given their own figures (JSON: {"acme": {"max_webhooks": 500, "rate_limit": "5000/second"}})
+    tenant_limits: dict[str, TenantLimits] = Field(default_factory=dict)
 
     # Limits on a body's free-form JSON (payload, metadata, results): see README "Security"
     max_json_depth: int = Field(64, ge=1, le=1000)
@@ -152,14 +176,12 @@ class Settings(BaseSettings):
         webhook_delivery.parse_schedule(value)
         return value
 
-    @field_validator("rate_limit")
-    @classmethod
-    def _rate(cls, value: str) -> str:
-        try:
-            limits.parse(value)
-        except ValueError as exc:
-            raise ValueError(f"not a rate like '100/second': {exc}") from None
-        return value
+    _rate = field_validator("rate_limit")(_checked_rate)
+
+    def per_tenant(self, name: str) -> PerTenant:
+        """Setting `name` (one of TenantLimits'): its service-wide figure, and the tenants given their own."""
+        own = {tenant: figure for tenant, given in self.tenant_limits.items() if (figure := getattr(given, name)) is not None}
+        return PerTenant(getattr(self, name), f"JOBLEDGER_{name.upper()}", own)
 
     @property
     def auth_required(self) -> bool:

@@ -34,7 +34,7 @@ async def context(app: web.Application):
     settings, stores, jobs = app[keys.settings_key], app[keys.stores_key], app[keys.jobs_key]
     allowed = webhook_targets.allowed_kinds(settings.webhook_allow_private)
     app[keys.webhooks_key] = webhooks = Webhooks(
-        stores, WebhookSettings(allowed, settings.webhook_rotation_overlap, settings.max_webhooks)
+        stores, WebhookSettings(allowed, settings.webhook_rotation_overlap, settings.per_tenant("max_webhooks"))
     )
     poster = webhook_http.Poster(allowed)
     delivery = webhook_delivery.DeliverySettings(
