@@ -155,7 +155,7 @@ def export(db: str | None, after: int) -> None:
 
 async def _export(url: str, after: int) -> None:
     stores = await storage.open_stores(url)
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     try:
         async for line in transfer.export_lines(stores, after):
             out.write(line)
