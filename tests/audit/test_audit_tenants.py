@@ -47,6 +47,10 @@ async def test_an_auditor_gets_no_bundle_or_proof_of_another_tenants_job(secure_
     proof = await ok(await secure_audit.get("/proofs/inclusion", params={**query, "leaf_index": my_leaf}, headers=auditor))
     # the other tenant's event is in my proof only as its leaf hash
     assert proof["proof"] == [base64.b64encode((await log_leaves(store))[their_leaf]).decode()]
+    # a malformed query is answered as such whoever's the leaf (the tenant check runs beside the proof)
+    for bad in ({**query, "tree_size": their_leaf}, {**query, "tree_size": size + 5}):
+        refused = await secure_audit.get("/proofs/inclusion", params=bad, headers=auditor)
+        assert refused.status in (400, 404) and (await refused.json())["error"]["code"] != "leaf_not_found", bad
 
 
 async def test_an_admin_gets_a_proof_for_any_leaf_but_a_bundle_of_its_own_tenants_jobs_only(secure_audit, make_key, store):
