@@ -105,11 +105,13 @@ async def _stores_context(app: web.Application):
     )
     verifier = app.get(tokens.verifier_key)
     app[auth.authenticator_key] = auth.Authenticator(
-        stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds, rate=settings.per_tenant("rate_limit"),
-        tokens=verifier and verifier.principal, is_token=tokens.looks_like_jwt,
+        stores, required=settings.auth_required, cache_seconds=settings.auth_cache_seconds,
+        rate=settings.per_tenant("rate_limit"), tokens=verifier and verifier.principal, is_token=tokens.looks_like_jwt,
     )
     # the jobs' clock, which tests set
-    app[keys.schedules_key] = Schedules(stores, app[keys.types_key], lambda: jobs.clock(), settings.per_tenant("max_schedules"))
+    app[keys.schedules_key] = Schedules(
+        stores, app[keys.types_key], lambda: jobs.clock(), settings.per_tenant("max_schedules")
+    )
     if settings.types_file:
         await app[keys.types_key].load_file(settings.types_file, jobs.clock())
     yield

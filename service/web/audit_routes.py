@@ -117,7 +117,8 @@ async def inclusion_proof(request: web.Request) -> web.Response:
     if principal.role == "admin":
         leaf_hash, proof = await proving
     else:  # whose the leaf is, read beside the proof: a round trip more for an auditor, not two
-        (leaf_hash, proof), _ = await _in_order(proving, bundles.visible_leaf(checkpoints.stores, query.leaf_index, principal))
+        visible = bundles.visible_leaf(checkpoints.stores, query.leaf_index, principal)
+        (leaf_hash, proof), _ = await _in_order(proving, visible)
     return handling.json_response({
         "leaf_index": query.leaf_index, "tree_size": query.tree_size, "leaf_hash": bundles.b64(leaf_hash),
         "proof": [bundles.b64(h) for h in proof],

@@ -210,7 +210,8 @@ class Authenticator:
         self.is_token = is_token
         self.required = required
         self.cache_seconds = cache_seconds
-        self.rate = PerTenant(limits.parse(rate.default), rate.setting, {t: limits.parse(r) for t, r in rate.own.items()})
+        own = {tenant: limits.parse(given) for tenant, given in rate.own.items()}
+        self.rate = PerTenant(limits.parse(rate.default), rate.setting, own)
         self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
         self._cache: dict[str, tuple[Principal | None, float]] = {}
         self._cache_size = cache_size

@@ -180,7 +180,8 @@ class Settings(BaseSettings):
 
     def per_tenant(self, name: str) -> PerTenant:
         """Setting `name` (one of TenantLimits'): its service-wide figure, and the tenants given their own."""
-        own = {tenant: figure for tenant, given in self.tenant_limits.items() if (figure := getattr(given, name)) is not None}
+        own = {tenant: figure for tenant, given in self.tenant_limits.items()
+               if (figure := getattr(given, name)) is not None}  # fmt: skip
         return PerTenant(getattr(self, name), f"JOBLEDGER_{name.upper()}", own)
 
     @property

@@ -58,7 +58,8 @@ async def test_a_tenant_with_its_own_rate_is_held_to_it_and_the_others_are_not(t
 
 async def test_a_tenant_without_its_own_rate_keeps_the_services(serve, settings, store, make_key):
     only_caps = {"acme": TenantLimits(max_webhooks=5)}
-    client = await serve(settings.model_copy(update={"auth": "required", "rate_limit": "3/minute", "tenant_limits": only_caps}))
+    update = {"auth": "required", "rate_limit": "3/minute", "tenant_limits": only_caps}
+    client = await serve(settings.model_copy(update=update))
     key = bearer(await make_key("client", "acme"))
     for _ in range(3):
         await ok(await client.get("/jobs", headers=key))
@@ -66,7 +67,8 @@ async def test_a_tenant_without_its_own_rate_keeps_the_services(serve, settings,
 
 
 def test_the_setting_is_read_from_json_in_the_environment(monkeypatch):
-    monkeypatch.setenv("JOBLEDGER_TENANT_LIMITS", '{"acme": {"max_schedules": 7}, "globex": {"rate_limit": "9/second"}}')
+    given = '{"acme": {"max_schedules": 7}, "globex": {"rate_limit": "9/second"}}'
+    monkeypatch.setenv("JOBLEDGER_TENANT_LIMITS", given)
     settings = Settings()
     assert settings.per_tenant("max_schedules").of("acme") == 7
     assert settings.per_tenant("max_schedules").of("globex") == settings.max_schedules == 1000

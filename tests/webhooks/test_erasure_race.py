@@ -70,7 +70,8 @@ async def test_a_dispatcher_takes_its_jobs_locks_in_one_order(pg_url):
     jobs = [UUID(int=n * 0x9E3779B97F4A7C15) for n in range(1, 41)]  # fixed ids over many buckets
     conn, holder = await asyncpg.connect(pg_url), await asyncpg.connect(pg_url)
     try:
-        buckets = sorted({r["b"] for r in await conn.fetch("SELECT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j", jobs)})
+        hashed = await conn.fetch("SELECT uuid_hash(j) & 255 AS b FROM unnest($1::uuid[]) AS j", jobs)
+        buckets = sorted({r["b"] for r in hashed})
         assert len(buckets) > 20
         async with holder.transaction():  # an erasure on each bucket
             for b in buckets:
