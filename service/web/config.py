@@ -60,6 +60,7 @@ class TenantLimits(BaseModel):
     rate_limit: str | None = None
     max_webhooks: int | None = Field(None, ge=1, le=100_000)
     max_schedules: int | None = Field(None, ge=1, le=1_000_000)
+    ws_max_sockets_per_key: int | None = Field(None, ge=1)
 
     _rate = field_validator("rate_limit")(_checked_rate)
 
@@ -178,11 +179,12 @@ class Settings(BaseSettings):
 
     _rate = field_validator("rate_limit")(_checked_rate)
 
-    def per_tenant(self, name: str) -> PerTenant:
-        """Setting `name` (one of TenantLimits'): its service-wide figure, and the tenants given their own."""
+    def per_tenant(self, name: str, default=None) -> PerTenant:
+        """Setting `name` (one of TenantLimits'): its service-wide figure (this one's, or `default` for a
+        setting read elsewhere, as JOBLEDGER_WS_*), and the tenants given their own."""
         own = {tenant: figure for tenant, given in self.tenant_limits.items()
                if (figure := getattr(given, name)) is not None}  # fmt: skip
-        return PerTenant(getattr(self, name), f"JOBLEDGER_{name.upper()}", own)
+        return PerTenant(getattr(self, name) if default is None else default, f"JOBLEDGER_{name.upper()}", own)
 
     @property
     def auth_required(self) -> bool:

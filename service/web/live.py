@@ -40,6 +40,7 @@ from jobledger.eventlog.records import RecordedEvent
 from jobledger.application.jobs import Scope
 from jobledger.application.estimates import Estimates, times_of_job
 from jobledger.application.live_messages import TERMINAL, JobStates, message
+from jobledger.application.tenant_limits import PerTenant
 from jobledger.projections import estimates
 from jobledger.web.live_socket import (  # noqa: F401 - one socket's side, named here as before
     LAGGING, REVOKED, KeyRevoked, Listener, TokenExpired, TooManySubscriptions, text_frame,
@@ -76,6 +77,8 @@ class Hub:
         self._states = JobStates(stores, settings.job_cache)
         self.estimates: Estimates | None = None  # set by the app: live messages carry job estimates
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # the app's clock, for estimates
+        #: open sockets an API key may hold, by its tenant (the app gives tenants their own: JOBLEDGER_TENANT_LIMITS)
+        self.sockets_per_key = PerTenant(settings.max_sockets_per_key, "JOBLEDGER_WS_MAX_SOCKETS_PER_KEY")
         self._by_job: dict[UUID, set[Listener]] = {}
         self._by_type: dict[str, set[Listener]] = {}
         self._by_pair: dict[tuple[str, str], set[Listener]] = {}  # a metadata filter's first pair -> its sockets

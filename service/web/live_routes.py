@@ -60,6 +60,7 @@ class ClientMessage(BaseModel):
 async def hub_context(app: web.Application):
     """One hub per instance, following the app's LogFollower."""
     app[keys.hub_key] = hub = live.Hub(app[keys.stores_key], app[keys.follower_key], live.LiveSettings())
+    hub.sockets_per_key = app[keys.settings_key].per_tenant("ws_max_sockets_per_key", hub.settings.max_sockets_per_key)
     hub.estimates, hub.now = app[keys.estimates_key], lambda: app[keys.jobs_key].clock()
     yield
     await hub.close()
@@ -121,7 +122,8 @@ async def _authenticated(ws: web.WebSocketResponse, request: web.Request):
     (as the HTTP answer would), then the socket closes with CLOSE_CODES.
     """
     authenticator = request.app[auth.authenticator_key]
-    settings = request.app[keys.hub_key].settings
+    hub = request.app[keys.hub_key]
+    settings = hub.settings
     try:
         principal = request[auth.principal_key]
         if principal is None:
@@ -129,7 +131,7 @@ async def _authenticated(ws: web.WebSocketResponse, request: web.Request):
             principal = await _auth_message(ws, authenticator, settings.auth_timeout)
             auth.authorize(principal, request[auth.action_key])
             await ws.send_str(orjson.dumps({"type": "authenticated", "role": principal.role, "tenant": principal.tenant}).decode())
-        with authenticator.socket_slot(principal, settings.max_sockets_per_key):
+        with authenticator.socket_slot(principal, hub.sockets_per_key.of(principal.tenant)):
             yield principal
     except tuple(CLOSE_CODES) as exc:
         if not ws.prepared:

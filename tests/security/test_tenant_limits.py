@@ -3,6 +3,7 @@ service-wide settings; every other tenant keeps those. A refusal names the setti
 
 import pydantic
 import pytest
+from aiohttp import WSServerHandshakeError
 
 from jobledger.web.config import Settings, TenantLimits
 from tests.security.conftest import bearer, tenant_clients
@@ -64,6 +65,22 @@ async def test_a_tenant_without_its_own_rate_keeps_the_services(serve, settings,
     for _ in range(3):
         await ok(await client.get("/jobs", headers=key))
     assert (await error_of(await client.get("/jobs", headers=key), 429, "rate_limited"))["limit"] == "3 per 1 minute"
+
+
+async def test_a_tenant_with_its_own_socket_cap_holds_that_many_sockets_a_key(serve, settings, store, monkeypatch):
+    monkeypatch.setenv("JOBLEDGER_WS_MAX_SOCKETS_PER_KEY", "1")
+    own = {"acme": TenantLimits(ws_max_sockets_per_key=2)}
+    client, keys = await tenant_clients(serve, settings, store, tenant_limits=own)
+    held = [await client.ws_connect("/ws", headers=keys["acme"]) for _ in range(2)]
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers=keys["acme"])
+    assert refused.value.status == 429
+    held.append(await client.ws_connect("/ws", headers=keys["globex"]))
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers=keys["globex"])
+    assert refused.value.status == 429
+    for ws in held:
+        await ws.close()
 
 
 def test_the_setting_is_read_from_json_in_the_environment(monkeypatch):
