@@ -262,6 +262,10 @@ class ScheduleStore(Protocol):
         """The tenant's schedules but the deleted ones, by name, from after `after`."""
         ...
 
+    async def count_schedules(self, tenant: str) -> int:
+        """How many schedules the tenant has but the deleted ones."""
+        ...
+
     async def next_fire_at(self) -> datetime | None:
         """The earliest next fire time of any active schedule."""
         ...
@@ -280,6 +284,10 @@ class WebhookStore(Protocol):
 
     async def list_webhooks(self, tenant: str | None) -> list[WebhookRow]:
         """The tenant's endpoints but deleted ones, oldest first; None: every tenant's, whatever their status."""
+        ...
+
+    async def count_webhooks(self, tenant: str) -> int:
+        """How many endpoints the tenant has but the deleted ones."""
         ...
 
     async def put_secret(self, webhook_id: str, secret_id: str, secret: str, now: datetime) -> None: ...

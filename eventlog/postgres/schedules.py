@@ -72,6 +72,10 @@ class PostgresSchedules:
         )
         return [schedule_row(r) for r in await self.db.fetch(sql, tenant, after, limit)]
 
+    async def count_schedules(self, tenant: str) -> int:
+        sql = "SELECT count(*) AS n FROM schedules WHERE tenant = $1 AND status <> 'deleted'"
+        return (await self.db.fetch(sql, tenant))[0]["n"]
+
     async def next_fire_at(self) -> datetime | None:
         rows = await self.db.fetch("SELECT min(next_fire_at) AS at FROM schedules WHERE status = 'active'")
         return rows[0]["at"]

@@ -103,6 +103,10 @@ class PostgresWebhooks:
         sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE tenant = $1 AND status <> 'deleted' ORDER BY created_position"
         return [webhook_row(r) for r in await self.db.fetch(sql, tenant)]
 
+    async def count_webhooks(self, tenant: str) -> int:
+        sql = "SELECT count(*) AS n FROM webhooks WHERE tenant = $1 AND status <> 'deleted'"
+        return (await self.db.fetch(sql, tenant))[0]["n"]
+
     async def put_secret(self, webhook_id: str, secret_id: str, secret: str, now: datetime) -> None:
         sql = "INSERT INTO webhook_secrets (webhook_id, secret_id, secret, created_at) VALUES ($1, $2, $3, $4)"
         await self.db.fetch(sql, webhook_id, secret_id, secret, now)

@@ -52,6 +52,10 @@ class SQLiteSchedules:
         )
         return [schedule_row(r) for r in await self.db.fetch(sql, tenant, after, after, limit)]
 
+    async def count_schedules(self, tenant: str) -> int:
+        sql = "SELECT count(*) AS n FROM schedules WHERE tenant = ? AND status <> 'deleted'"
+        return (await self.db.fetch(sql, tenant))[0]["n"]
+
     async def next_fire_at(self) -> datetime | None:
         found = await self.db.fetch("SELECT min(next_fire_at) AS at FROM schedules WHERE status = 'active'")
         return _time(found[0]["at"])

@@ -72,6 +72,10 @@ class SQLiteWebhooks:
         sql = f"SELECT {_WEBHOOK} FROM webhooks WHERE tenant = ? AND status <> 'deleted' ORDER BY created_position"
         return [_webhook(r) for r in await self.db.fetch(sql, tenant)]
 
+    async def count_webhooks(self, tenant: str) -> int:
+        sql = "SELECT count(*) AS n FROM webhooks WHERE tenant = ? AND status <> 'deleted'"
+        return (await self.db.fetch(sql, tenant))[0]["n"]
+
     async def put_secret(self, webhook_id: str, secret_id: str, secret: str, now: datetime) -> None:
         sql = "INSERT INTO webhook_secrets (webhook_id, secret_id, secret, created_at) VALUES (?, ?, ?, ?)"
         await self.db.write(sql, webhook_id, secret_id, secret, time_text(now))

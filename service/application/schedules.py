@@ -105,8 +105,7 @@ class Schedules:
         """A new schedule; LimitReached past max_per_tenant (instances counting at once may pass it by one each)."""
         first = await self.checked(tenant, body)
         async with self._creating.held(tenant):
-            most = self.max_per_tenant.of(tenant)
-            if len(await self.stores.schedules.list_schedules(tenant, None, most)) >= most:
+            if await self.stores.schedules.count_schedules(tenant) >= self.max_per_tenant.of(tenant):
                 raise self.max_per_tenant.reached(tenant, "schedules")
             return await self.change(tenant, body.name, "create", meta, config=body.config(), next_fire_at=first)
 

@@ -46,7 +46,7 @@ class Webhooks:
         past max_per_tenant (instances counting at once may pass it by one each)."""
         await webhook_targets.checked_url(body.url, self.settings.allowed)
         async with self._creating.held(tenant):
-            if len(await self.all(tenant)) >= self.settings.max_per_tenant.of(tenant):
+            if await self.stores.webhooks.count_webhooks(tenant) >= self.settings.max_per_tenant.of(tenant):
                 raise self.settings.max_per_tenant.reached(tenant, "webhooks")
             return await self._create(tenant, body, now, meta)
 
