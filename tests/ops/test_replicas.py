@@ -6,6 +6,7 @@ same documents."""
 import asyncio
 import contextlib
 import os
+import time
 from pathlib import Path
 
 import aiohttp
@@ -21,13 +22,18 @@ JOBS_PER_INSTANCE = 15
 
 @contextlib.asynccontextmanager
 async def worker_process(url: str, log_path: Path):
-    """`jobledger worker examples.worker:worker --url URL`, stopped with SIGTERM at the end."""
+    """`jobledger worker examples.worker:worker --url URL`, yielded once it runs (its start-up line,
+    logged after its signal handlers are in place), stopped with SIGTERM at the end."""
     with open(log_path, "wb") as log:
         process = await asyncio.create_subprocess_exec(
             *CLI, "worker", "examples.worker:worker", "--url", url, "--log-format", "json",
             cwd=ROOT, stdout=log, stderr=log, env={**os.environ, "JOBLEDGER_LOG_LEVEL": "INFO"},
         )
         try:
+            deadline = time.monotonic() + 60  # a loaded machine: a CI run's worker had not started when the test ended
+            while f"via {url}" not in log_path.read_text():
+                assert process.returncode is None and time.monotonic() < deadline, log_path.read_text()
+                await asyncio.sleep(0.05)
             yield process
         finally:
             if process.returncode is None:
